@@ -1,0 +1,28 @@
+"""alertsim: what would this alert rule or on-call rotation have done to us?
+
+Replay historical metrics through candidate threshold, anomaly and SLO burn-rate rules with
+Prometheus' exact timing, model Alertmanager, score alerts against incidents, measure fatigue,
+MTTA/MTTR and fairness, and simulate on-call designs.
+
+>>> import alertsim as al
+>>> al.parse_duration("5m")
+datetime.timedelta(seconds=300)
+"""
+
+from alertsim.durations import format_duration, parse_duration
+from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
+from alertsim.frames import series_name, validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlertsimError",
+    "ConfigError",
+    "InputError",
+    "Problem",
+    "__version__",
+    "format_duration",
+    "parse_duration",
+    "series_name",
+    "validate",
+]

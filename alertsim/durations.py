@@ -1,0 +1,76 @@
+"""Durations in Prometheus' grammar: ``500ms``, ``30s``, ``5m``, ``1h30m``, ``7d``, ``2w``, ``1y``.
+
+Units must appear largest first, each at most once; ``0`` alone means zero. A ``timedelta`` passes
+through unchanged, so every API that takes a duration accepts either.
+
+>>> parse_duration("1h30m")
+datetime.timedelta(seconds=5400)
+>>> format_duration(parse_duration("90s"))
+'1m30s'
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from alertsim.errors import ConfigError
+
+_UNITS_MS = {"y": 365 * 86_400_000, "w": 7 * 86_400_000, "d": 86_400_000, "h": 3_600_000,
+             "m": 60_000, "s": 1000, "ms": 1}
+_PATTERN = re.compile(
+    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+)
+_ORDER = ("y", "w", "d", "h", "m", "s", "ms")
+
+Duration = timedelta | str
+"""Anything accepted where a duration is expected."""
+
+
+def parse_duration(value: Duration, *, field: str = "duration") -> timedelta:
+    """Parse a Prometheus duration string (or pass a ``timedelta`` through).
+
+    Raises ``ConfigError`` naming ``field`` for anything else, e.g. ``"5 min"``, ``"1.5h"``,
+    ``"30m1h"`` or a negative ``timedelta``.
+    """
+    if isinstance(value, timedelta):
+        if value < timedelta(0):
+            raise ConfigError(f"must not be negative, got {value}", field=field)
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"expected a duration such as '30s', '5m', '1h30m', got {value!r} ({type(value).__name__})",
+            field=field,
+        )
+    text = value.strip()
+    if text == "0":
+        return timedelta(0)
+    match = _PATTERN.match(text)
+    if not text or match is None:
+        raise ConfigError(
+            f"{value!r} is not a duration; use integers with units ms, s, m, h, d, w, y, "
+            "largest unit first, e.g. '500ms', '30s', '5m', '1h30m', '7d', '2w'",
+            field=field,
+        )
+    total_ms = sum(int(n) * _UNITS_MS[u] for n, u in zip(match.groups(), _ORDER, strict=True) if n)
+    return timedelta(milliseconds=total_ms)
+
+
+def format_duration(value: timedelta) -> str:
+    """Format a ``timedelta`` in Prometheus' grammar, the inverse of :func:`parse_duration`."""
+    total_ms = round(value.total_seconds() * 1000)
+    if total_ms < 0:
+        raise ConfigError(f"cannot format a negative duration {value}", field="duration")
+    if total_ms == 0:
+        return "0s"
+    parts = []
+    for unit in _ORDER:
+        n, total_ms = divmod(total_ms, _UNITS_MS[unit])
+        if n:
+            parts.append(f"{n}{unit}")
+    return "".join(parts)
+
+
+def to_microseconds(value: Duration, *, field: str = "duration") -> int:
+    """A duration as integer microseconds, the unit of alertsim's instants."""
+    return int(parse_duration(value, field=field) / timedelta(microseconds=1))

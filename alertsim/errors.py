@@ -1,0 +1,80 @@
+"""Typed errors. Every error alertsim raises on bad input derives from :class:`AlertsimError`.
+
+``InputError`` is about data (a metrics file, an incident export); ``ConfigError`` is about
+configuration (rule files, designs, routes). Both carry enough context to act on: the file, the
+row or rule, the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Problem:
+    """One thing wrong with an input: where it is and why it is wrong.
+
+    ``row`` is 1-based and counts data rows (the header is row 0), or ``None`` when the problem is
+    about the whole column or file.
+    """
+
+    reason: str
+    column: str | None = None
+    row: int | None = None
+    file: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.reason}" if prefix else self.reason
+
+
+class AlertsimError(Exception):
+    """Base class of every error alertsim raises on purpose."""
+
+
+class InputError(AlertsimError, ValueError):
+    """Input data is wrong. ``problems`` lists every problem found, not just the first."""
+
+    def __init__(self, message: str, problems: Iterable[Problem] = (), *, file: str | None = None):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.file = file
+        lines = [message]
+        shown = self.problems[:50]
+        lines += [f"  - {p}" for p in shown]
+        if len(self.problems) > len(shown):
+            lines.append(f"  ... and {len(self.problems) - len(shown)} more")
+        super().__init__("\n".join(lines))
+
+
+class ConfigError(AlertsimError, ValueError):
+    """A rule file, design, route or argument is wrong.
+
+    The message names the file, the rule (or object) and the field, the bad value and what is allowed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        rule: str | None = None,
+        field: str | None = None,
+        line: int | None = None,
+    ):
+        self.file, self.rule, self.field, self.line = file, rule, field, line
+        where = []
+        if file:
+            where.append(f"{file}:{line}" if line else file)
+        if rule:
+            where.append(f"rule {rule!r}")
+        if field:
+            where.append(f"field {field!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
