@@ -1,0 +1,1 @@
+"""Readers and writers: metrics and incident files, run directories, vendor exports."""

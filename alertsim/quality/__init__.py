@@ -1,0 +1,1 @@
+"""Alert quality: detection scoring, NAB, fatigue, response times and fairness."""
