@@ -1,0 +1,382 @@
+"""Prometheus selection semantics on an evaluation grid, vectorised over every series at once.
+
+A :class:`SeriesSet` holds many series back to back (sorted by series, then time) as flat numpy
+arrays. A :class:`Grid` is the set of evaluation instants ``t0 + k·step``. Functions here compute,
+for every series and every instant at once, what PromQL would: the instant-vector value (newest
+sample within the lookback), and range-vector functions over ``[t − w, t]`` (``*_over_time``,
+``rate``, ``increase``, ``delta``, ``irate``). Results are ``(n_series, n_instants)`` float arrays with
+``NaN`` where the series has no result, plus a boolean ``present`` mask (a NaN *sample value* is a
+present NaN, as in Prometheus).
+
+Semantics follow Prometheus 2.x by default: lookback and range windows closed on both ends. With
+``left_open=True`` they are left-open, as in Prometheus 3.
+
+>>> import numpy as np
+>>> s = SeriesSet.from_arrays(np.array([0, 1, 2]) * 60_000_000, np.array([1.0, 2.0, 3.0]))
+>>> g = Grid(t0=0, step=60_000_000, size=3)
+>>> instant(s, g).values
+array([[1., 2., 3.]])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+US = 1_000_000
+LOOKBACK_US = 5 * 60 * US
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grid:
+    """Evaluation instants ``t0 + k·step`` for ``k in range(size)``, all in microseconds since epoch."""
+
+    t0: int
+    step: int
+    size: int
+
+    @property
+    def instants(self) -> np.ndarray:
+        return self.t0 + self.step * np.arange(self.size, dtype=np.int64)
+
+    @classmethod
+    def covering(cls, first_us: int, last_us: int, step_us: int) -> Grid:
+        """The instants that are multiples of ``step`` since the epoch, within [first, last]."""
+        t0 = -(-first_us // step_us) * step_us
+        size = max(0, (last_us - t0) // step_us + 1)
+        return cls(t0=int(t0), step=int(step_us), size=int(size))
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesSet:
+    """Samples of ``n`` series, concatenated: series ``i`` is ``times[offsets[i]:offsets[i+1]]``.
+
+    ``times`` are int64 microseconds, sorted within each series; ``values`` float64.
+    """
+
+    times: np.ndarray
+    values: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.offsets) - 1
+
+    @classmethod
+    def from_arrays(cls, times: np.ndarray, values: np.ndarray,
+                    offsets: np.ndarray | None = None) -> SeriesSet:
+        times = np.ascontiguousarray(times, dtype=np.int64)
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        if offsets is None:
+            offsets = np.array([0, len(times)], dtype=np.int64)
+        return cls(times, values, np.ascontiguousarray(offsets, dtype=np.int64))
+
+    @property
+    def sample_series(self) -> np.ndarray:
+        """The series index of every sample."""
+        return np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.offsets))
+
+    def take(self, index: np.ndarray) -> SeriesSet:
+        """A new set with only the series in ``index`` (in that order)."""
+        index = np.asarray(index, dtype=np.int64)
+        lengths = np.diff(self.offsets)[index]
+        starts = self.offsets[:-1][index]
+        offsets = np.zeros(len(index) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        gather = _ranges(starts, lengths)
+        return SeriesSet(self.times[gather], self.values[gather], offsets)
+
+    def regular_on(self, grid: Grid) -> bool:
+        """True when every series has exactly one sample at every grid instant (the fast path)."""
+        if len(self.times) != self.n * grid.size:
+            return False
+        if self.n == 0:
+            return True
+        expected = np.tile(grid.instants, self.n)
+        return bool(np.array_equal(self.times, expected))
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + l)`` for each pair, without a Python loop."""
+    out_starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    total = int(lengths.sum())
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - out_starts, lengths)
+
+
+@dataclass(frozen=True, eq=False)
+class Vector:
+    """Values of ``n`` series at every grid instant: ``values`` (NaN where absent) and ``present``."""
+
+    values: np.ndarray
+    present: np.ndarray
+
+
+def last_index(series: SeriesSet, grid: Grid, *, shift: int = 0, strict: bool = False) -> np.ndarray:
+    """For each series and instant ``t``, the global index of the newest sample with time ``<= t + shift``
+    (``< t + shift`` when ``strict``), or -1 if the series has none.
+
+    Scatter-then-forward-fill: O(samples + series·instants), no search.
+    """
+    n, size = series.n, grid.size
+    out = np.full(n * size, -1, dtype=np.int64)
+    if size == 0 or len(series.times) == 0:
+        return out.reshape(n, size)
+    rel = series.times - (grid.t0 + shift)
+    if strict:
+        first = np.floor_divide(rel, grid.step) + 1          # smallest k with t_k > ts
+    else:
+        first = -np.floor_divide(-rel, grid.step)           # smallest k with t_k >= ts
+    np.maximum(first, 0, out=first)
+    keep = first < size
+    sample_series = series.sample_series
+    slot = sample_series * size + first
+    # The newest sample per slot wins: keep the last of each run of equal slots.
+    last_of_slot = np.ones(len(slot), dtype=bool)
+    last_of_slot[:-1] = slot[:-1] != slot[1:]
+    chosen = keep & last_of_slot
+    out[slot[chosen]] = np.flatnonzero(chosen)
+    np.maximum.accumulate(out, out=out)
+    out = out.reshape(n, size)
+    # Forward fill must not leak across series: the index must belong to this series.
+    lo = series.offsets[:-1, None]
+    out[out < lo] = -1
+    return out
+
+
+def instant(series: SeriesSet, grid: Grid, *, lookback: int = LOOKBACK_US, offset: int = 0,
+            left_open: bool = False) -> Vector:
+    """Instant-vector selection: the newest sample within the lookback before each instant.
+
+    ``offset`` (µs) looks back in time as PromQL's ``offset`` modifier does.
+    """
+    if series.regular_on(grid) and offset == 0 and lookback >= 0:
+        values = series.values.reshape(series.n, grid.size).copy()
+        return Vector(values, np.ones_like(values, dtype=bool))
+    idx = last_index(series, grid, shift=-offset)
+    instants = grid.instants[None, :] - offset
+    safe = np.maximum(idx, 0)
+    age = instants - series.times[safe]
+    present = (idx >= 0) & ((age < lookback) if left_open else (age <= lookback))
+    values = np.where(present, series.values[safe], np.nan)
+    return Vector(values, present)
+
+
+@dataclass(frozen=True, eq=False)
+class Windows:
+    """The samples of each series inside ``[t − w, t]`` at each instant: global index bounds
+    ``lo..hi`` (inclusive) and ``count`` (0 where empty)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    count: np.ndarray
+
+
+def windows(series: SeriesSet, grid: Grid, width: int, *, offset: int = 0,
+            left_open: bool = False) -> Windows:
+    """Sample index bounds of the range selector ``[width]`` (µs) at every instant."""
+    hi = last_index(series, grid, shift=-offset)
+    before = last_index(series, grid, shift=-offset - width, strict=not left_open)
+    lo = np.where(before >= 0, before + 1, series.offsets[:-1, None])
+    count = np.where(hi >= 0, hi - lo + 1, 0)
+    np.maximum(count, 0, out=count)
+    return Windows(lo, hi, count)
+
+
+OverTime = Literal["avg", "min", "max", "sum", "count", "last", "quantile", "stddev", "stdvar", "present"]
+
+
+def _prefix(values: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(values) + 1, dtype=np.float64)
+    np.cumsum(values, out=out[1:])
+    return out
+
+
+def _special_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (_prefix(np.isnan(values).astype(np.float64)), _prefix(values == np.inf),
+            _prefix(values == -np.inf))
+
+
+def over_time(series: SeriesSet, grid: Grid, fn: OverTime, width: int, *, q: float | None = None,
+              offset: int = 0, left_open: bool = False) -> Vector:
+    """``<fn>_over_time(x[width])`` at every instant; absent where the window holds no sample."""
+    win = windows(series, grid, width, offset=offset, left_open=left_open)
+    present = win.count > 0
+    lo, hi, count = win.lo, np.maximum(win.hi, 0), win.count
+    values = series.values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if fn == "count":
+            out = count.astype(np.float64)
+        elif fn == "present":
+            out = np.ones(count.shape)
+        elif fn == "last":
+            out = values[hi]
+        elif fn in ("sum", "avg", "stddev", "stdvar"):
+            out = _moments(series, lo, hi, count, fn)
+        elif fn in ("min", "max"):
+            out = _extreme(values, lo, hi, count, fn)
+        elif fn == "quantile":
+            if q is None:
+                raise ValueError("quantile_over_time needs q")
+            out = _quantile(values, lo, count, q)
+        else:
+            raise ValueError(f"unknown over_time function {fn!r}")
+    return Vector(np.where(present, out, np.nan), present)
+
+
+def _moments(series: SeriesSet, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
+    values = series.values
+    finite = np.isfinite(values)
+    # Subtract a per-series centre so prefix sums keep their precision over long histories.
+    centre = np.zeros(series.n)
+    lengths = np.diff(series.offsets)
+    has = lengths > 0
+    if has.any():
+        clean = np.where(finite, values, 0.0)
+        sums = np.add.reduceat(clean, series.offsets[:-1][has])
+        counts = np.add.reduceat(finite.astype(np.float64), series.offsets[:-1][has])
+        centre[has] = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+    shifted = np.where(finite, values - np.repeat(centre, lengths), 0.0)
+    p1 = _prefix(shifted)
+    end = hi + 1
+    s1 = p1[end] - p1[lo]
+    n = count.astype(np.float64)
+    nan_c, pinf_c, ninf_c = (p[end] - p[lo] for p in _special_counts(values))
+    c = centre[:, None]
+    if fn == "sum":
+        out = s1 + c * n
+    elif fn == "avg":
+        out = s1 / n + c
+    else:
+        p2 = _prefix(shifted * shifted)
+        s2 = p2[end] - p2[lo]
+        mean = s1 / n
+        var = np.maximum(s2 / n - mean * mean, 0.0)
+        out = var if fn == "stdvar" else np.sqrt(var)
+        special = (nan_c + pinf_c + ninf_c) > 0
+        return np.where(special, np.nan, out)
+    out = np.where(pinf_c > 0, np.inf, out)
+    out = np.where(ninf_c > 0, np.where(pinf_c > 0, np.nan, -np.inf), out)
+    return np.where(nan_c > 0, np.nan, out)
+
+
+def _extreme(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
+    """Range min/max with a sparse table: O(N log W) build, O(1) per query. Like Prometheus, NaN samples
+    are skipped unless the window holds only NaN."""
+    fill = np.inf if fn == "min" else -np.inf
+    reduce = np.fmin if fn == "min" else np.fmax
+    base = np.where(np.isnan(values), fill, values)
+    widest = int(count.max()) if count.size else 0
+    levels = [base]
+    span = 1
+    while span * 2 <= widest:
+        prev = levels[-1]
+        nxt = prev.copy()
+        nxt[: len(prev) - span] = reduce(prev[: len(prev) - span], prev[span:])
+        levels.append(nxt)
+        span *= 2
+    safe = np.maximum(count, 1)
+    level = np.floor(np.log2(safe)).astype(np.int64)
+    out = np.full(count.shape, np.nan)
+    for k, table in enumerate(levels):
+        mask = (level == k) & (count > 0)
+        if not mask.any():
+            continue
+        a = lo[mask]
+        b = hi[mask] - (1 << k) + 1
+        out[mask] = reduce(table[a], table[b])
+    # Windows made only of NaN samples give NaN.
+    nan_count = _prefix(np.isnan(values).astype(np.float64))
+    only_nan = (nan_count[np.maximum(hi, 0) + 1] - nan_count[lo]) == count
+    return np.where(only_nan & (count > 0), np.nan, out)
+
+
+def _quantile(values: np.ndarray, lo: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:
+    """quantile_over_time with Prometheus' rule: linear interpolation, q<0 → -Inf, q>1 → +Inf."""
+    out = np.full(count.shape, np.nan)
+    if q < 0:
+        return np.where(count > 0, -np.inf, np.nan)
+    if q > 1:
+        return np.where(count > 0, np.inf, np.nan)
+    for c in np.unique(count[count > 0]):
+        mask = count == c
+        starts = lo[mask]
+        block = values[starts[:, None] + np.arange(c)[None, :]]
+        out[mask] = np.quantile(block, q, axis=1)
+    return out
+
+
+def extrapolated(series: SeriesSet, grid: Grid, width: int, *, kind: Literal["rate", "increase", "delta"],
+                 offset: int = 0, left_open: bool = False) -> Vector:
+    """``rate``, ``increase`` (counters, with resets) or ``delta`` (gauges), with Prometheus 2.x's
+    extrapolation to the window edges. Needs at least two samples in the window."""
+    win = windows(series, grid, width, offset=offset, left_open=left_open)
+    present = win.count >= 2
+    lo, hi = win.lo, np.maximum(win.hi, 0)
+    lo = np.where(present, lo, 0)
+    hi = np.where(present, hi, 0)
+    t, v = series.times, series.values
+    is_counter = kind != "delta"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = v[hi] - v[lo]
+        if is_counter:
+            # Prometheus adds the value before each drop (a counter reset) within the window.
+            prev = np.concatenate(([0.0], v[:-1]))
+            first_of_series = np.zeros(len(v), dtype=bool)
+            first_of_series[series.offsets[:-1][np.diff(series.offsets) > 0]] = True
+            correction = np.where((v < prev) & ~first_of_series, prev, 0.0)
+            pc = _prefix(correction)
+            result = result + (pc[hi + 1] - pc[lo + 1])
+            # 2.x compares the first sample with 0 as well: a negative first sample adds nothing.
+        instants = grid.instants[None, :] - offset
+        range_start = instants - width
+        to_start = (t[lo] - range_start) / US
+        to_end = (instants - t[hi]) / US
+        sampled = (t[hi] - t[lo]) / US
+        average = sampled / np.maximum(win.count - 1, 1)
+        if is_counter:
+            to_zero = sampled * (v[lo] / result)
+            use_zero = (result > 0) & (v[lo] >= 0) & (to_zero < to_start)
+            to_start = np.where(use_zero, to_zero, to_start)
+        threshold = average * 1.1
+        interval = sampled + np.where(to_start < threshold, to_start, average / 2)
+        interval = interval + np.where(to_end < threshold, to_end, average / 2)
+        result = result * (interval / sampled)
+        if kind == "rate":
+            result = result / (width / US)
+    return Vector(np.where(present, result, np.nan), present)
+
+
+def irate(series: SeriesSet, grid: Grid, width: int, *, offset: int = 0, left_open: bool = False,
+          kind: Literal["irate", "idelta"] = "irate") -> Vector:
+    """``irate``/``idelta``: from the last two samples in the window."""
+    win = windows(series, grid, width, offset=offset, left_open=left_open)
+    present = win.count >= 2
+    hi = np.where(present, win.hi, 1)
+    prev = hi - 1
+    t, v = series.times, series.values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = v[hi] - v[prev]
+        if kind == "irate":
+            diff = np.where(v[hi] < v[prev], v[hi], diff)
+            diff = diff / ((t[hi] - t[prev]) / US)
+    return Vector(np.where(present, diff, np.nan), present)
+
+
+def compare(left: np.ndarray, op: str, right: np.ndarray | float) -> np.ndarray:
+    """Elementwise comparison with Go's float semantics (NaN compares false except ``!=``)."""
+    with np.errstate(invalid="ignore"):
+        if op == ">":
+            return np.greater(left, right)
+        if op == ">=":
+            return np.greater_equal(left, right)
+        if op == "<":
+            return np.less(left, right)
+        if op == "<=":
+            return np.less_equal(left, right)
+        if op == "==":
+            return np.equal(left, right)
+        if op == "!=":
+            return np.not_equal(left, right)
+    raise ValueError(f"unknown comparison {op!r}")
