@@ -12,6 +12,8 @@ datetime.timedelta(seconds=300)
 from alertsim.durations import format_duration, parse_duration
 from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
 from alertsim.frames import series_name, validate
+from alertsim.replay import Replay, prepare, replay
+from alertsim.rules import load_rules
 
 __version__ = "0.1.0"
 
@@ -20,9 +22,13 @@ __all__ = [
     "ConfigError",
     "InputError",
     "Problem",
+    "Replay",
     "__version__",
     "format_duration",
+    "load_rules",
     "parse_duration",
+    "prepare",
+    "replay",
     "series_name",
     "validate",
 ]

@@ -77,11 +77,13 @@ def file_digest(path: str | os.PathLike[str]) -> str:
 
 
 def write_run(out: str | os.PathLike[str], frames: Mapping[str, pl.DataFrame], *,
-              manifest: Mapping[str, Any], csv: bool = True, overwrite: bool = True) -> Path:
+              manifest: Mapping[str, Any], csv: bool = True, overwrite: bool = True,
+              files: Mapping[str, str | os.PathLike[str]] | None = None) -> Path:
     """Write ``frames`` (name → frame) and a manifest into ``out`` atomically; return ``out``.
 
     Each frame is written as ``<name>.parquet`` (and ``<name>.csv`` when ``csv``). An existing
-    ``out`` is replaced only after the new directory is complete.
+    ``out`` is replaced only after the new directory is complete. ``files`` (name → source path) are
+    copied in as they are, e.g. the rule file a replay used.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +92,8 @@ def write_run(out: str | os.PathLike[str], frames: Mapping[str, pl.DataFrame], *
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         _write_frames(tmp, frames, csv)
+        for name, source in (files or {}).items():
+            shutil.copyfile(source, tmp / name)
         body = {"created_at": datetime.now(UTC).isoformat(), "versions": _versions(),
                 "frames": {name: frame.height for name, frame in frames.items()}, **manifest}
         (tmp / MANIFEST).write_text(json.dumps(body, indent=2, default=str) + "\n")
