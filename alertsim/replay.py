@@ -51,6 +51,15 @@ class Prepared:
     data: SeriesSet
     table: pl.DataFrame
     labels: tuple[str, ...]
+    #: Selections and features computed so far, shared by every rule evaluated on this data (a sweep
+    #: over thresholds computes each rolling window once).
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per ``key`` for this data."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
     @property
     def first_us(self) -> int:
@@ -62,6 +71,10 @@ class Prepared:
 
     def select(self, metric: str, matchers: Mapping[str, str] | None = None) -> Selection:
         """The series of ``metric`` whose labels equal every matcher (a missing label equals "")."""
+        key = ("select", metric, tuple(sorted((matchers or {}).items())))
+        return self.cached(key, lambda: self._select(metric, matchers))  # type: ignore[no-any-return]
+
+    def _select(self, metric: str, matchers: Mapping[str, str] | None) -> Selection:
         mask = pl.col("metric") == metric
         for label, value in (matchers or {}).items():
             column = pl.col(label) if label in self.labels else pl.lit("")
@@ -164,6 +177,12 @@ class Semantics:
 
 
 def _value(sel: Selection, grid: Grid, over: Any, sem: Semantics, offset: int = 0) -> Vector:
+    """The instant value (or ``<fn>_over_time``) of every selected series at every instant, cached."""
+    return sel.cached(("value", grid, over, sem, offset),  # type: ignore[no-any-return]
+                      lambda: _compute_value(sel, grid, over, sem, offset))
+
+
+def _compute_value(sel: Selection, grid: Grid, over: Any, sem: Semantics, offset: int) -> Vector:
     if over is None:
         return instant(sel.data, grid, lookback=sem.lookback, offset=offset, left_open=sem.left_open)
     return over_time(sel.data, grid, over.fn, to_microseconds(over.window), q=over.q, offset=offset,

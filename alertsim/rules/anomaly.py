@@ -88,17 +88,21 @@ def zscore(rule: ZScoreRule, prepared: Prepared, grid: Grid, sem: Semantics) -> 
     sel, x, present = _grid_values(rule, prepared, grid, sem)
     width = max(1, to_microseconds(rule.window) // grid.step)
     need = rule.min_samples or max(2, width // 2)
-    count, s1, s2, centre = _trailing_sums(x, width)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s1 / count
-        var = np.maximum(s2 / count - mean * mean, 0.0) * count / np.maximum(count - 1, 1)
-        std = np.sqrt(var)
-        dev = (x - centre) - mean
-        score = np.where(std > 0, dev / std, np.where(dev == 0, 0.0, np.sign(dev) * np.inf))
-    valid = present & (count >= need) & ~np.isnan(x)
-    score = np.where(valid, score, np.nan)
+
+    def compute() -> tuple[np.ndarray, ...]:
+        count, s1, s2, centre = _trailing_sums(x, width)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s1 / count
+            var = np.maximum(s2 / count - mean * mean, 0.0) * count / np.maximum(count - 1, 1)
+            std = np.sqrt(var)
+            dev = (x - centre) - mean
+            score = np.where(std > 0, dev / std, np.where(dev == 0, 0.0, np.sign(dev) * np.inf))
+        valid = present & (count >= need) & ~np.isnan(x)
+        return np.where(valid, score, np.nan), valid, mean + centre, std
+
+    score, valid, centre, std = sel.cached(("zscore", grid, sem, width, need), compute)
     enter = _decide(rule, score) & valid
-    return [_cond(rule, sel, enter, valid, x, score, _bound(rule, mean + centre, std, score))]
+    return [_cond(rule, sel, enter, valid, x, score, _bound(rule, centre, std, score))]
 
 
 def _sliding(x: np.ndarray, width: int) -> np.ndarray:

@@ -40,7 +40,15 @@ def _groups(sel: Selection, by: tuple[str, ...]) -> tuple[np.ndarray, list[tuple
 def _summed_rate(prepared: Prepared, selector: Selector, by: tuple[str, ...], grid: Grid, width: int,
                  sem: Semantics, groups: dict[tuple[str, ...], int]) -> np.ndarray:
     """``sum by (by) (rate(selector[width]))`` as a (groups, instants) array, NaN where no series had
-    a rate."""
+    a rate. Cached per selector, grouping and window, so tiers and candidates share it."""
+    key = ("summed_rate", selector.metric, tuple(sorted(selector.matchers.items())), by, grid, width, sem,
+           tuple(groups))
+    return prepared.cached(key, lambda: _compute_summed_rate(prepared, selector, by, grid, width, sem,
+                                                             groups))  # type: ignore[no-any-return]
+
+
+def _compute_summed_rate(prepared: Prepared, selector: Selector, by: tuple[str, ...], grid: Grid,
+                         width: int, sem: Semantics, groups: dict[tuple[str, ...], int]) -> np.ndarray:
     sel = prepared.select(selector.metric, selector.matchers)
     index, keys = _groups(sel, by)
     vec = extrapolated(sel.data, grid, width, kind="rate", left_open=sem.left_open)
