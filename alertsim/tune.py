@@ -1,0 +1,187 @@
+"""Tuning sweeps: replay a grid of candidate rules once, score each against incidents, find the Pareto
+frontier and recommend a candidate per rule under a paging budget.
+
+All candidates are replayed together, so features are shared: each (series, window) rolling
+computation — the value every threshold and ``for`` is compared against, a z-score baseline, a
+burn-rate window — is computed once for the whole grid (see ``Prepared.cached``).
+
+Per candidate: ``alerts_per_week``, ``pages_per_week`` (alerts of severity ``page``), ``precision``,
+``recall``, ``time_to_detect_median``, ``budget_at_detection_median``. A candidate is on the frontier of
+its rule when no other candidate of the same rule is at least as good on recall (higher is better),
+pages per week and median time-to-detect (lower is better; undetected = worst) and better on one.
+
+Recommendations: the paging ``budget`` (e.g. ``2/week``) holds per team (the rule's ``team`` label;
+rules without one share the team ``-``). Each rule starts at its frontier candidate with the fewest
+pages; the team's budget is then spent greedily on the upgrade with the most recall gained per extra
+page, until nothing more fits. When even the quietest candidates exceed the budget, the
+recommendations say so (``over_budget``) rather than hiding it.
+
+>>> parse_budget("2/week")
+2.0
+>>> parse_budget("10/month")
+2.3333333333333335
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from alertsim.durations import Duration
+from alertsim.errors import ConfigError
+from alertsim.frames import DURATION
+from alertsim.replay import Prepared, Replay, prepare, replay
+from alertsim.rules import Rule, load_rules
+from alertsim.rules.model import RuleBase
+
+log = logging.getLogger(__name__)
+
+_PER = {"day": 7.0, "week": 1.0, "month": 7.0 / 30.0}
+
+
+def parse_budget(text: str | float) -> float:
+    """A paging budget as pages per week: ``"2/week"``, ``"1/day"``, ``"10/month"`` (30 days) or a number."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        if text < 0:
+            raise ConfigError(f"must not be negative, got {text}", field="budget")
+        return float(text)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*/\s*(day|week|month)\s*", str(text))
+    if not match:
+        raise ConfigError(f"{text!r} is not a paging budget; write e.g. '2/week', '1/day' or '10/month'",
+                          field="budget")
+    return float(match.group(1)) * _PER[match.group(2)]
+
+
+@dataclass(frozen=True, eq=False)
+class Tuning:
+    """Result of :func:`tune`: ``candidates`` (one row per candidate with its scores, ``frontier`` and
+    ``recommended`` flags), ``recommendations`` (one row per rule), and the underlying ``replay``."""
+
+    candidates: pl.DataFrame
+    recommendations: pl.DataFrame
+    replay: Replay
+    budget_per_week: float
+
+    @property
+    def frontier(self) -> pl.DataFrame:
+        return self.candidates.filter(pl.col("frontier"))
+
+
+def _family(rule: RuleBase) -> str:
+    return rule.base_name or rule.name
+
+
+def _dominated(recall: np.ndarray, pages: np.ndarray, ttd: np.ndarray) -> np.ndarray:
+    """Pareto domination on (recall ↑, pages ↓, ttd ↓); NaN recall counts as 0, NaN ttd as +inf."""
+    r = np.nan_to_num(recall, nan=0.0)
+    t = np.where(np.isnan(ttd), np.inf, ttd)
+    better_eq = (r[None, :] >= r[:, None]) & (pages[None, :] <= pages[:, None]) & (t[None, :] <= t[:, None])
+    strictly = (r[None, :] > r[:, None]) | (pages[None, :] < pages[:, None]) | (t[None, :] < t[:, None])
+    return np.any(better_eq & strictly, axis=1)
+
+
+def _recommend(table: pl.DataFrame, budget: float) -> pl.Series:
+    """Greedy per-team allocation of the paging budget over each rule's frontier."""
+    chosen: dict[str, int] = {}
+    rows = table.with_row_index("_i")
+    for _team, members in rows.group_by("team", maintain_order=True):
+        options: dict[str, list[tuple[int, float, float, float]]] = {}
+        for fam, frame in members.filter(pl.col("frontier")).group_by("family", maintain_order=True):
+            ttd = frame["ttd_seconds"].fill_null(float("inf")).to_list()
+            opts = sorted(zip(frame["_i"].to_list(), frame["pages_per_week"].to_list(),
+                              frame["recall"].fill_null(0.0).to_list(), ttd, strict=True),
+                          key=lambda o: (o[1], -o[2], o[3]))
+            options[str(fam[0])] = opts
+        current = {fam: 0 for fam in options}
+        spent = sum(opts[0][1] for opts in options.values())
+        while True:
+            best = None
+            for fam, opts in options.items():
+                here = opts[current[fam]]
+                for j in range(current[fam] + 1, len(opts)):
+                    extra = opts[j][1] - here[1]
+                    gain = opts[j][2] - here[2]
+                    if gain <= 0 or spent + extra > budget + 1e-12:
+                        continue
+                    value = gain / extra if extra > 0 else np.inf
+                    if best is None or value > best[0]:
+                        best = (value, fam, j, extra)
+            if best is None:
+                break
+            _, fam, j, extra = best
+            current[fam] = j
+            spent += extra
+        for fam, opts in options.items():
+            chosen[fam] = opts[current[fam]][0]
+    picked = set(chosen.values())
+    return pl.Series("recommended", [i in picked for i in range(table.height)])
+
+
+def tune(metrics: pl.DataFrame | Prepared, rules: Sequence[Rule] | str | os.PathLike[str],
+         incidents: pl.DataFrame, *, budget: str | float = "2/week", eval_interval: Duration = "1m",
+         start: datetime | str | None = None, end: datetime | str | None = None, early: Duration = "0m",
+         late: Duration = "0m", match_on: Sequence[str] | dict[str, str] = ("service",)) -> Tuning:
+    """Replay every candidate of ``rules`` (a grid, see :mod:`alertsim.rules.config`) over ``metrics``
+    once, score each against ``incidents`` and recommend one candidate per rule under ``budget``.
+
+    Parameters
+    ----------
+    metrics : Metrics frame (or ``prepare()``-d).
+    rules : rules or a rule file; list-valued parameters expand into candidates.
+    incidents : Incidents frame, the truth for precision/recall/time-to-detect.
+    budget : pages per week per team, e.g. ``"2/week"``. Default ``"2/week"``.
+    eval_interval, start, end : as for :func:`alertsim.replay`.
+    early, late, match_on : as for :func:`alertsim.score`.
+    """
+    from alertsim.quality.detection import score
+
+    budget_per_week = parse_budget(budget)
+    rule_list = list(load_rules(rules) if isinstance(rules, str | os.PathLike) else rules)
+    prepared = prepare(metrics)
+    result = replay(prepared, rule_list, eval_interval=eval_interval, start=start, end=end)
+    period = (result.start, result.end)
+    weeks = max((result.end - result.start).total_seconds() / (7 * 86400), 1e-9)
+    quality = score(result.alerts, incidents, early=early, late=late, match_on=match_on, period=period,
+                    rules=[r.name for r in rule_list])
+    counts = result.alerts.group_by("rule").agg(
+        pl.len().alias("alerts"), (pl.col("severity") == "page").sum().alias("pages"))
+    meta = pl.DataFrame({
+        "rule": [r.name for r in rule_list],
+        "family": [_family(r) for r in rule_list],
+        "kind": [r.kind for r in rule_list],
+        "team": [str(r.labels.get("team", "-")) for r in rule_list],
+    })
+    table = (meta.join(counts, on="rule", how="left")
+             .join(quality.select("rule", "precision", "recall", "incidents_detected",
+                                  "time_to_detect_median", "budget_at_detection_median"),
+                   on="rule", how="left")
+             .with_columns(pl.col("alerts").fill_null(0), pl.col("pages").fill_null(0))
+             .with_columns((pl.col("alerts") / weeks).alias("alerts_per_week"),
+                           (pl.col("pages") / weeks).alias("pages_per_week"),
+                           pl.col("time_to_detect_median").cast(DURATION).dt.total_seconds(fractional=True)
+                           .alias("ttd_seconds")))
+    frontier = np.zeros(table.height, dtype=bool)
+    for _fam, group in table.with_row_index("_i").group_by("family", maintain_order=True):
+        idx = group["_i"].to_numpy()
+        dominated = _dominated(group["recall"].fill_null(np.nan).to_numpy().astype(float),
+                               group["pages_per_week"].to_numpy().astype(float),
+                               group["ttd_seconds"].fill_null(np.nan).to_numpy().astype(float))
+        frontier[idx] = ~dominated
+    table = table.with_columns(pl.Series("frontier", frontier))
+    table = table.with_columns(_recommend(table, budget_per_week))
+    recommendations = (table.filter(pl.col("recommended"))
+                       .select("family", "team", "rule", "pages_per_week", "recall", "precision",
+                               "time_to_detect_median", "budget_at_detection_median")
+                       .with_columns(pl.col("pages_per_week").sum().over("team").alias("team_pages_per_week"))
+                       .with_columns(over_budget=pl.col("team_pages_per_week") > budget_per_week + 1e-9)
+                       .sort("team", "family"))
+    log.info("tuned %d candidates of %d rules", table.height, table["family"].n_unique())
+    return Tuning(candidates=table.drop("ttd_seconds"), recommendations=recommendations, replay=result,
+                  budget_per_week=budget_per_week)
