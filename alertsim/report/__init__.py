@@ -1,0 +1,1 @@
+"""Reports: figures (matplotlib), the fatigue report (HTML + Markdown) and postmortem timelines."""
