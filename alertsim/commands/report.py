@@ -1,0 +1,94 @@
+"""``alertsim tune``, ``alertsim report`` and ``alertsim postmortem``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from alertsim.cli import console, fail, print_frame
+from alertsim.errors import AlertsimError
+
+
+def tune_command(
+    metrics: Path = typer.Argument(..., help="Metrics: CSV/Parquet file, dir or glob, or DuckDB file."),
+    rules: Path = typer.Option(..., "--rules", "-r", help="Rule file whose list-valued parameters form the grid."),
+    incidents: Path = typer.Option(..., "--incidents", "-i", help="Incidents CSV/Parquet (the truth)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
+    budget: str = typer.Option("2/week", "--budget", help="Paging budget per team, e.g. 2/week, 1/day."),
+    eval_interval: str = typer.Option("1m", "--eval-interval", help="Rule evaluation interval."),
+    metric: str | None = typer.Option(None, "--metric", help="Metric name of a timestamp,value file."),
+    table: str | None = typer.Option(None, "--table", help="Table name when METRICS is a DuckDB database."),
+) -> None:
+    """Replay a grid of candidate rules once, score them, and recommend one per rule under a budget."""
+    from alertsim.io.incidents import read_incidents
+    from alertsim.io.metrics import read_metrics
+    from alertsim.io.rundir import file_digest, write_run
+    from alertsim.rules import load_rules
+    from alertsim.tune import tune
+
+    try:
+        rule_list = load_rules(rules)
+        with console.status(f"replaying {len(rule_list)} candidates"):
+            result = tune(read_metrics(metrics, metric=metric, table=table), rule_list,
+                          read_incidents(incidents), budget=budget, eval_interval=eval_interval)
+        write_run(out, {"alerts": result.replay.alerts, "tune_candidates": result.candidates,
+                        "tune_recommendations": result.recommendations, "incidents": read_incidents(incidents)},
+                  manifest={"command": "tune", "budget": budget, "eval_interval": eval_interval,
+                            "metrics": {"path": str(metrics.resolve()), "metric": metric, "table": table},
+                            "rules": {"path": str(rules.resolve()), "sha256": file_digest(rules)},
+                            "start": result.replay.start.isoformat(), "end": result.replay.end.isoformat()},
+                  files={f"rules{rules.suffix or '.yaml'}": rules})
+    except AlertsimError as error:
+        fail(error)
+        return
+    print_frame(result.candidates.select("rule", "pages_per_week", "precision", "recall",
+                                         "time_to_detect_median", "frontier", "recommended"),
+                title=f"{result.candidates.height} candidates")
+    print_frame(result.recommendations, title=f"Recommendations under {budget} per team")
+    console.print(f"wrote {out}")
+
+
+def report_command(
+    run_dir: Path = typer.Argument(..., help="A run directory (replay, demo, ...)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Report directory, e.g. reports/weekly/."),
+    title: str | None = typer.Option(None, "--title", help="Report title."),
+) -> None:
+    """Write the fatigue report (index.html, report.md, figures/*.png) for RUN_DIR."""
+    from alertsim.report.html import build_report
+
+    try:
+        path = build_report(run_dir, out, title=title)
+    except AlertsimError as error:
+        fail(error)
+        return
+    console.print(f"wrote {path}/index.html and report.md")
+
+
+def postmortem_command(
+    run_dir: Path = typer.Argument(..., help="A run directory with alerts, rules and incidents."),
+    incident: str = typer.Option(..., "--incident", help="Incident id."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
+    incidents: Path | None = typer.Option(None, "--incidents", help="Incidents file (default: the run's)."),
+    margin: str = typer.Option("2h", "--margin", help="Time shown before and after the incident."),
+) -> None:
+    """Draw one incident's timeline: metrics, every rule's pending/firing spans, notifications, pages."""
+    from alertsim.report.postmortem import postmortem
+
+    try:
+        frame = None
+        if incidents is not None:
+            from alertsim.io.incidents import read_incidents
+
+            frame = read_incidents(incidents)
+        path = postmortem(run_dir, incident, out, incidents=frame, margin=margin)
+    except AlertsimError as error:
+        fail(error)
+        return
+    console.print(f"wrote {path}/index.html, timeline.png, postmortem.md")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("tune")(tune_command)
+    app.command("report")(report_command)
+    app.command("postmortem")(postmortem_command)
