@@ -9,6 +9,7 @@ MTTA/MTTR and fairness, and simulate on-call designs.
 datetime.timedelta(seconds=300)
 """
 
+from alertsim.datasets import Sample, load_sample
 from alertsim.durations import format_duration, parse_duration
 from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
 from alertsim.frames import series_name, validate
@@ -23,9 +24,11 @@ __all__ = [
     "InputError",
     "Problem",
     "Replay",
+    "Sample",
     "__version__",
     "format_duration",
     "load_rules",
+    "load_sample",
     "parse_duration",
     "prepare",
     "replay",
