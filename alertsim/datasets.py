@@ -25,7 +25,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -844,10 +844,11 @@ _CSV_FRAMES = ("incidents", "pages", "shifts", "roster", "noise")
 MANIFEST = "manifest.json"
 
 
-def _write_atomically(path: Path, write: object) -> None:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through ``write(temporary)`` and rename into place, so a reader never sees half a file."""
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        write(temporary)  # type: ignore[operator]
+        write(temporary)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
@@ -923,7 +924,7 @@ def write_sample(sample: Sample, directory: str | os.PathLike[str]) -> Path:
         _write_parquet(frame, out / f"{name}.parquet")
         files[f"{name}.parquet"] = {"frame": name, "rows": frame.height}
         if name in _CSV_FRAMES:
-            _write_atomically(out / f"{name}.csv", lambda target, f=frame: _csv_text(f).write_csv(target))
+            _write_atomically(out / f"{name}.csv", _csv_text(frame).write_csv)
             files[f"{name}.csv"] = {"frame": name, "rows": frame.height}
     manifest = {
         "generator": "alertsim.datasets.generate",

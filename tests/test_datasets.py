@@ -35,6 +35,11 @@ def sample() -> Sample:
 
 
 @pytest.fixture(scope="module")
+def increments(sample: Sample) -> pl.DataFrame:
+    return _increments(sample.metrics)
+
+
+@pytest.fixture(scope="module")
 def small() -> Sample:
     return generate(seed=3, days=14)
 
@@ -165,8 +170,8 @@ def test_gauges_stay_in_their_physical_range(sample: Sample, metric: str, low: f
     assert low <= values.min() and values.max() <= high  # type: ignore[operator]
 
 
-def test_traffic_has_daily_and_weekly_seasonality(sample: Sample) -> None:
-    requests = _increments(sample.metrics).filter(pl.col("service") == "search")
+def test_traffic_has_daily_and_weekly_seasonality(increments: pl.DataFrame) -> None:
+    requests = increments.filter(pl.col("service") == "search")
     by_hour = requests.group_by(pl.col("timestamp").dt.hour().alias("hour")).agg(pl.col("requests").mean())
     by_day = requests.group_by(pl.col("timestamp").dt.weekday().alias("weekday")).agg(pl.col("requests").mean())
     hourly = dict(by_hour.iter_rows())
@@ -231,10 +236,10 @@ def _window_mean(frame: pl.DataFrame, service: str, start: datetime, end: dateti
     ("outage", "error_ratio", lambda during, before: during > 0.9 and before < 0.01),
     ("error_burst", "error_ratio", lambda during, before: during > 0.05 and before < 0.01),
 ])
-def test_every_incident_differs_from_the_same_hours_a_week_before(sample: Sample, kind: str, metric: str,
-                                                                  differs: object) -> None:
+def test_every_incident_differs_from_the_same_hours_a_week_before(sample: Sample, increments: pl.DataFrame,
+                                                                  kind: str, metric: str, differs: object) -> None:
     if metric == "error_ratio":
-        series = _increments(sample.metrics).with_columns(
+        series = increments.with_columns(
             (pl.col("errors") / pl.col("requests")).alias("error_ratio"))
     else:
         series = sample.metrics.filter(pl.col("metric") == metric).rename({"value": metric})
@@ -267,7 +272,8 @@ def _held(keys: list[str], minutes: int) -> pl.Expr:
     return pl.col("condition").cast(pl.Int8).rolling_min(minutes + 1).over(keys).fill_null(0) == 1
 
 
-def test_the_suggested_better_rules_page_on_every_incident_and_no_noise(sample: Sample) -> None:
+def test_the_suggested_better_rules_page_on_every_incident_and_no_noise(sample: Sample,
+                                                                        increments: pl.DataFrame) -> None:
     metrics = sample.metrics.sort("metric", "service", "instance", "timestamp")
 
     def gauge(metric: str, threshold: float, minutes: int, keys: list[str]) -> pl.DataFrame:
@@ -279,7 +285,7 @@ def test_the_suggested_better_rules_page_on_every_incident_and_no_noise(sample: 
         return (pl.col("errors").rolling_sum(width).over("service")
                 / pl.col("requests").rolling_sum(width).over("service"))
 
-    burn = _increments(sample.metrics).with_columns(condition=(
+    burn = increments.with_columns(condition=(
         ((ratio(60) > 14.4 * 0.001) & (ratio(5) > 14.4 * 0.001))
         | ((ratio(360) > 6 * 0.001) & (ratio(30) > 6 * 0.001))).fill_null(False))
     firing = pl.concat([
