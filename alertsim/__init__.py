@@ -13,6 +13,7 @@ from alertsim.datasets import Sample, load_sample
 from alertsim.durations import format_duration, parse_duration
 from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
 from alertsim.frames import series_name, validate
+from alertsim.notify import load_alertmanager_config, notify
 from alertsim.replay import Replay, prepare, replay
 from alertsim.rules import load_rules
 
@@ -27,8 +28,10 @@ __all__ = [
     "Sample",
     "__version__",
     "format_duration",
+    "load_alertmanager_config",
     "load_rules",
     "load_sample",
+    "notify",
     "parse_duration",
     "prepare",
     "replay",
