@@ -62,7 +62,7 @@ import polars as pl
 from alertsim.durations import Duration, parse_duration
 from alertsim.errors import ConfigError
 from alertsim.frames import ALERTS, DURATION, INCIDENTS
-from alertsim.quality.matching import MatchOn, conform, match_alerts
+from alertsim.quality.matching import MatchOn, conform, duration_quantile, match_alerts
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +179,9 @@ def score(alerts: pl.DataFrame, incidents: pl.DataFrame, *, early: Duration = "0
                          .then(pl.col("alert_resolved_at").max() - pl.col("resolved_at").first())))
     per_rule_incident = per_incident.group_by("rule").agg(
         incidents_detected=pl.len(),
-        time_to_detect_median=pl.col("time_to_detect").median(),
-        time_to_detect_p90=pl.col("time_to_detect").quantile(0.9, interpolation="linear"),
-        reset_time_median=pl.col("reset").median(),
+        time_to_detect_median=duration_quantile(pl.col("time_to_detect"), 0.5),
+        time_to_detect_p90=duration_quantile(pl.col("time_to_detect"), 0.9),
+        reset_time_median=duration_quantile(pl.col("reset"), 0.5),
         budget_at_detection_median=pl.col("budget").median(),
     )
     flaps = flapping_alerts(alerts, window=flap_window).group_by("rule").agg(flapping=pl.len())

@@ -25,7 +25,7 @@ import polars as pl
 from alertsim.errors import ConfigError, InputError, Problem
 from alertsim.frames import SHIFTS
 from alertsim.quality.fatigue import HourBuckets, interrupted_hours, responder_zones
-from alertsim.quality.matching import conform
+from alertsim.quality.matching import check_zone, conform
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +152,10 @@ def local_hours(intervals: pl.DataFrame, *, buckets: HourBuckets | None = None,
     weekend = [d for d in range(1, 8) if d not in buckets.workdays]
     parts = []
     for (zone,), part in intervals.group_by("tz"):
-        zone = str(zone)
-        try:
-            local = part.with_columns(
-                __ls=pl.col("start_at").dt.convert_time_zone(zone).dt.replace_time_zone(None),
-                __le=pl.col("end_at").dt.convert_time_zone(zone).dt.replace_time_zone(None))
-        except pl.exceptions.PolarsError:
-            raise ConfigError(f"{zone!r} is not an IANA time zone", field="tz") from None
+        zone = check_zone(str(zone))
+        local = part.with_columns(
+            __ls=pl.col("start_at").dt.convert_time_zone(zone).dt.replace_time_zone(None),
+            __le=pl.col("end_at").dt.convert_time_zone(zone).dt.replace_time_zone(None))
         last_day = (pl.col("__le") - pl.duration(microseconds=1)).dt.date()
         days = (local.with_columns(__day=pl.date_ranges(pl.col("__ls").dt.date(), last_day, "1d"))
                 .explode("__day").join(pieces, how="cross")

@@ -54,7 +54,7 @@ import polars as pl
 from alertsim.durations import Duration, parse_duration
 from alertsim.errors import ConfigError
 from alertsim.frames import INCIDENTS, INSTANT, PAGES, SHIFTS
-from alertsim.quality.matching import conform, match_events
+from alertsim.quality.matching import check_zone, conform, match_events
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +133,8 @@ def local_time(frame: pl.DataFrame, instant: str, tz_column: str, out: str) -> p
         return frame.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias(out))
     parts = []
     for (zone,), part in frame.with_row_index("__row").group_by(tz_column):
-        try:
-            local = part[instant].dt.convert_time_zone(str(zone)).dt.replace_time_zone(None)
-        except pl.exceptions.PolarsError:
-            raise ConfigError(f"{zone!r} is not an IANA time zone", field=tz_column) from None
-        parts.append(part.with_columns(local.alias(out)))
+        local = part[instant].dt.convert_time_zone(check_zone(str(zone), field=tz_column))
+        parts.append(part.with_columns(local.dt.replace_time_zone(None).alias(out)))
     return pl.concat(parts).sort("__row").drop("__row")
 
 

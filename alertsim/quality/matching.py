@@ -29,6 +29,7 @@ One alert may match several incidents and one incident many alerts; every pair i
 from __future__ import annotations
 
 import json
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -59,6 +60,23 @@ def conform(frame: pl.DataFrame, schema: Schema, *, file: str | None = None) -> 
     if nulls:
         frame = frame.cast(nulls)  # type: ignore[arg-type]
     return validate(frame, schema, file=file)
+
+
+def check_zone(tz: str, *, field: str = "tz") -> str:
+    """``tz`` if it is an IANA time zone, else ``ConfigError`` naming ``field``."""
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigError(f"{tz!r} is not an IANA time zone such as 'Europe/Berlin'", field=field) from None
+    return tz
+
+
+def duration_quantile(expr: pl.Expr, quantile: float | None = None) -> pl.Expr:
+    """Mean (``quantile=None``) or linear-interpolated quantile of a Duration expression, rounded to
+    the nearest microsecond (polars would truncate the float result)."""
+    micro = expr.dt.total_microseconds()
+    value = micro.mean() if quantile is None else micro.quantile(quantile, interpolation="linear")
+    return value.round(0).cast(pl.Int64).cast(DURATION)
 
 
 def match_pairs(match_on: MatchOn) -> dict[str, str]:

@@ -46,7 +46,7 @@ import polars as pl
 
 from alertsim.errors import ConfigError, InputError, Problem
 from alertsim.frames import DURATION, INCIDENTS, INSTANT
-from alertsim.quality.matching import conform
+from alertsim.quality.matching import check_zone, conform, duration_quantile
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,10 @@ def _prepare(incidents: pl.DataFrame, by: str | Sequence[str] | None,
     if unknown:
         raise ConfigError(f"cannot group by {unknown[0]!r}: incidents have columns {incidents.columns}, "
                           f"and {list(DERIVED_GROUPS)} are derived", field="by")
-    local = pl.col("started_at").dt.convert_time_zone(tz)
+    local = pl.col("started_at").dt.convert_time_zone(check_zone(tz))
     derived = {"hour": local.dt.hour().cast(pl.Int32), "weekday": local.dt.weekday().cast(pl.Int32)}
     extra = {g: derived[g] for g in groups if g in DERIVED_GROUPS and g not in incidents.columns}
-    try:
-        return incidents.with_columns(**extra), groups
-    except pl.exceptions.PolarsError as exc:
-        raise ConfigError(f"tz {tz!r} is not an IANA time zone ({exc})", field="tz") from None
+    return incidents.with_columns(**extra), groups
 
 
 def time_to_acknowledge(incidents: pl.DataFrame, *, style: Style = "pagerduty") -> pl.Expr:
@@ -109,10 +106,10 @@ def _summary(frame: pl.DataFrame, groups: list[str], value: pl.Expr, prefix: str
         pl.len().alias("incidents"),
         pl.col("__value").count().alias("measured"),
         missing.mean().alias(share_name),
-        pl.col("__value").mean().alias(mean_name),
-        pl.col("__value").median().alias(f"{prefix}_median"),
-        pl.col("__value").quantile(0.9, interpolation="linear").alias(f"{prefix}_p90"),
-        pl.col("__value").quantile(0.95, interpolation="linear").alias(f"{prefix}_p95"),
+        duration_quantile(pl.col("__value")).alias(mean_name),
+        duration_quantile(pl.col("__value"), 0.5).alias(f"{prefix}_median"),
+        duration_quantile(pl.col("__value"), 0.9).alias(f"{prefix}_p90"),
+        duration_quantile(pl.col("__value"), 0.95).alias(f"{prefix}_p95"),
     ]
     data = frame.with_columns(__value=value)
     if groups:
