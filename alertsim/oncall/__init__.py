@@ -1,0 +1,71 @@
+"""On-call scheduling and simulation: schedules → shifts, escalation policies, responder models, and a
+Monte Carlo simulator that compares designs on MTTA, escalations, missed pages, burden and fairness.
+
+>>> import alertsim.oncall as oc
+>>> oc.parse_escalation({"levels": [{"targets": ["user:ana"], "delay": "5m"}]}).steps
+1
+"""
+
+from alertsim.oncall.design import Design, check_pages, load_design, parse_design, read_pages
+from alertsim.oncall.escalation import EscalationPolicy, Level, parse_escalation
+from alertsim.oncall.responders import (
+    BusyEffect,
+    Distribution,
+    ResponderModel,
+    Responders,
+    fit_responders,
+    parse_responders,
+)
+from alertsim.oncall.schedule import (
+    Entry,
+    FixedLayer,
+    Layer,
+    Override,
+    Restriction,
+    Schedule,
+    TimeOff,
+    coverage_gaps,
+    on_call,
+    parse_schedule,
+    read_ical,
+    shifts,
+    to_ical,
+)
+from alertsim.oncall.simulate import BURDEN, METRICS, PAGE_OUTCOMES, Draws, Simulation, draw, simulate
+
+__all__ = [
+    "BURDEN",
+    "METRICS",
+    "PAGE_OUTCOMES",
+    "BusyEffect",
+    "Design",
+    "Distribution",
+    "Draws",
+    "Entry",
+    "EscalationPolicy",
+    "FixedLayer",
+    "Layer",
+    "Level",
+    "Override",
+    "ResponderModel",
+    "Responders",
+    "Restriction",
+    "Schedule",
+    "Simulation",
+    "TimeOff",
+    "check_pages",
+    "coverage_gaps",
+    "draw",
+    "fit_responders",
+    "load_design",
+    "on_call",
+    "parse_design",
+    "parse_escalation",
+    "parse_responders",
+    "parse_schedule",
+    "read_ical",
+    "read_pages",
+    "shifts",
+    "simulate",
+    "to_ical",
+]
