@@ -1,0 +1,1168 @@
+"""Vectorised PromQL evaluation on an evaluation grid.
+
+Every expression evaluates, for all its output series and all grid instants at once, to a
+:class:`Vector` — label sets (one per row), a ``(rows, instants)`` float array and a ``present``
+mask — or to a :class:`Scalar` (one value per instant). Semantics are Prometheus 2.42's
+``promql/engine.go`` and ``functions.go`` per instant; only label bookkeeping loops over series,
+never over samples:
+
+* selectors take the newest sample within the 5-minute lookback (``offset`` shifts the instant);
+  range selectors take the samples in ``[t − range, t]``, both ends closed (2.x);
+* ``rate``/``increase``/``delta`` extrapolate exactly as ``extrapolatedRate`` does, in the same
+  floating-point order; ``*_over_time`` follow Prometheus' (Kahan-compensated) running sums;
+* binary operators match series on signatures (``on``/``ignoring``), with ``group_left``/
+  ``group_right``, ``bool`` and Prometheus' rules for dropping ``__name__``;
+* aggregations group by the ``by``/``without`` labels and add in series order;
+* per-instant errors Prometheus raises (many-to-many matching, duplicate output series) raise
+  :class:`EvaluationError` naming the instant and the series.
+
+Series recorded by recording rules are kept as :class:`Recorded` blocks: a sample at every instant
+its rule produced the series, and a stale marker (no sample) at every other one, so a selector
+sees a recorded series only while its rule still produces it.
+
+>>> import numpy as np
+>>> from alertsim.vectors import Grid, SeriesSet
+>>> data = SeriesSet.from_arrays(np.arange(6) * 60_000_000, np.arange(6) * 60.0)
+>>> store = Store.from_series([(("__name__", "c"),)], data)
+>>> out = evaluate("rate(c[2m])", store, Grid(t0=120_000_000, step=60_000_000, size=4))
+>>> out.values.round(6).tolist()
+[[1.0, 1.0, 1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from alertsim.errors import InputError, Problem
+from alertsim.promql.ast import (
+    Aggregate,
+    Binary,
+    Call,
+    Matcher,
+    MatrixSelector,
+    Node,
+    NumberLiteral,
+    Paren,
+    Unary,
+    VectorMatching,
+    VectorSelector,
+)
+from alertsim.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index
+
+Labels = tuple[tuple[str, str], ...]
+"""A label set: ``(name, value)`` pairs sorted by name, no empty values, ``__name__`` included."""
+
+US = 1_000_000
+NAME = "__name__"
+# Exact sequential emulation of a *_over_time sum costs (window samples × rows × instants)
+# element operations; above this budget an accurate prefix sum (long double) is used instead.
+EXACT_BUDGET = 400_000_000
+
+
+class EvaluationError(InputError):
+    """The data make Prometheus fail this expression at some instant (many-to-many matching,
+    duplicate output series). Prometheus would skip that evaluation; alertsim stops instead of
+    giving a silently different answer."""
+
+
+def labels_of(mapping: Mapping[str, str]) -> Labels:
+    """A label set from a mapping (empty values dropped)."""
+    return tuple(sorted((k, v) for k, v in mapping.items() if v != ""))
+
+
+def format_labels(labels: Labels) -> str:
+    """``name{a="1",b="2"}`` — Prometheus' printing of a label set."""
+    name = dict(labels).get(NAME, "")
+    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels if k != NAME)
+    return f"{name}{{{inner}}}" if inner or not name else name
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _at(us: int) -> str:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(us))).isoformat()
+
+
+# ------------------------------------------------------------------------------------------------
+# Values.
+
+@dataclass(frozen=True, eq=False)
+class Vector:
+    """An instant vector over a grid: ``labels[i]`` is row ``i``; ``values``/``present`` are
+    ``(rows, instants)``. A row absent at an instant has ``NaN`` there and ``present`` False."""
+
+    labels: list[Labels]
+    values: np.ndarray
+    present: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def empty(cls, size: int) -> Vector:
+        return cls([], np.zeros((0, size)), np.zeros((0, size), dtype=bool))
+
+    def to_frame(self, grid: Grid) -> pl.DataFrame:
+        """Long frame: ``timestamp``, ``series``, ``value`` for every present sample (and a column per
+        label), the shape of a ``query_range`` result."""
+        rows, cols = np.nonzero(self.present)
+        names = sorted({k for lbl in self.labels for k, _ in lbl})
+        data: dict[str, Any] = {
+            "timestamp": pl.Series(grid.instants[cols]).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+            "series": [format_labels(self.labels[r]) for r in rows],
+            "value": self.values[rows, cols],
+        }
+        for name in names:
+            column = [dict(lbl).get(name, "") for lbl in self.labels]
+            data[name] = [column[r] for r in rows]
+        return pl.DataFrame(data)
+
+
+@dataclass(frozen=True, eq=False)
+class Scalar:
+    """A scalar at every grid instant."""
+
+    values: np.ndarray
+
+
+# ------------------------------------------------------------------------------------------------
+# Storage: raw series and series recorded by rules.
+
+@dataclass(frozen=True, eq=False)
+class Recorded:
+    """Output of one recording rule on its group's grid (``order`` is the rule's position in the
+    rule file, which decides whether a rule evaluated at the same instant sees it)."""
+
+    labels: list[Labels]
+    grid: Grid
+    values: np.ndarray
+    present: np.ndarray
+    order: int
+    table: pl.DataFrame = field(repr=False)
+
+    @classmethod
+    def build(cls, labels: list[Labels], grid: Grid, values: np.ndarray, present: np.ndarray,
+              order: int) -> Recorded:
+        return cls(labels, grid, values, present, order, _label_table(labels))
+
+    def samples(self, rows: np.ndarray) -> SeriesSet:
+        """The recorded samples of ``rows`` as a series set (times = instants where present)."""
+        present = self.present[rows]
+        counts = present.sum(axis=1)
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        r, c = np.nonzero(present)
+        return SeriesSet(self.grid.instants[c].astype(np.int64), self.values[rows][r, c].astype(np.float64),
+                         offsets)
+
+
+def _label_table(labels: Sequence[Labels]) -> pl.DataFrame:
+    names = sorted({k for lbl in labels for k, _ in lbl} | {NAME})
+    dicts = [dict(lbl) for lbl in labels]
+    return pl.DataFrame({name: pl.Series([d.get(name, "") for d in dicts], dtype=pl.String)
+                         for name in names})
+
+
+def _matcher_expr(m: Matcher, columns: Sequence[str]) -> pl.Expr:
+    column = pl.col(m.name) if m.name in columns else pl.lit("")
+    if m.op == "=":
+        return column == m.value
+    if m.op == "!=":
+        return column != m.value
+    hit = column.str.contains(f"^(?:{m.value})$")
+    return hit if m.op == "=~" else ~hit
+
+
+@dataclass(eq=False)
+class Store:
+    """What selectors read: raw series (``labels``, ``data``) and recorded blocks.
+
+    Raw series whose metric name a recording rule produces are hidden: the rule's output replaces
+    them (a metrics export may contain the recorded series too).
+    """
+
+    labels: list[Labels]
+    data: SeriesSet
+    table: pl.DataFrame
+    recorded: list[tuple[str, Recorded]] = field(default_factory=list)
+    hidden: frozenset[str] = frozenset()
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_series(cls, labels: list[Labels], data: SeriesSet) -> Store:
+        return cls(labels=list(labels), data=data, table=_label_table(labels))
+
+    @classmethod
+    def from_prepared(cls, prepared: Any) -> Store:
+        """A store over ``alertsim.replay.prepare(metrics)``'s series."""
+        table = prepared.table
+        label_cols = list(prepared.labels)
+        rows = table.select(["metric", *label_cols]).rows()
+        labels = [labels_of({NAME: r[0], **dict(zip(label_cols, r[1:], strict=True))}) for r in rows]
+        frame = table.select(pl.col("metric").alias(NAME), *[pl.col(c) for c in label_cols])
+        return cls(labels=labels, data=prepared.data, table=frame)
+
+    def with_recorded(self, name: str, block: Recorded) -> Store:
+        return Store(labels=self.labels, data=self.data, table=self.table,
+                     recorded=[*self.recorded, (name, block)], hidden=self.hidden | {name},
+                     cache=self.cache)
+
+    def hide(self, names: set[str]) -> Store:
+        return Store(labels=self.labels, data=self.data, table=self.table, recorded=self.recorded,
+                     hidden=self.hidden | frozenset(names), cache=self.cache)
+
+    def raw_rows(self, matchers: tuple[Matcher, ...]) -> np.ndarray:
+        key = ("raw", matchers, self.hidden)
+        if key not in self.cache:
+            mask = pl.lit(True)
+            for m in matchers:
+                mask = mask & _matcher_expr(m, self.table.columns)
+            if self.hidden:
+                mask = mask & ~pl.col(NAME).is_in(sorted(self.hidden))
+            rows = self.table.with_row_index("_row").filter(mask)["_row"].to_numpy()
+            self.cache[key] = rows.astype(np.int64)
+        return self.cache[key]  # type: ignore[no-any-return]
+
+    def raw_series(self, rows: np.ndarray) -> SeriesSet:
+        key = ("take", rows.tobytes())
+        if key not in self.cache:
+            self.cache[key] = self.data.take(rows)
+        return self.cache[key]  # type: ignore[no-any-return]
+
+    def recorded_rows(self, matchers: tuple[Matcher, ...]) -> list[tuple[Recorded, np.ndarray]]:
+        out = []
+        for _, block in self.recorded:
+            mask = pl.lit(True)
+            for m in matchers:
+                mask = mask & _matcher_expr(m, block.table.columns)
+            rows = block.table.with_row_index("_row").filter(mask)["_row"].to_numpy().astype(np.int64)
+            if len(rows):
+                out.append((block, rows))
+        return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation context.
+
+@dataclass(frozen=True, eq=False)
+class Context:
+    """Where and how to evaluate: the grid, the store, selector semantics and, for rules, the rule's
+    position in its file (recorded series of later rules at the same instant are not visible yet)."""
+
+    grid: Grid
+    store: Store
+    lookback: int = LOOKBACK_US
+    left_open: bool = False
+    order: int = 1 << 30
+    rule: str | None = None
+    expr: str = ""
+
+    def error(self, message: str, column: int) -> EvaluationError:
+        at = _at(self.grid.t0 + self.grid.step * column)
+        where = f"rule {self.rule!r}, " if self.rule else ""
+        return EvaluationError(f"{where}{self.expr}: at {at}: {message}",
+                               [Problem(reason=f"at {at}: {message}")])
+
+
+def evaluate(expr: str | Node, store: Store, grid: Grid, *, lookback: int = LOOKBACK_US,
+             left_open: bool = False) -> Vector | Scalar:
+    """Evaluate a PromQL expression at every instant of ``grid``.
+
+    Parameters
+    ----------
+    expr : PromQL text (parsed with :func:`alertsim.promql.parse`) or a parsed node.
+    store : the series to select from (:meth:`Store.from_prepared`).
+    grid : the evaluation instants (microseconds since the epoch).
+    lookback : instant-selector lookback in microseconds. Default 5 minutes.
+    left_open : Prometheus 3's left-open range windows and lookback. Default False (2.x).
+    """
+    from alertsim.promql.parser import parse
+
+    node = parse(expr) if isinstance(expr, str) else expr
+    ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open,
+                  expr=expr if isinstance(expr, str) else "")
+    return eval_node(node, ctx)
+
+
+def eval_node(node: Node, ctx: Context) -> Vector | Scalar:
+    if isinstance(node, Paren):
+        return eval_node(node.expr, ctx)
+    if isinstance(node, NumberLiteral):
+        return Scalar(np.full(ctx.grid.size, node.value))
+    if isinstance(node, VectorSelector):
+        return _select_instant(node, ctx)
+    if isinstance(node, Unary):
+        value = eval_node(node.expr, ctx)
+        if node.op == "+":
+            return value
+        if isinstance(value, Scalar):
+            return Scalar(-value.values)
+        labels = [_drop_name(lbl) for lbl in value.labels]
+        return _merge(labels, -value.values, value.present, ctx, "vector cannot contain metrics with the "
+                      "same labelset")
+    if isinstance(node, Binary):
+        return _binary(node, ctx)
+    if isinstance(node, Aggregate):
+        return _aggregate(node, ctx)
+    if isinstance(node, Call):
+        return _call(node, ctx)
+    raise TypeError(f"cannot evaluate {type(node).__name__}")
+
+
+def _drop_name(labels: Labels) -> Labels:
+    return tuple(p for p in labels if p[0] != NAME)
+
+
+def _merge(labels: list[Labels], values: np.ndarray, present: np.ndarray, ctx: Context,
+           message: str) -> Vector:
+    """One row per distinct label set: rows with equal labels are combined (they must never be
+    present at the same instant — Prometheus fails that evaluation with ``message``)."""
+    index: dict[Labels, list[int]] = defaultdict(list)
+    for i, lbl in enumerate(labels):
+        index[lbl].append(i)
+    if len(index) == len(labels):
+        return Vector(list(labels), values, present)
+    out_labels: list[Labels] = []
+    out_values = np.full((len(index), values.shape[1]), np.nan)
+    out_present = np.zeros((len(index), values.shape[1]), dtype=bool)
+    for k, (lbl, rows) in enumerate(index.items()):
+        out_labels.append(lbl)
+        if len(rows) == 1:
+            out_values[k], out_present[k] = values[rows[0]], present[rows[0]]
+            continue
+        counts = present[rows].sum(axis=0)
+        clash = np.flatnonzero(counts > 1)
+        if len(clash):
+            raise ctx.error(f"{message}: {format_labels(lbl)}", int(clash[0]))
+        p = present[rows]
+        out_present[k] = p.any(axis=0)
+        out_values[k] = np.where(p, values[rows], 0.0).sum(axis=0)
+        out_values[k][~out_present[k]] = np.nan
+    return Vector(out_labels, out_values, out_present)
+
+
+# ------------------------------------------------------------------------------------------------
+# Selectors.
+
+def _visible_strict(block: Recorded, ctx: Context, offset: int) -> bool:
+    """A recorded sample at the evaluation instant itself is visible only to rules after its own."""
+    return offset == 0 and block.order >= ctx.order
+
+
+def _select_instant(node: VectorSelector, ctx: Context) -> Vector:
+    grid, store = ctx.grid, ctx.store
+    labels: list[Labels] = []
+    values: list[np.ndarray] = []
+    present: list[np.ndarray] = []
+    rows = store.raw_rows(node.matchers)
+    if len(rows):
+        key = ("instant", rows.tobytes(), grid, node.offset_us, ctx.lookback, ctx.left_open)
+        if key not in store.cache:
+            store.cache[key] = instant(store.raw_series(rows), grid, lookback=ctx.lookback,
+                                       offset=node.offset_us, left_open=ctx.left_open)
+        vec = store.cache[key]
+        labels += [store.labels[r] for r in rows]
+        values.append(vec.values)
+        present.append(vec.present)
+    for block, brow in store.recorded_rows(node.matchers):
+        v, p = _recorded_instant(block, brow, ctx, node.offset_us)
+        labels += [block.labels[r] for r in brow]
+        values.append(v)
+        present.append(p)
+    if not labels:
+        return Vector.empty(grid.size)
+    order = sorted(range(len(labels)), key=labels.__getitem__)
+    return _merge([labels[i] for i in order], np.concatenate(values)[order], np.concatenate(present)[order],
+                  ctx, "vector cannot contain metrics with the same labelset")
+
+
+def _recorded_instant(block: Recorded, rows: np.ndarray, ctx: Context, offset: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Newest evaluation of the recording rule at or before each instant (before it, when the rule
+    comes later in the file and the instants coincide); absent if the rule did not produce the
+    series then (a stale marker) or that evaluation is older than the lookback."""
+    g = block.grid
+    ref = ctx.grid.instants - offset
+    rel = ref - g.t0
+    if _visible_strict(block, ctx, offset):
+        j = -(-rel // g.step) - 1
+    else:
+        j = rel // g.step
+    j = np.minimum(j, g.size - 1)
+    age = ref - (g.t0 + g.step * j)
+    ok = (j >= 0) & ((age < ctx.lookback) if ctx.left_open else (age <= ctx.lookback))
+    jj = np.clip(j, 0, max(g.size - 1, 0))
+    if g.size == 0:
+        shape = (len(rows), ctx.grid.size)
+        return np.full(shape, np.nan), np.zeros(shape, dtype=bool)
+    present = block.present[rows][:, jj] & ok[None, :]
+    values = np.where(present, block.values[rows][:, jj], np.nan)
+    return values, present
+
+
+@dataclass(frozen=True, eq=False)
+class Windows:
+    """Samples of each selected series in ``[t − range, t]`` at every instant: global index bounds
+    ``lo..hi`` into ``series`` and ``count``."""
+
+    series: SeriesSet
+    labels: list[Labels]
+    lo: np.ndarray
+    hi: np.ndarray
+    count: np.ndarray
+    range_us: int
+    offset_us: int
+
+
+def _windows(series: SeriesSet, grid: Grid, width: int, offset: int, *, strict_end: bool,
+             left_open: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    hi = last_index(series, grid, shift=-offset, strict=strict_end)
+    before = last_index(series, grid, shift=-offset - width, strict=not left_open)
+    lo = np.where(before >= 0, before + 1, series.offsets[:-1, None])
+    count = np.where(hi >= 0, hi - lo + 1, 0)
+    np.maximum(count, 0, out=count)
+    return lo, hi, count
+
+
+def _select_range(node: MatrixSelector, ctx: Context) -> list[Windows]:
+    sel, grid, store = node.selector, ctx.grid, ctx.store
+    out = []
+    rows = store.raw_rows(sel.matchers)
+    if len(rows):
+        key = ("range", rows.tobytes(), grid, node.range_us, sel.offset_us, ctx.left_open)
+        if key not in store.cache:
+            series = store.raw_series(rows)
+            lo, hi, count = _windows(series, grid, node.range_us, sel.offset_us, strict_end=False,
+                                     left_open=ctx.left_open)
+            store.cache[key] = Windows(series, [store.labels[r] for r in rows], lo, hi, count,
+                                       node.range_us, sel.offset_us)
+        out.append(store.cache[key])
+    for block, brow in store.recorded_rows(sel.matchers):
+        series = block.samples(brow)
+        lo, hi, count = _windows(series, grid, node.range_us, sel.offset_us,
+                                 strict_end=_visible_strict(block, ctx, sel.offset_us),
+                                 left_open=ctx.left_open)
+        out.append(Windows(series, [block.labels[r] for r in brow], lo, hi, count, node.range_us,
+                           sel.offset_us))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Range-vector functions, in Prometheus' floating-point order.
+
+def _ms(us: np.ndarray | int) -> Any:
+    return np.floor_divide(us, 1000)
+
+
+def _extrapolated(w: Windows, grid: Grid, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """``extrapolatedRate``: rate/increase (counters) and delta (gauges)."""
+    present = w.count >= 2
+    lo = np.where(present, w.lo, 0)
+    hi = np.where(present, w.hi, 0)
+    t, v = w.series.times, w.series.values
+    is_counter = kind != "delta"
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        result = v[hi] - v[lo]
+        if is_counter and len(v):
+            result = _add_resets(w.series, lo, hi, present, result)
+        t_ms = _ms(t)
+        instants_ms = _ms(grid.instants)[None, :]
+        range_start = instants_ms - (w.range_us + w.offset_us) // 1000
+        range_end = instants_ms - w.offset_us // 1000
+        to_start = (t_ms[lo] - range_start) / 1000
+        to_end = (range_end - t_ms[hi]) / 1000
+        sampled = (t_ms[hi] - t_ms[lo]) / 1000
+        average = sampled / np.maximum(w.count - 1, 1).astype(np.float64)
+        if is_counter:
+            use = (result > 0) & (v[lo] >= 0)
+            to_zero = sampled * (v[lo] / result)
+            to_start = np.where(use & (to_zero < to_start), to_zero, to_start)
+        threshold = average * 1.1
+        interval = sampled + np.where(to_start < threshold, to_start, average / 2)
+        interval = interval + np.where(to_end < threshold, to_end, average / 2)
+        factor = interval / sampled
+        if kind == "rate":
+            factor = factor / (w.range_us / US)
+        result = result * factor
+    return np.where(present, result, np.nan), present
+
+
+def _add_resets(series: SeriesSet, lo: np.ndarray, hi: np.ndarray, present: np.ndarray,
+                result: np.ndarray) -> np.ndarray:
+    """Add the value before every counter reset in ``(lo, hi]``, in order (as Prometheus does)."""
+    v = series.values
+    prev = np.concatenate(([np.inf], v[:-1]))
+    first = np.zeros(len(v), dtype=bool)
+    starts = series.offsets[:-1][np.diff(series.offsets) > 0]
+    first[starts] = True
+    is_reset = (v < prev) & ~first
+    if not is_reset.any():
+        return result
+    where = np.flatnonzero(is_reset)
+    cum = np.concatenate(([0], np.cumsum(is_reset)))
+    start = cum[lo + 1]
+    n = np.where(present, cum[hi + 1] - start, 0)
+    most = int(n.max()) if n.size else 0
+    if most * n.size > EXACT_BUDGET:
+        pc = np.concatenate(([0.0], np.cumsum(np.where(is_reset, prev, 0.0))))
+        return result + (pc[hi + 1] - pc[lo + 1])
+    for k in range(most):
+        mask = n > k
+        idx = where[np.minimum(start + k, len(where) - 1)]
+        result = np.where(mask, result + prev[idx], result)
+    return result
+
+
+def _instant_value(w: Windows, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """``irate``/``idelta`` from the last two samples."""
+    enough = w.count >= 2
+    hi = np.where(enough, w.hi, 1)
+    prv = hi - 1
+    t, v = w.series.times, w.series.values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "irate":
+            diff = np.where(v[hi] < v[prv], v[hi], v[hi] - v[prv])
+        else:
+            diff = v[hi] - v[prv]
+        interval = _ms(t[hi]) - _ms(t[prv])
+        present = enough & (interval != 0)
+        if kind == "irate":
+            diff = diff / (interval / 1000)
+    return np.where(present, diff, np.nan), present
+
+
+def _kahan_inc(inc: np.ndarray, total: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = total + inc
+    c = c + np.where(np.abs(total) >= np.abs(inc), (total - t) + inc, (inc - t) + total)
+    return t, c
+
+
+def _over_time(w: Windows, fn: str, q: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    present = w.count > 0
+    lo, hi, count = w.lo, np.maximum(w.hi, 0), w.count
+    v = w.series.values
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if fn == "count":
+            out = count.astype(np.float64)
+        elif fn == "present":
+            out = np.ones(count.shape)
+        elif fn == "last":
+            out = v[hi]
+        elif fn in ("min", "max"):
+            out = _extreme(v, lo, hi, count, fn)
+        elif fn == "quantile":
+            assert q is not None
+            out = _quantile_windows(v, lo, count, q)
+        elif fn in ("sum", "avg", "stddev", "stdvar"):
+            most = int(count.max()) if count.size else 0
+            if most * count.size <= EXACT_BUDGET:
+                out = _running(v, lo, count, most, fn)
+            else:
+                out = _prefix_moments(w.series, lo, hi, count, fn)
+        else:
+            raise ValueError(fn)
+    return np.where(present, out, np.nan), present
+
+
+def _running(v: np.ndarray, lo: np.ndarray, count: np.ndarray, most: int, fn: str) -> np.ndarray:
+    """The sequential loops of ``funcSumOverTime``/``funcAvgOverTime``/``funcStddevOverTime``, run for
+    every window at once (one step per sample position in the window)."""
+    shape = count.shape
+    a, ca = np.zeros(shape), np.zeros(shape)      # sum / mean and compensation
+    aux, caux = np.zeros(shape), np.zeros(shape)  # stddev's second moment
+    last = max(len(v) - 1, 0)
+    for k in range(most):
+        active = count > k
+        x = v[np.minimum(lo + k, last)] if len(v) else np.zeros(shape)
+        n = float(k + 1)
+        if fn == "sum":
+            t, c = _kahan_inc(x, a, ca)
+        elif fn == "avg":
+            skip = np.isinf(a) & ((np.isinf(x) & ((a > 0) == (x > 0))) | (~np.isinf(x) & ~np.isnan(x)))
+            t, c = _kahan_inc(x / n - a / n, a, ca)
+            t, c = np.where(skip, a, t), np.where(skip, ca, c)
+        else:
+            delta = x - (a + ca)
+            t, c = _kahan_inc(delta / n, a, ca)
+            u, cu = _kahan_inc(delta * (x - (t + c)), aux, caux)
+            aux, caux = np.where(active, u, aux), np.where(active, cu, caux)
+        a, ca = np.where(active, t, a), np.where(active, c, ca)
+    if fn in ("sum", "avg"):
+        return np.where(np.isinf(a), a, a + ca)
+    var = (aux + caux) / np.maximum(count, 1)
+    return np.sqrt(var) if fn == "stddev" else var
+
+
+def _prefix_moments(series: SeriesSet, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str
+                    ) -> np.ndarray:
+    """Window sums from long-double prefix sums (for windows too long to run sequentially)."""
+    v = series.values.astype(np.longdouble)
+    finite = np.isfinite(series.values)
+    clean = np.where(finite, v, 0)
+    p1 = np.concatenate(([0], np.cumsum(clean)))
+    end = hi + 1
+    s1 = p1[end] - p1[lo]
+    n = count.astype(np.longdouble)
+    special = np.concatenate(([0], np.cumsum(~finite)))
+    has_special = (special[end] - special[lo]) > 0
+    if fn in ("sum", "avg"):
+        out = (s1 if fn == "sum" else s1 / np.maximum(n, 1)).astype(np.float64)
+        if has_special.any():
+            exact = _running(series.values, lo, count, int(count[has_special].max()), fn)
+            out = np.where(has_special, exact, out)
+        return out
+    p2 = np.concatenate(([0], np.cumsum(clean * clean)))
+    mean = s1 / np.maximum(n, 1)
+    var = np.maximum((p2[end] - p2[lo]) / np.maximum(n, 1) - mean * mean, 0).astype(np.float64)
+    var = np.where(has_special, np.nan, var)
+    return np.sqrt(var) if fn == "stddev" else var
+
+
+def _extreme(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
+    """Window min/max (NaN samples skipped unless all are NaN), with a sparse table."""
+    fill = np.inf if fn == "min" else -np.inf
+    reduce = np.fmin if fn == "min" else np.fmax
+    base = np.where(np.isnan(v), fill, v)
+    widest = int(count.max()) if count.size else 0
+    levels = [base]
+    span = 1
+    while span * 2 <= widest:
+        prev = levels[-1]
+        nxt = prev.copy()
+        nxt[: len(prev) - span] = reduce(prev[: len(prev) - span], prev[span:])
+        levels.append(nxt)
+        span *= 2
+    level = np.floor(np.log2(np.maximum(count, 1))).astype(np.int64)
+    out = np.full(count.shape, np.nan)
+    for k, table in enumerate(levels):
+        mask = (level == k) & (count > 0)
+        if mask.any():
+            out[mask] = reduce(table[lo[mask]], table[hi[mask] - (1 << k) + 1])
+    nan_count = np.concatenate(([0], np.cumsum(np.isnan(v))))
+    only_nan = (nan_count[hi + 1] - nan_count[lo]) == count
+    return np.where(only_nan & (count > 0), np.nan, out)
+
+
+def _quantile_sorted(block: np.ndarray, count: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Prometheus' ``quantile``: NaN sorts first, linear interpolation between closest ranks.
+    ``block`` rows are the values (absent entries at the end, sorted by ``_sort_with_nan_first``)."""
+    n = count.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        rank = q * (n - 1)
+        lower = np.maximum(0, np.floor(rank))
+        upper = np.minimum(n - 1, lower + 1)
+        weight = rank - np.floor(rank)
+        li = np.clip(np.nan_to_num(lower), 0, max(block.shape[1] - 1, 0)).astype(np.int64)
+        ui = np.clip(np.nan_to_num(upper), 0, max(block.shape[1] - 1, 0)).astype(np.int64)
+        rows = np.arange(block.shape[0])
+        out = block[rows, li] * (1 - weight) + block[rows, ui] * weight
+    out = np.where(np.isnan(q), np.nan, out)
+    out = np.where(q < 0, -np.inf, out)
+    return np.where(q > 1, np.inf, out)
+
+
+def _sort_with_nan_first(block: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Sort each row: NaN first, then values ascending, then invalid (absent) entries."""
+    category = np.where(~valid, 2, np.where(np.isnan(block), 0, 1))
+    key = np.where(np.isnan(block), 0.0, block)
+    order = np.lexsort((key, category), axis=1)
+    return np.take_along_axis(block, order, axis=1)
+
+
+def _quantile_windows(v: np.ndarray, lo: np.ndarray, count: np.ndarray, q: np.ndarray) -> np.ndarray:
+    out = np.full(count.shape, np.nan)
+    qq = np.broadcast_to(q[None, :], count.shape)
+    for c in np.unique(count[count > 0]):
+        mask = count == c
+        block = v[lo[mask][:, None] + np.arange(c)[None, :]]
+        block = _sort_with_nan_first(block, np.ones(block.shape, dtype=bool))
+        out[mask] = _quantile_sorted(block, np.full(block.shape[0], c), qq[mask])
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Function calls.
+
+_OVER_TIME = {f"{fn}_over_time": fn for fn in
+              ("avg", "min", "max", "sum", "count", "last", "present", "quantile", "stddev", "stdvar")}
+
+
+def _scalar_arg(node: Node, ctx: Context) -> np.ndarray:
+    value = eval_node(node, ctx)
+    assert isinstance(value, Scalar)
+    return value.values
+
+
+def _vector_arg(node: Node, ctx: Context) -> Vector:
+    value = eval_node(node, ctx)
+    assert isinstance(value, Vector)
+    return value
+
+
+def _unwrap(node: Node) -> Node:
+    while isinstance(node, Paren):
+        node = node.expr
+    return node
+
+
+def _call(node: Call, ctx: Context) -> Vector | Scalar:
+    name, args, grid = node.func, node.args, ctx.grid
+    if name == "time":
+        return Scalar(_ms(grid.instants) / 1000)
+    if name == "vector":
+        values = _scalar_arg(args[0], ctx)
+        return Vector([()], values[None, :].copy(), np.ones((1, grid.size), dtype=bool))
+    if name == "scalar":
+        vec = _vector_arg(args[0], ctx)
+        one = vec.present.sum(axis=0) == 1
+        value = np.where(vec.present, vec.values, 0.0).sum(axis=0) if vec.n else np.zeros(grid.size)
+        return Scalar(np.where(one, value, np.nan))
+    if name in ("rate", "increase", "delta", "irate", "idelta") or name in _OVER_TIME:
+        matrix = _unwrap(args[-1])
+        assert isinstance(matrix, MatrixSelector)
+        q = _scalar_arg(args[0], ctx) if name == "quantile_over_time" else None
+        labels, values, present, originals = [], [], [], []
+        for w in _select_range(matrix, ctx):
+            if name in ("rate", "increase", "delta"):
+                v, p = _extrapolated(w, grid, name)
+            elif name in ("irate", "idelta"):
+                v, p = _instant_value(w, name)
+            else:
+                v, p = _over_time(w, _OVER_TIME[name], q)
+            keep_name = name == "last_over_time"
+            originals += w.labels
+            labels += [lbl if keep_name else _drop_name(lbl) for lbl in w.labels]
+            values.append(v)
+            present.append(p)
+        if not labels:
+            return Vector.empty(grid.size)
+        order = sorted(range(len(labels)), key=originals.__getitem__)
+        return _merge([labels[i] for i in order], np.concatenate(values)[order],
+                      np.concatenate(present)[order], ctx, "vector cannot contain metrics with the same labelset")
+    if name == "absent":
+        vec = _vector_arg(args[0], ctx)
+        absent = ~vec.present.any(axis=0) if vec.n else np.ones(grid.size, dtype=bool)
+        return Vector([_absent_labels(_unwrap(args[0]))], np.where(absent, 1.0, np.nan)[None, :],
+                      absent[None, :].copy())
+    if name in ("abs", "clamp", "clamp_min", "clamp_max"):
+        vec = _vector_arg(args[0], ctx)
+        with np.errstate(invalid="ignore"):
+            if name == "abs":
+                values, present = np.abs(vec.values), vec.present
+            elif name == "clamp_min":
+                values, present = _go_max(_scalar_arg(args[1], ctx)[None, :], vec.values), vec.present
+            elif name == "clamp_max":
+                values, present = _go_min(_scalar_arg(args[1], ctx)[None, :], vec.values), vec.present
+            else:
+                lo, hi = _scalar_arg(args[1], ctx), _scalar_arg(args[2], ctx)
+                values = _go_max(lo[None, :], _go_min(hi[None, :], vec.values))
+                present = vec.present & ~(hi < lo)[None, :]
+        return _merge([_drop_name(lbl) for lbl in vec.labels], np.where(present, values, np.nan), present,
+                      ctx, "vector cannot contain metrics with the same labelset")
+    if name == "histogram_quantile":
+        return _histogram_quantile(_scalar_arg(args[0], ctx), _vector_arg(args[1], ctx), ctx)
+    raise TypeError(f"function {name} has no evaluator")
+
+
+def _go_max(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Go's ``math.Max``: NaN if either is NaN."""
+    return np.maximum(a, b)
+
+
+def _go_min(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.minimum(a, b)
+
+
+def _absent_labels(node: Node) -> Labels:
+    if isinstance(node, MatrixSelector):
+        node = node.selector
+    if not isinstance(node, VectorSelector):
+        return ()
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for m in node.matchers:
+        if m.name == NAME:
+            continue
+        if m.op == "=" and m.name not in seen:
+            out[m.name] = m.value
+            seen.add(m.name)
+        else:
+            out.pop(m.name, None)
+    return labels_of(out)
+
+
+def _parse_le(value: str) -> float | None:
+    text = value.strip().lower() if value else ""
+    if not text or value != value.strip():
+        return None
+    try:
+        if text.startswith(("0x", "+0x", "-0x")):
+            return float.fromhex(text)
+        if text.lstrip("+-") in ("inf", "infinity"):
+            return -math.inf if text.startswith("-") else math.inf
+        return float(text) if "_" not in text else None
+    except ValueError:
+        return None
+
+
+def _histogram_quantile(q: np.ndarray, vec: Vector, ctx: Context) -> Vector:
+    """``histogram_quantile`` over classic ``le`` buckets (``bucketQuantile``)."""
+    size = ctx.grid.size
+    groups: dict[Labels, list[tuple[float, int]]] = defaultdict(list)
+    for i, lbl in enumerate(vec.labels):
+        le = _parse_le(dict(lbl).get("le", ""))
+        if le is None:
+            continue
+        groups[tuple(p for p in lbl if p[0] != "le")].append((le, i))
+    out_labels, out_values, out_present = [], [], []
+    for key, members in groups.items():
+        bounds = sorted({b for b, _ in members})
+        m = len(bounds)
+        counts = np.zeros((m, size))
+        pres = np.zeros((m, size), dtype=bool)
+        for j, b in enumerate(bounds):
+            for bb, row in members:
+                if bb == b:
+                    p = vec.present[row]
+                    counts[j] = np.where(p & pres[j], counts[j] + vec.values[row],
+                                         np.where(p, vec.values[row], counts[j]))
+                    pres[j] |= p
+        value, has = _bucket_quantile(q, np.array(bounds), counts, pres)
+        out_labels.append(_drop_name(key))
+        out_values.append(value)
+        out_present.append(has)
+    if not out_labels:
+        return Vector.empty(size)
+    return _merge(out_labels, np.array(out_values), np.array(out_present), ctx,
+                  "vector cannot contain metrics with the same labelset")
+
+
+def _bucket_quantile(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray, pres: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    m, size = counts.shape
+    has = pres.any(axis=0)
+    n = pres.sum(axis=0)
+    c = counts.copy()
+    # ensureMonotonic over the present buckets, in bound order.
+    top = np.full(size, np.nan)
+    seen = np.zeros(size, dtype=bool)
+    for j in range(m):
+        p = pres[j]
+        first = p & ~seen
+        with np.errstate(invalid="ignore"):
+            raise_top = p & seen & (c[j] > top)
+            lower = p & seen & (c[j] < top)
+        top = np.where(first | raise_top, c[j], top)
+        c[j] = np.where(lower, top, c[j])
+        seen |= p
+    last_j = np.where(has, m - 1 - np.argmax(pres[::-1], axis=0), 0)
+    cols = np.arange(size)
+    observations = c[last_j, cols]
+    rank = q * observations
+    # The first present bucket among the first n-1 with count >= rank.
+    pos = np.zeros(size, dtype=np.int64)
+    found = np.zeros(size, dtype=bool)
+    b_j = np.zeros(size, dtype=np.int64)
+    b_pos = np.zeros(size, dtype=np.int64)
+    prev_j = np.full(size, -1)
+    b_prev = np.full(size, -1)
+    second_last = np.zeros(size, dtype=np.int64)
+    for j in range(m):
+        p = pres[j]
+        with np.errstate(invalid="ignore"):
+            hit = p & ~found & (pos <= n - 2) & (c[j] >= rank)
+        b_j = np.where(hit, j, b_j)
+        b_pos = np.where(hit, pos, b_pos)
+        b_prev = np.where(hit, prev_j, b_prev)
+        found |= hit
+        second_last = np.where(p & (pos == n - 2), j, second_last)
+        prev_j = np.where(p, j, prev_j)
+        pos = pos + p
+    with np.errstate(invalid="ignore", divide="ignore"):
+        start = np.where(b_prev >= 0, bounds[np.maximum(b_prev, 0)], 0.0)
+        end = bounds[b_j]
+        prev_count = np.where(b_prev >= 0, c[np.maximum(b_prev, 0), cols], 0.0)
+        count = c[b_j, cols] - prev_count
+        r = rank - prev_count
+        interp = start + (end - start) * (r / count)
+        result = np.where(~found, bounds[second_last], np.where((b_pos == 0) & (end <= 0), end, interp))
+        result = np.where((n < 2) | ~np.isposinf(bounds[last_j]) | (observations == 0), np.nan, result)
+        result = np.where(np.isnan(q), np.nan, np.where(q < 0, -np.inf, np.where(q > 1, np.inf, result)))
+    return np.where(has, result, np.nan), has
+
+
+# ------------------------------------------------------------------------------------------------
+# Aggregations.
+
+def _group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Labels:
+    if without:
+        drop = set(grouping) | {NAME}
+        return tuple(p for p in labels if p[0] not in drop)
+    keep = set(grouping)
+    return tuple(p for p in labels if p[0] in keep)
+
+
+def _aggregate(node: Aggregate, ctx: Context) -> Vector:
+    vec = _vector_arg(node.expr, ctx)
+    size = ctx.grid.size
+    param = _scalar_arg(node.param, ctx) if node.param is not None else None
+    if vec.n == 0:
+        return Vector.empty(size)
+    keys: dict[Labels, int] = {}
+    group = np.array([keys.setdefault(_group_key(lbl, node.grouping, node.without), len(keys))
+                      for lbl in vec.labels], dtype=np.int64)
+    n_groups = len(keys)
+    members: list[list[int]] = [[] for _ in range(n_groups)]
+    for row, g in enumerate(group):
+        members[g].append(row)
+    width = max(len(m) for m in members)
+    table = np.full((n_groups, width), -1, dtype=np.int64)
+    for g, rows in enumerate(members):
+        table[g, :len(rows)] = rows
+    present = np.zeros((n_groups, size), dtype=bool)
+    for k in range(width):
+        rows = table[:, k]
+        has = rows >= 0
+        present[has] |= vec.present[rows[has]]
+    op = node.op
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        if op == "quantile":
+            assert param is not None
+            value = np.full((n_groups, size), np.nan)
+            for g, rows in enumerate(members):
+                block = vec.values[rows].T
+                valid = vec.present[rows].T
+                block = _sort_with_nan_first(block, valid)
+                value[g] = _quantile_sorted(block, valid.sum(axis=1), param)
+        else:
+            value = _fold(op, vec, table, present, size)
+    return Vector(list(keys), np.where(present, value, np.nan), present)
+
+
+def _fold(op: str, vec: Vector, table: np.ndarray, present: np.ndarray, size: int) -> np.ndarray:
+    """sum/avg/min/max/count per group, adding members in row order as Prometheus does."""
+    n_groups, width = table.shape
+    value = np.zeros((n_groups, size))
+    count = np.zeros((n_groups, size))
+    for k in range(width):
+        rows = table[:, k]
+        has = rows >= 0
+        g = np.flatnonzero(has)
+        p = vec.present[rows[has]]
+        x = vec.values[rows[has]]
+        cur, cnt = value[g], count[g]
+        first = p & (cnt == 0)
+        new_cnt = cnt + p
+        if op == "sum":
+            nxt = np.where(first, x, cur + x)
+        elif op == "count":
+            nxt = cur
+        elif op == "max":
+            nxt = np.where(first | (cur < x) | np.isnan(cur), x, cur)
+        elif op == "min":
+            nxt = np.where(first | (cur > x) | np.isnan(cur), x, cur)
+        else:  # avg: incremental mean with Prometheus' handling of infinities
+            skip = np.isinf(cur) & ((np.isinf(x) & ((cur > 0) == (x > 0))) | (~np.isinf(x) & ~np.isnan(x)))
+            step = cur + (x / np.maximum(new_cnt, 1) - cur / np.maximum(new_cnt, 1))
+            nxt = np.where(first, x, np.where(skip, cur, step))
+        value[g] = np.where(p, nxt, cur)
+        count[g] = new_cnt
+    if op == "count":
+        return count
+    return value
+
+
+# ------------------------------------------------------------------------------------------------
+# Binary operators.
+
+def _arith(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            return a / b
+        if op == "%":
+            return np.fmod(a, b)
+        if op == "^":
+            return np.power(a, b)
+        if op == "atan2":
+            return np.arctan2(a, b)
+    raise ValueError(op)
+
+
+def _compare(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return {"==": np.equal, "!=": np.not_equal, ">": np.greater, "<": np.less,
+                ">=": np.greater_equal, "<=": np.less_equal}[op](a, b)
+
+
+_ARITH = ("+", "-", "*", "/", "%", "^", "atan2")
+
+
+def _binary(node: Binary, ctx: Context) -> Vector | Scalar:
+    lhs, rhs = eval_node(node.lhs, ctx), eval_node(node.rhs, ctx)
+    op = node.op
+    if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
+        if op in _ARITH:
+            return Scalar(_arith(op, lhs.values, rhs.values))
+        return Scalar(_compare(op, lhs.values, rhs.values).astype(np.float64))
+    if isinstance(lhs, Vector) and isinstance(rhs, Vector):
+        matching = node.matching or VectorMatching()
+        if op in ("and", "or", "unless"):
+            return _set_operation(op, lhs, rhs, matching, ctx)
+        return _vector_binop(op, lhs, rhs, matching, node.return_bool, ctx)
+    swap = isinstance(lhs, Scalar)
+    vec = rhs if swap else lhs
+    scalar = (lhs if swap else rhs)
+    assert isinstance(vec, Vector) and isinstance(scalar, Scalar)
+    s = scalar.values[None, :]
+    a, b = (s, vec.values) if swap else (vec.values, s)
+    if op in _ARITH:
+        values, present = _arith(op, a, b), vec.present
+    else:
+        keep = _compare(op, a, b)
+        if node.return_bool:
+            values, present = keep.astype(np.float64), vec.present
+        else:
+            values, present = vec.values, vec.present & keep
+    labels = vec.labels
+    if op in _ARITH or node.return_bool:
+        labels = [_drop_name(lbl) for lbl in labels]
+    return _merge(labels, np.where(present, values, np.nan), present, ctx,
+                  "vector cannot contain metrics with the same labelset")
+
+
+def _signature(labels: Labels, matching: VectorMatching) -> Labels:
+    if matching.on:
+        keep = set(matching.labels)
+        return tuple(p for p in labels if p[0] in keep)
+    drop = set(matching.labels) | {NAME}
+    return tuple(p for p in labels if p[0] not in drop)
+
+
+def _any_by_signature(vec: Vector, matching: VectorMatching) -> tuple[list[Labels], dict[Labels, np.ndarray]]:
+    sigs = [_signature(lbl, matching) for lbl in vec.labels]
+    out: dict[Labels, np.ndarray] = {}
+    for i, sig in enumerate(sigs):
+        out[sig] = out[sig] | vec.present[i] if sig in out else vec.present[i].copy()
+    return sigs, out
+
+
+def _set_operation(op: str, lhs: Vector, rhs: Vector, matching: VectorMatching, ctx: Context) -> Vector:
+    size = ctx.grid.size
+    none = np.zeros(size, dtype=bool)
+    if op == "or":
+        lsigs, lany = _any_by_signature(lhs, matching)
+        rsigs = [_signature(lbl, matching) for lbl in rhs.labels]
+        rpresent = np.array([rhs.present[i] & ~lany.get(sig, none) for i, sig in enumerate(rsigs)]
+                            ).reshape(rhs.n, size)
+        present = np.concatenate([lhs.present, rpresent])
+        values = np.where(present, np.concatenate([lhs.values, rhs.values]), np.nan)
+        return _merge([*lhs.labels, *rhs.labels], values, present, ctx,
+                      "vector cannot contain metrics with the same labelset")
+    rsigs, rany = _any_by_signature(rhs, matching)
+    lsigs = [_signature(lbl, matching) for lbl in lhs.labels]
+    match = np.array([rany.get(sig, none) for sig in lsigs]).reshape(lhs.n, size)
+    present = lhs.present & (match if op == "and" else ~match)
+    return Vector(list(lhs.labels), np.where(present, lhs.values, np.nan), present)
+
+
+def _result_labels(many: Labels, one: Labels, op: str, matching: VectorMatching, return_bool: bool
+                   ) -> Labels:
+    out = dict(many)
+    if op in _ARITH:
+        out.pop(NAME, None)
+    if matching.card == "one-to-one":
+        if matching.on:
+            out = {k: v for k, v in out.items() if k in set(matching.labels)}
+        else:
+            for name in matching.labels:
+                out.pop(name, None)
+    one_map = dict(one)
+    for name in matching.include:
+        if one_map.get(name):
+            out[name] = one_map[name]
+        else:
+            out.pop(name, None)
+    if return_bool:
+        out.pop(NAME, None)
+    return labels_of(out)
+
+
+def _vector_binop(op: str, lhs: Vector, rhs: Vector, matching: VectorMatching, return_bool: bool,
+                  ctx: Context) -> Vector:
+    size = ctx.grid.size
+    if lhs.n == 0 or rhs.n == 0:
+        return Vector.empty(size)
+    swapped = matching.card == "one-to-many"
+    many, one = (rhs, lhs) if swapped else (lhs, rhs)
+    active = many.present.any(axis=0) & one.present.any(axis=0)
+    one_sigs = [_signature(lbl, matching) for lbl in one.labels]
+    by_sig: dict[Labels, list[int]] = defaultdict(list)
+    for i, sig in enumerate(one_sigs):
+        by_sig[sig].append(i)
+    side = "left" if swapped else "right"
+    for sig, rows in by_sig.items():
+        if len(rows) > 1:
+            counts = one.present[rows].sum(axis=0)
+            clash = np.flatnonzero((counts > 1) & active)
+            if len(clash):
+                k = int(clash[0])
+                names = [format_labels(one.labels[r]) for r in rows if one.present[r, k]]
+                raise ctx.error(f"found duplicate series for the match group {format_labels(sig)} on the "
+                                f"{side} hand-side of the operation: [{', '.join(names[:2])}];many-to-many "
+                                "matching not allowed: matching labels must be unique on one side", k)
+    pairs_many, pairs_one, labels = [], [], []
+    many_sigs = [_signature(lbl, matching) for lbl in many.labels]
+    for m, sig in enumerate(many_sigs):
+        for o in by_sig.get(sig, ()):
+            pairs_many.append(m)
+            pairs_one.append(o)
+            labels.append(_result_labels(many.labels[m], one.labels[o], op, matching, return_bool))
+    if not pairs_many:
+        return Vector.empty(size)
+    pm, po = np.array(pairs_many), np.array(pairs_one)
+    present = many.present[pm] & one.present[po]
+    vm, vo = many.values[pm], one.values[po]
+    vl, vr = (vo, vm) if swapped else (vm, vo)
+    if op in _ARITH:
+        values = _arith(op, vl, vr)
+        emitted = present
+    else:
+        keep = _compare(op, vl, vr)
+        if return_bool:
+            values, emitted = keep.astype(np.float64), present
+        else:
+            values, emitted = vl, present & keep
+    if matching.card == "one-to-one":
+        per_sig: dict[Labels, list[int]] = defaultdict(list)
+        for k, m in enumerate(pairs_many):
+            per_sig[many_sigs[m]].append(k)
+        for rows in per_sig.values():
+            if len({pairs_many[k] for k in rows}) > 1:
+                clash = np.flatnonzero(emitted[rows].sum(axis=0) > 1)
+                if len(clash):
+                    raise ctx.error("multiple matches for labels: many-to-one matching must be explicit "
+                                    "(group_left/group_right)", int(clash[0]))
+    message = ("multiple matches for labels: grouping labels must ensure unique matches"
+               if matching.card != "one-to-one" else "vector cannot contain metrics with the same labelset")
+    return _merge(labels, np.where(emitted, values, np.nan), emitted, ctx, message)
+
+
+__all__ = ["Context", "EvaluationError", "Labels", "Recorded", "Scalar", "Store", "Vector", "eval_node",
+           "evaluate", "format_labels", "labels_of"]
