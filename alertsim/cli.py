@@ -25,6 +25,7 @@ err_console = Console(stderr=True)
 
 # Modules that add commands to `app`: each defines `register(app: typer.Typer) -> None`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "alertsim.commands.data",
     "alertsim.commands.datasets",
     "alertsim.commands.replay",
     "alertsim.commands.report",

@@ -18,9 +18,10 @@ from alertsim.errors import ConfigError
 
 _UNITS_MS = {"y": 365 * 86_400_000, "w": 7 * 86_400_000, "d": 86_400_000, "h": 3_600_000,
              "m": 60_000, "s": 1000, "ms": 1}
-_PATTERN = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+_PATTERN = re.compile(  # ASCII digits only: "\d" would also take other scripts' digits
+    r"(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?"
 )
+_MAX_MS = timedelta.max // timedelta(milliseconds=1)
 _ORDER = ("y", "w", "d", "h", "m", "s", "ms")
 
 Duration = timedelta | str
@@ -45,7 +46,7 @@ def parse_duration(value: Duration, *, field: str = "duration") -> timedelta:
     text = value.strip()
     if text == "0":
         return timedelta(0)
-    match = _PATTERN.match(text)
+    match = _PATTERN.fullmatch(text)
     if not text or match is None:
         raise ConfigError(
             f"{value!r} is not a duration; use integers with units ms, s, m, h, d, w, y, "
@@ -53,12 +54,18 @@ def parse_duration(value: Duration, *, field: str = "duration") -> timedelta:
             field=field,
         )
     total_ms = sum(int(n) * _UNITS_MS[u] for n, u in zip(match.groups(), _ORDER, strict=True) if n)
+    if total_ms > _MAX_MS:
+        raise ConfigError(f"{value!r} is too long a duration (at most about 2.7 million years)", field=field)
     return timedelta(milliseconds=total_ms)
 
 
 def format_duration(value: timedelta) -> str:
-    """Format a ``timedelta`` in Prometheus' grammar, the inverse of :func:`parse_duration`."""
-    total_ms = round(value.total_seconds() * 1000)
+    """Format a ``timedelta`` in Prometheus' grammar, the inverse of :func:`parse_duration`.
+
+    The grammar's smallest unit is the millisecond, so a finer duration is rounded to the nearest one.
+    """
+    total_us = value // timedelta(microseconds=1)
+    total_ms = (total_us + 500) // 1000
     if total_ms < 0:
         raise ConfigError(f"cannot format a negative duration {value}", field="duration")
     if total_ms == 0:
@@ -73,4 +80,4 @@ def format_duration(value: timedelta) -> str:
 
 def to_microseconds(value: Duration, *, field: str = "duration") -> int:
     """A duration as integer microseconds, the unit of alertsim's instants."""
-    return int(parse_duration(value, field=field) / timedelta(microseconds=1))
+    return parse_duration(value, field=field) // timedelta(microseconds=1)

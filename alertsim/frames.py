@@ -110,10 +110,20 @@ def _rows(mask: pl.Series, limit: int = 20) -> list[int]:
     return [i + 1 for i in mask.arg_true().head(limit).to_list()]
 
 
+def _row_problems(mask: pl.Series, *, column: str, reason: str, file: str | None,
+                  limit: int = 20) -> list[Problem]:
+    """One problem per row where ``mask`` holds, the first ``limit`` of them, then a summary."""
+    found = [Problem(column=column, row=r, file=file, reason=reason) for r in _rows(mask, limit)]
+    more = int(mask.sum()) - limit
+    if more > 0:
+        found.append(Problem(column=column, file=file, reason=f"{reason} in {more} more rows"))
+    return found
+
+
 def problems(frame: pl.DataFrame, schema: Schema, *, file: str | None = None) -> list[Problem]:
     """Every way ``frame`` breaks ``schema``: missing columns, wrong dtypes, nulls, duplicate keys."""
     found: list[Problem] = []
-    for name, dtype in schema.required.items():
+    for name in schema.required:
         if name not in frame.columns:
             found.append(Problem(column=name, file=file,
                                  reason=f"missing column; {schema.name} needs {list(schema.required)}"))
@@ -134,13 +144,11 @@ def problems(frame: pl.DataFrame, schema: Schema, *, file: str | None = None) ->
             found.append(Problem(column=name, file=file, reason=f"dtype {actual}, expected {expected}"))
             continue
         if name not in schema.nullable and frame[name].null_count():
-            rows = _rows(frame[name].is_null())
-            found += [Problem(column=name, row=r, file=file, reason="null value") for r in rows]
+            found += _row_problems(frame[name].is_null(), column=name, reason="null value", file=file)
     for key in schema.unique:
         if key in frame.columns:
             dup = frame[key].is_duplicated() & frame[key].is_not_null()
-            found += [Problem(column=key, row=r, file=file, reason="duplicate key")
-                      for r in _rows(dup)]
+            found += _row_problems(dup, column=key, reason="duplicate key", file=file)
     return found
 
 
