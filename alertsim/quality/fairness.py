@@ -50,7 +50,8 @@ def gini(burden: Sequence[float] | np.ndarray) -> float | None:
     ordered = np.sort(values)
     n = ordered.size
     ranks = np.arange(1, n + 1)
-    return float((2 * np.sum(ranks * ordered) / (n * ordered.sum())) - (n + 1) / n)
+    value = (2 * np.sum(ranks * ordered) / (n * ordered.sum())) - (n + 1) / n
+    return float(min(1.0, max(0.0, value)))  # clamp float round-off (equal burdens give −2e−16)
 
 
 def equity(burden: Sequence[float] | np.ndarray) -> float | None:

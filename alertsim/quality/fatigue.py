@@ -305,15 +305,19 @@ def _per(count: pl.Expr, span: timedelta | None, unit: timedelta) -> pl.Expr:
 def pages_per_week(pages: pl.DataFrame, interruption_frame: pl.DataFrame | None = None, *,
                    period: tuple[datetime, datetime] | None = None) -> pl.DataFrame:
     """``week`` (Monday 00:00 UTC), ``pages``, ``interruptions``, ``off_hours_interruptions``,
-    ``sleep_interruptions`` for every week of the period (weeks without pages count 0)."""
+    ``sleep_interruptions`` for every week of the period (weeks without pages count 0).
+
+    ``period`` is ``[start, end)``; default the span from the first to the last page."""
     pages = conform(pages, PAGES, file="pages")
     span = _period(pages, None, period)
     schema = {"week": INSTANT, "pages": pl.Int64, "interruptions": pl.Int64,
               "off_hours_interruptions": pl.Int64, "sleep_interruptions": pl.Int64}
     if span is None:
         return pl.DataFrame(schema=schema)
+    # An explicit period ends just before its end instant; a data span includes its last page.
+    last = span[1] - timedelta(microseconds=1) if period is not None and span[1] > span[0] else span[1]
     weeks = pl.DataFrame({"week": pl.datetime_range(pl.lit(span[0]).dt.truncate("1w"),
-                                                    pl.lit(span[1]).dt.truncate("1w"), "1w", eager=True,
+                                                    pl.lit(last).dt.truncate("1w"), "1w", eager=True,
                                                     time_zone="UTC")})
     counted = pages.group_by(week=pl.col("paged_at").dt.truncate("1w")).agg(pages=pl.len())
     table = weeks.join(counted, on="week", how="left")
@@ -475,7 +479,8 @@ def fatigue(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, incident
 
     Parameters are those of :func:`interruptions`, plus ``incidents`` (to find pages that were
     noise), ``period`` (``(start, end)`` for rates; default the span of pages and shifts) and
-    ``early``/``late`` (incident matching allowance for the noise share).
+    ``early``/``late`` (incident matching allowance for the noise share). With a ``period``, only
+    pages in ``[start, end)`` are counted.
 
     Examples
     --------
@@ -493,6 +498,11 @@ def fatigue(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, incident
     if shifts is not None:
         shifts = conform(shifts, SHIFTS, file="shifts")
     span = _period(pages, shifts, period)
+    if period is not None:
+        inside = pages.filter(pl.col("paged_at").is_between(period[0], period[1], closed="left"))
+        if inside.height < pages.height:
+            log.info("%d pages outside the period are left out", pages.height - inside.height)
+        pages = inside
     found = interruptions(pages, shifts, dedupe=dedupe, timezones=timezones, default_tz=default_tz,
                           buckets=buckets, route_by=route_by, urgencies=urgencies)
     assigned = assign_responders(pages, shifts, route_by=route_by)
