@@ -439,11 +439,12 @@ def _evaluation_frame(cond: Condition, grid: Grid) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).fill_nan(None) for c in ("value", "score", "bound"))
 
 
-def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[Rule] | Rule, *,
+def replay(metrics: pl.DataFrame | Prepared | Any, rules: Sequence[Rule] | Rule, *,
            eval_interval: Duration = "1m", start: datetime | str | None = None,
            end: datetime | str | None = None, evaluations: bool = False,
            semantics: Semantics | None = None,
-           progress: Callable[[Rule], None] | None = None) -> Replay:
+           progress: Callable[[Rule], None] | None = None,
+           engine: str = "memory", scheduler: Any = None) -> Replay:
     """Replay ``rules`` over ``metrics`` (a Metrics frame) and return the alerts they would have fired.
 
     Parameters
@@ -454,10 +455,25 @@ def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[Rule] | Rule, *,
     start, end : the first and last instant to evaluate. Default: the metrics' first and last sample.
     evaluations : also return every evaluation (rule, series, at, state, value, score, bound). Default False.
     semantics : ``Semantics(left_open=True)`` for Prometheus 3's left-open windows. Default: 2.x.
+    engine : ``"memory"`` (default), or ``"local"``/``"dask"`` to replay an out-of-memory
+        :class:`alertsim.scale.Dataset` partition by partition (see :mod:`alertsim.scale`); a Dataset
+        passed as ``metrics`` implies ``"local"``.
+    scheduler : Dask scheduler address or Client for ``engine="dask"``; default a local cluster.
     """
     if isinstance(rules, RuleBase):
         rules = [rules]
     rules = tuple(rules)
+    from alertsim.scale import Dataset, replay_dataset
+
+    if isinstance(metrics, Dataset) or engine != "memory":
+        if not isinstance(metrics, Dataset):
+            raise ConfigError(f"engine {engine!r} replays a Dataset (alertsim.scale.open_dataset); "
+                              "an in-memory frame uses engine='memory'", field="engine")
+        if evaluations:
+            raise ConfigError("evaluations are only kept for in-memory replays", field="evaluations")
+        return replay_dataset(metrics, rules, eval_interval=eval_interval, start=start, end=end,
+                              semantics=semantics, engine="local" if engine == "memory" else engine,  # type: ignore[arg-type]
+                              scheduler=scheduler)
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})

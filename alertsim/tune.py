@@ -30,6 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -127,7 +128,8 @@ def _recommend(table: pl.DataFrame, budget: float) -> pl.Series:
 def tune(metrics: pl.DataFrame | Prepared, rules: Sequence[Rule] | str | os.PathLike[str],
          incidents: pl.DataFrame, *, budget: str | float = "2/week", eval_interval: Duration = "1m",
          start: datetime | str | None = None, end: datetime | str | None = None, early: Duration = "0m",
-         late: Duration = "0m", match_on: Sequence[str] | dict[str, str] = ("service",)) -> Tuning:
+         late: Duration = "0m", match_on: Sequence[str] | dict[str, str] = ("service",),
+         engine: str = "memory", scheduler: Any = None) -> Tuning:
     """Replay every candidate of ``rules`` (a grid, see :mod:`alertsim.rules.config`) over ``metrics``
     once, score each against ``incidents`` and recommend one candidate per rule under ``budget``.
 
@@ -139,13 +141,18 @@ def tune(metrics: pl.DataFrame | Prepared, rules: Sequence[Rule] | str | os.Path
     budget : pages per week per team, e.g. ``"2/week"``. Default ``"2/week"``.
     eval_interval, start, end : as for :func:`alertsim.replay`.
     early, late, match_on : as for :func:`alertsim.score`.
+    engine, scheduler : ``"local"``/``"dask"`` to sweep a :class:`alertsim.scale.Dataset` partition by
+        partition (locally or on a Dask cluster); default in memory.
     """
     from alertsim.quality.detection import score
 
     budget_per_week = parse_budget(budget)
     rule_list = list(load_rules(rules) if isinstance(rules, str | os.PathLike) else rules)
-    prepared = prepare(metrics)
-    result = replay(prepared, rule_list, eval_interval=eval_interval, start=start, end=end)
+    from alertsim.scale import Dataset
+
+    source = metrics if isinstance(metrics, Dataset) else prepare(metrics)
+    result = replay(source, rule_list, eval_interval=eval_interval, start=start, end=end, engine=engine,
+                    scheduler=scheduler)
     period = (result.start, result.end)
     weeks = max((result.end - result.start).total_seconds() / (7 * 86400), 1e-9)
     quality = score(result.alerts, incidents, early=early, late=late, match_on=match_on, period=period,

@@ -21,6 +21,9 @@ def replay_command(
     metric: str | None = typer.Option(None, "--metric", help="Metric name of a timestamp,value file."),
     table: str | None = typer.Option(None, "--table", help="Table name when METRICS is a DuckDB database."),
     evaluations: bool = typer.Option(False, "--evaluations", help="Also write every evaluation."),
+    engine: str = typer.Option("memory", "--engine", help="memory (load all), local (stream a dataset "
+                               "partition by partition) or dask (partitions on a Dask cluster)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (engine dask)."),
 ) -> None:
     """Replay RULES over METRICS and write alerts.parquet/.csv and manifest.json into OUT."""
     from alertsim.io.metrics import read_metrics
@@ -30,6 +33,21 @@ def replay_command(
 
     try:
         rule_list = load_rules(rules)
+        if engine != "memory":
+            from alertsim.scale import open_dataset
+
+            source = open_dataset(metrics, table=table)
+            with console.status(f"replaying {len(rule_list)} rules partition by partition ({engine})"):
+                result = replay(source, rule_list, eval_interval=eval_interval, start=start, end=end,
+                                engine=engine, scheduler=scheduler)
+            write_run(out, {"alerts": result.alerts}, manifest={
+                "command": "replay", "engine": engine, "eval_interval": eval_interval,
+                "metrics": {"path": str(metrics.resolve()), "table": table, "dataset": True},
+                "rules": {"path": str(rules.resolve()), "sha256": file_digest(rules), "count": len(rule_list)},
+                "start": result.start.isoformat(), "end": result.end.isoformat()},
+                files={f"rules{rules.suffix or '.yaml'}": rules})
+            print_frame(result.summary(), title=f"{result.alerts.height} alerts from {len(rule_list)} rules")
+            return
         frame = read_metrics(metrics, metric=metric, table=table)
         prepared = prepare(frame)
         with Progress(TextColumn("[bold]replay"), BarColumn(), MofNCompleteColumn(),
@@ -64,5 +82,25 @@ def replay_command(
     console.print(f"wrote {out}/alerts.parquet, alerts.csv, manifest.json")
 
 
+def ingest_command(
+    source: Path = typer.Argument(..., help="Metrics CSV/Parquet file, directory or glob (e.g. a fetch output)."),
+    into: Path = typer.Option(..., "--into", help="A DuckDB file (*.duckdb) or a Parquet dataset directory."),
+    table: str = typer.Option("metrics", "--table", help="Table name in a DuckDB store."),
+    buckets: int = typer.Option(16, "--buckets", help="Series hash buckets of a Parquet dataset."),
+    metric: str | None = typer.Option(None, "--metric", help="Metric name of a timestamp,value file."),
+) -> None:
+    """Add SOURCE to the embedded store INTO, incrementally, skipping samples already stored."""
+    from alertsim.io.ingest import ingest
+
+    try:
+        report = ingest(source, into, table=table, buckets=buckets, metric=metric)
+    except AlertsimError as error:
+        fail(error)
+        return
+    console.print(f"{report.written:,} new samples written to {report.into} ({report.duplicates:,} already "
+                  f"stored, {report.partitions} partitions written)")
+
+
 def register(app: typer.Typer) -> None:
     app.command("replay")(replay_command)
+    app.command("ingest")(ingest_command)

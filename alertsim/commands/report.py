@@ -19,6 +19,8 @@ def tune_command(
     eval_interval: str = typer.Option("1m", "--eval-interval", help="Rule evaluation interval."),
     metric: str | None = typer.Option(None, "--metric", help="Metric name of a timestamp,value file."),
     table: str | None = typer.Option(None, "--table", help="Table name when METRICS is a DuckDB database."),
+    engine: str = typer.Option("memory", "--engine", help="memory, local (stream a dataset) or dask."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (engine dask)."),
 ) -> None:
     """Replay a grid of candidate rules once, score them, and recommend one per rule under a budget."""
     from alertsim.io.incidents import read_incidents
@@ -29,9 +31,15 @@ def tune_command(
 
     try:
         rule_list = load_rules(rules)
+        if engine == "memory":
+            source = read_metrics(metrics, metric=metric, table=table)
+        else:
+            from alertsim.scale import open_dataset
+
+            source = open_dataset(metrics, table=table)
         with console.status(f"replaying {len(rule_list)} candidates"):
-            result = tune(read_metrics(metrics, metric=metric, table=table), rule_list,
-                          read_incidents(incidents), budget=budget, eval_interval=eval_interval)
+            result = tune(source, rule_list, read_incidents(incidents), budget=budget,
+                          eval_interval=eval_interval, engine=engine, scheduler=scheduler)
         write_run(out, {"alerts": result.replay.alerts, "tune_candidates": result.candidates,
                         "tune_recommendations": result.recommendations, "incidents": read_incidents(incidents)},
                   manifest={"command": "tune", "budget": budget, "eval_interval": eval_interval,
