@@ -202,6 +202,7 @@ def _threshold(rule: ThresholdRule, prepared: Prepared, grid: Grid, sem: Semanti
 
 
 def _evaluators() -> dict[str, Evaluator]:
+    from alertsim.promql import rules as promql_rules
     from alertsim.rules import anomaly, slo
 
     return {
@@ -212,6 +213,7 @@ def _evaluators() -> dict[str, Evaluator]:
         "seasonal": anomaly.seasonal,
         "holt_winters": anomaly.holt_winters,
         "burn_rate": slo.burn_rate,
+        "promql": promql_rules.evaluate_rule,
     }
 
 
@@ -485,14 +487,16 @@ def replay(metrics: pl.DataFrame | Prepared | Any, rules: Sequence[Rule] | Rule,
                                                       "fired_at", "resolved_at", "budget_at_detection")}
     evals = []
     for rule in rules:
-        for cond in conditions(rule, prepared, grid, sem):
-            eps = episodes(cond.enter, for_steps=_steps(to_microseconds(rule.for_), grid.step),
-                           keep_steps=_steps(to_microseconds(rule.keep_firing_for), grid.step),
+        # A rule of a Prometheus rule file runs on its group's own interval (PromQLRule.grid_on).
+        rule_grid = rule.grid_on(grid) if hasattr(rule, "grid_on") else grid
+        for cond in conditions(rule, prepared, rule_grid, sem):
+            eps = episodes(cond.enter, for_steps=_steps(to_microseconds(rule.for_), rule_grid.step),
+                           keep_steps=_steps(to_microseconds(rule.keep_firing_for), rule_grid.step),
                            stay=cond.stay)
-            for key, values in _alert_rows(cond, eps, grid).items():
+            for key, values in _alert_rows(cond, eps, rule_grid).items():
                 columns[key].extend(values)
             if evaluations:
-                evals.append(_evaluation_frame(cond, grid))
+                evals.append(_evaluation_frame(cond, rule_grid))
         if progress:
             progress(rule)
     alerts = _alerts_frame(columns)

@@ -350,7 +350,7 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
         raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
                           line=mark.line + 1 if mark else None) from None
     if isinstance(document, Mapping) and "groups" in document:
-        raise ConfigError("this is a Prometheus rule file (`groups:`); Prometheus rule files are not "
-                          "supported yet, write the rules in alertsim's native `rules:` format",
-                          file=str(path))
+        from alertsim.promql.rules import parse_prometheus_rules
+
+        return parse_prometheus_rules(text, file=str(path))  # type: ignore[return-value]
     return parse_rules(document, file=str(path))

@@ -1,0 +1,553 @@
+"""Prometheus rule files (``groups:`` → ``rules:``) as replayable rules.
+
+Every alerting rule becomes a :class:`PromQLRule` (``kind="promql"``); recording rules are evaluated
+so that alerts (and later recording rules) can select what they record, exactly as Prometheus'
+rule manager does:
+
+* rules of a group run in file order at every multiple of the group's ``interval`` (default: the
+  replay's evaluation interval); a rule sees what an earlier rule recorded at the same instant and
+  what a later rule recorded before it;
+* a recording rule's output series get ``__name__`` = ``record`` and the rule's labels; a series the
+  rule stops producing is stale at once (no 5-minute lookback);
+* an alert's series are the expression's output series without ``__name__``, plus the rule's
+  labels and ``alertname`` (a rule label with an empty value removes the label);
+* ``for`` and ``keep_firing_for`` run on the group's own evaluation instants;
+* ``limit`` is enforced (exceeding it is an error, as it fails the rule in Prometheus).
+
+Anything outside alertsim's PromQL subset, and templated rule labels, raise ``ConfigError`` naming
+the file and line, the rule and the construct.
+
+>>> rules = parse_prometheus_rules('''
+... groups:
+... - name: example
+...   rules:
+...   - record: job:errors:rate5m
+...     expr: sum by (job) (rate(errors_total[5m]))
+...   - alert: ManyErrors
+...     expr: job:errors:rate5m > 1
+...     for: 5m
+...     labels: {severity: page}
+... ''')
+>>> [(r.name, r.kind, r.group) for r in rules]
+[('ManyErrors', 'promql', 'example')]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from alertsim.durations import parse_duration, to_microseconds
+from alertsim.errors import ConfigError
+from alertsim.frames import series_name
+from alertsim.promql.ast import MatrixSelector, Node, VectorSelector, walk
+from alertsim.promql.engine import (
+    NAME,
+    Context,
+    EvaluationError,
+    Labels,
+    Recorded,
+    Scalar,
+    Store,
+    Vector,
+    _merge,
+    eval_node,
+    format_labels,
+    labels_of,
+)
+from alertsim.promql.parser import PromQLSyntaxError, Unsupported, line_of, parse
+from alertsim.rules.model import RuleBase
+from alertsim.vectors import LOOKBACK_US, Grid
+
+log = logging.getLogger(__name__)
+
+METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_GROUP_KEYS = {"name", "interval", "limit", "rules"}
+_RULE_KEYS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
+_NEWER_GROUP_KEYS = {"query_offset": "a group's query_offset (Prometheus 2.53+)",
+                     "labels": "group labels (Prometheus 3.0+)"}
+
+
+@dataclass(frozen=True, eq=False)
+class Entry:
+    """One rule of a rule file, recording or alerting, parsed."""
+
+    kind: str
+    name: str
+    expr: str
+    node: Node
+    group: str
+    interval_us: int | None
+    limit: int
+    order: int
+    labels: Mapping[str, str]
+    deleted: frozenset[str]
+    line: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class RuleProgram:
+    """Every rule of one rule file in file order; evaluates the recording rules on demand."""
+
+    file: str | None
+    entries: tuple[Entry, ...]
+
+    @property
+    def recording(self) -> list[Entry]:
+        return [e for e in self.entries if e.kind == "record"]
+
+    def producers(self, entry: Entry) -> dict[int, int]:
+        """Recording rules ``entry`` reads (by order) and how far back it reads them (µs)."""
+        out: dict[int, int] = {}
+        for node in walk(entry.node):
+            if isinstance(node, MatrixSelector):
+                selector, reach = node.selector, node.range_us + node.selector.offset_us + LOOKBACK_US
+            elif isinstance(node, VectorSelector):
+                selector, reach = node, node.offset_us + LOOKBACK_US
+            else:
+                continue
+            names = [m for m in selector.matchers if m.name == NAME]
+            for producer in self.recording:
+                if all(_name_matches(m.op, m.value, producer.name) for m in names):
+                    out[producer.order] = max(out.get(producer.order, 0), reach)
+        return out
+
+    def evaluation_order(self) -> list[Entry]:
+        """Recording rules, each after the rules it reads (file order otherwise)."""
+        by_order = {e.order: e for e in self.recording}
+        done: list[Entry] = []
+        state: dict[int, int] = {}
+
+        def visit(entry: Entry, path: list[Entry]) -> None:
+            if state.get(entry.order) == 2:
+                return
+            if state.get(entry.order) == 1:
+                cycle = " → ".join(e.name for e in [*path[path.index(entry):], entry])
+                raise ConfigError(f"recording rules read each other in a cycle ({cycle}); alertsim "
+                                  "evaluates a rule for all instants at once and cannot replay that",
+                                  file=self.file, rule=entry.name, line=entry.line, field="expr")
+            state[entry.order] = 1
+            for order in sorted(self.producers(entry)):
+                visit(by_order[order], [*path, entry])
+            state[entry.order] = 2
+            done.append(entry)
+
+        for entry in self.recording:
+            visit(entry, [])
+        return done
+
+    def reaches(self) -> dict[int, int]:
+        """How far before the first alert instant each recording rule must be evaluated (µs)."""
+        consumers: dict[int, list[tuple[Entry, int]]] = {}
+        for entry in self.entries:
+            for order, reach in self.producers(entry).items():
+                consumers.setdefault(order, []).append((entry, reach))
+        memo: dict[int, int] = {}
+
+        def reach_of(entry: Entry) -> int:
+            if entry.kind != "record":
+                return 0
+            if entry.order not in memo:
+                memo[entry.order] = 0
+                memo[entry.order] = max([reach_of(c) + r for c, r in consumers.get(entry.order, [])],
+                                        default=0)
+            return memo[entry.order]
+
+        return {e.order: reach_of(e) for e in self.recording}
+
+    def store(self, prepared: Any, grid: Grid, lookback: int, left_open: bool) -> Store:
+        """The raw series plus every recording rule's output, evaluated once per replay."""
+        base_step = getattr(grid, "base_step", grid.step)
+        end = grid.t0 + grid.step * max(grid.size - 1, 0)
+        key = ("promql-store", self, base_step, grid.t0, end, lookback, left_open)
+        return prepared.cached(key, lambda: self._record(prepared, grid.t0, end, base_step, lookback,
+                                                         left_open))  # type: ignore[no-any-return]
+
+    def _record(self, prepared: Any, first: int, end: int, base_step: int, lookback: int,
+                left_open: bool) -> Store:
+        store = prepared.cached(("promql-raw",), lambda: Store.from_prepared(prepared))
+        store = store.hide({e.name for e in self.recording})
+        reaches = self.reaches()
+        data_first = prepared.first_us
+        for entry in self.evaluation_order():
+            step = entry.interval_us or base_step
+            start = max(first - reaches[entry.order], min(data_first, first))
+            grid = Grid.covering(start, end, step)
+            ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open, order=entry.order,
+                          rule=entry.name, expr=entry.expr)
+            vec = _as_vector(eval_node(entry.node, ctx), grid.size)
+            labels = [_relabel(lbl, {NAME: entry.name, **entry.labels}, entry.deleted) for lbl in vec.labels]
+            out = _merge(labels, vec.values, vec.present, ctx,
+                         "vector contains metrics with the same labelset after applying rule labels")
+            _check_limit(out, entry, ctx)
+            store = store.with_recorded(entry.name, Recorded.build(out.labels, grid, out.values, out.present,
+                                                                    entry.order))
+            log.debug("recorded %s: %d series on %d instants", entry.name, out.n, grid.size)
+        return store
+
+
+def _name_matches(op: str, pattern: str, name: str) -> bool:
+    if op == "=":
+        return name == pattern
+    if op == "!=":
+        return name != pattern
+    hit = re.fullmatch(f"(?:{pattern})", name) is not None
+    return hit if op == "=~" else not hit
+
+
+def _as_vector(value: Vector | Scalar, size: int) -> Vector:
+    """A scalar result is one series without labels, as Prometheus' rule query function returns."""
+    if isinstance(value, Scalar):
+        return Vector([()], value.values[None, :].copy(), np.ones((1, size), dtype=bool))
+    return value
+
+
+def _relabel(labels: Labels, set_: Mapping[str, str], deleted: frozenset[str]) -> Labels:
+    out = {k: v for k, v in labels if k not in deleted}
+    out.update(set_)
+    return labels_of(out)
+
+
+def _check_limit(vec: Vector, entry: Entry, ctx: Context) -> None:
+    if entry.limit <= 0 or not vec.n:
+        return
+    counts = vec.present.sum(axis=0)
+    over = np.flatnonzero(counts > entry.limit)
+    if len(over):
+        k = int(over[0])
+        raise ctx.error(f"exceeded limit of {entry.limit} with {int(counts[k])} series (group "
+                        f"{entry.group!r}); Prometheus fails the rule at this evaluation", k)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupGrid(Grid):
+    """A rule group's own evaluation instants; ``base_step`` is the replay's evaluation interval,
+    used by groups without an ``interval``."""
+
+    base_step: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromQLRule(RuleBase):
+    """An alerting rule of a Prometheus rule file.
+
+    ``name`` is the alert name, made unique within the file (``ErrorBudgetBurn[2]``) when several
+    rules share it; ``alertname`` is the alert name itself.
+    """
+
+    expr: str
+    group: str = ""
+    interval: timedelta | None = None
+    program: RuleProgram | None = field(default=None, compare=False, repr=False)
+    order: int = 0
+    line: int | None = None
+    kind: str = field(init=False, default="promql")
+
+    @property
+    def alert(self) -> str:
+        return self.alertname
+
+    def grid_on(self, grid: Grid) -> Grid:
+        """The instants this rule is evaluated at within the replay's ``grid``: its group's interval."""
+        if self.interval is None:
+            return grid
+        step = to_microseconds(self.interval)
+        last = grid.t0 + grid.step * max(grid.size - 1, 0)
+        covering = Grid.covering(grid.t0, last, step)
+        return GroupGrid(t0=covering.t0, step=covering.step, size=covering.size,
+                         base_step=getattr(grid, "base_step", grid.step))
+
+
+def _entry_of(rule: PromQLRule) -> Entry:
+    assert rule.program is not None
+    return rule.program.entries[rule.order]
+
+
+def evaluate_rule(rule: PromQLRule, prepared: Any, grid: Grid, semantics: Any) -> list[Any]:
+    """The replay evaluator for ``kind="promql"``: one condition, a row per alert series."""
+    from alertsim.replay import Condition
+
+    if rule.program is None:
+        program = parse_prometheus_rules({"groups": [{"name": rule.group or "alertsim", "rules": [
+            {"alert": rule.alertname, "expr": rule.expr}]}]})[0].program
+        assert program is not None
+        entry = program.entries[0]
+    else:
+        program, entry = rule.program, _entry_of(rule)
+    lookback = getattr(semantics, "lookback", LOOKBACK_US)
+    left_open = getattr(semantics, "left_open", False)
+    store = program.store(prepared, grid, lookback, left_open)
+    ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open, order=entry.order,
+                  rule=rule.name, expr=rule.expr)
+    vec = _as_vector(eval_node(entry.node, ctx), grid.size)
+    rule_labels = {**entry.labels, "alertname": rule.alertname}
+    labels = [_relabel(tuple(p for p in lbl if p[0] != NAME), rule_labels, entry.deleted) for lbl in vec.labels]
+    out = _merge(labels, vec.values, vec.present, ctx,
+                 "vector contains metrics with the same labelset after applying alert labels")
+    _check_limit(out, entry, ctx)
+    plain = [{k: v for k, v in lbl if k != "alertname"} for lbl in out.labels]
+    return [Condition(rule=rule, series=[series_name(rule.alertname, lbl) for lbl in plain], labels=plain,
+                      enter=out.present, present=np.ones_like(out.present), value=out.values,
+                      severity=entry.labels.get("severity"))]  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading.
+
+class _Marks:
+    """Line numbers (1-based) of the YAML nodes of a rule file, by path."""
+
+    def __init__(self, text: str):
+        try:
+            self.root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            self.root = None
+
+    def node(self, *path: str | int) -> Any:
+        node = self.root
+        for key in path:
+            if node is None:
+                return None
+            if isinstance(key, int):
+                node = node.value[key] if isinstance(node, yaml.SequenceNode) and key < len(node.value) else None
+            elif isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            else:
+                return None
+        return node
+
+    def line(self, *path: str | int) -> int | None:
+        node = self.node(*path)
+        return node.start_mark.line + 1 if node is not None else None
+
+    def expr_line(self, path: tuple[str | int, ...], text: str, pos: int) -> int | None:
+        """The file line of byte ``pos`` of an ``expr`` value (exact for single-line and ``|`` blocks)."""
+        node = self.node(*path)
+        if node is None:
+            return None
+        first = node.start_mark.line + 1
+        if getattr(node, "style", None) in ("|", ">"):
+            first += 1
+        return first + line_of(text, pos)
+
+
+def _error(message: str, *, file: str | None, rule: str | None, line: int | None, field: str | None = None
+           ) -> ConfigError:
+    return ConfigError(message, file=file, rule=rule, line=line, field=field)
+
+
+def _string_map(value: Any, what: str, *, file: str | None, rule: str, line: int | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _error(f"{what} must be a mapping of names to strings, got {value!r}", file=file, rule=rule,
+                     line=line, field=what)
+    out = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or isinstance(item, Mapping | list):
+            raise _error(f"{what} must map names to strings, got {key!r}: {item!r}", file=file, rule=rule,
+                         line=line, field=what)
+        out[key] = "" if item is None else (str(item).lower() if isinstance(item, bool) else str(item))
+    return out
+
+
+def _duration(value: Any, what: str, *, file: str | None, rule: str, line: int | None) -> timedelta:
+    try:
+        return parse_duration(str(value) if isinstance(value, int) else value, field=what)
+    except ConfigError as exc:
+        raise _error(str(exc).split(": ", 1)[-1], file=file, rule=rule, line=line, field=what) from None
+
+
+def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None = None) -> list[PromQLRule]:
+    """The alerting rules of a Prometheus rule file (YAML text or an already-loaded document).
+
+    Recording rules are kept in each rule's ``program`` and evaluated during replay. Raises
+    ``ConfigError`` naming the file, line, rule and field for anything Prometheus would reject and for
+    PromQL outside alertsim's subset.
+    """
+    text = source if isinstance(source, str) else ""
+    marks = _Marks(text) if text else _Marks("")
+    if isinstance(source, str):
+        try:
+            document = yaml.safe_load(source)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=file,
+                              line=mark.line + 1 if mark else None) from None
+    else:
+        document = source
+    if not isinstance(document, Mapping) or not isinstance(document.get("groups"), list):
+        raise ConfigError("a Prometheus rule file is a mapping with a `groups:` list", file=file, field="groups")
+    unknown = sorted(set(document) - {"groups"})
+    if unknown:
+        raise ConfigError(f"unknown top-level key(s) {unknown}; a Prometheus rule file has only `groups`",
+                          file=file, line=marks.line(unknown[0]))
+    entries: list[Entry] = []
+    seen_groups: set[str] = set()
+    for g, group in enumerate(document["groups"]):
+        gline = marks.line("groups", g)
+        if not isinstance(group, Mapping):
+            raise ConfigError(f"group #{g + 1} must be a mapping", file=file, line=gline, field="groups")
+        name = group.get("name")
+        if not isinstance(name, str) or not name:
+            raise ConfigError("Groupname must not be empty", file=file, line=gline, field="name")
+        if name in seen_groups:
+            raise ConfigError(f"groupname: {name!r} is repeated in the same file", file=file, line=gline,
+                              field="name")
+        seen_groups.add(name)
+        for key in group:
+            if key in _NEWER_GROUP_KEYS:
+                raise ConfigError(f"{_NEWER_GROUP_KEYS[key]} is not supported", file=file,
+                                  line=marks.line("groups", g, key), field=key)
+        unknown = sorted(set(group) - _GROUP_KEYS)
+        if unknown:
+            raise ConfigError(f"group {name!r}: unknown key(s) {unknown}; allowed: {sorted(_GROUP_KEYS)}",
+                              file=file, line=marks.line("groups", g, unknown[0]), field=unknown[0])
+        interval_us = None
+        if group.get("interval") is not None:
+            interval = _duration(group["interval"], "interval", file=file, rule=f"group {name}",
+                                 line=marks.line("groups", g, "interval"))
+            interval_us = to_microseconds(interval) or None
+        limit = group.get("limit", 0) or 0
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ConfigError(f"group {name!r}: limit must be a non-negative integer, got {limit!r}", file=file,
+                              line=marks.line("groups", g, "limit"), field="limit")
+        rules = group.get("rules") or []
+        if not isinstance(rules, list):
+            raise ConfigError(f"group {name!r}: rules must be a list", file=file,
+                              line=marks.line("groups", g, "rules"), field="rules")
+        for r, spec in enumerate(rules):
+            entries.append(_entry(spec, marks, ("groups", g, "rules", r), group=name, interval_us=interval_us,
+                                  limit=limit, order=len(entries), file=file))
+    program = RuleProgram(file=file, entries=tuple(entries))
+    program.evaluation_order()  # cycles are a ConfigError now, not at replay
+    specs = _specs(document)
+    counts = Counter(e.name for e in entries if e.kind == "alert")
+    occurrence: Counter[str] = Counter()
+    out = []
+    for entry in entries:
+        if entry.kind != "alert":
+            continue
+        occurrence[entry.name] += 1
+        unique = entry.name if counts[entry.name] == 1 else f"{entry.name}[{occurrence[entry.name]}]"
+        spec = specs[entry.order]
+        out.append(PromQLRule(
+            name=unique, base_name=entry.name, expr=entry.expr, group=entry.group,
+            interval=None if entry.interval_us is None else timedelta(microseconds=entry.interval_us),
+            for_=spec["for"], keep_firing_for=spec["keep_firing_for"], labels=dict(sorted(entry.labels.items())),
+            annotations=spec["annotations"], severity=entry.labels.get("severity"),  # type: ignore[arg-type]
+            program=program, order=entry.order, line=entry.line))
+    return out
+
+
+def _specs(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``for``, ``keep_firing_for`` and ``annotations`` of every rule, in file order."""
+    out = []
+    for group in document["groups"]:
+        for spec in group.get("rules") or []:
+            annotations = spec.get("annotations") or {}
+            out.append({
+                "for": parse_duration(_text(spec.get("for", "0"))),
+                "keep_firing_for": parse_duration(_text(spec.get("keep_firing_for", "0"))),
+                "annotations": {str(k): "" if v is None else str(v) for k, v in sorted(annotations.items())},
+            })
+    return out
+
+
+def _text(value: Any) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _entry(spec: Any, marks: _Marks, path: tuple[str | int, ...], *, group: str, interval_us: int | None,
+           limit: int, order: int, file: str | None) -> Entry:
+    line = marks.line(*path)
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"rule #{path[-1] + 1} of group {group!r} must be a mapping",  # type: ignore[operator]
+                          file=file, line=line)
+    record, alert = spec.get("record"), spec.get("alert")
+    name = str(alert if alert not in (None, "") else record if record not in (None, "") else f"#{order + 1}")
+    if record not in (None, "") and alert not in (None, ""):
+        raise _error("only one of 'record' and 'alert' must be set", file=file, rule=name, line=line)
+    if record in (None, "") and alert in (None, ""):
+        raise _error("one of 'record' or 'alert' must be set", file=file, rule=name, line=line)
+    unknown = sorted(set(spec) - _RULE_KEYS)
+    if unknown:
+        raise _error(f"unknown key(s) {unknown}; allowed: {sorted(_RULE_KEYS)}", file=file, rule=name,
+                     line=marks.line(*path, unknown[0]) or line, field=unknown[0])
+    kind = "alert" if alert not in (None, "") else "record"
+    expr = spec.get("expr")
+    if expr is None or (isinstance(expr, str) and not expr.strip()):
+        raise _error("field 'expr' must be set in rule", file=file, rule=name, line=line, field="expr")
+    if isinstance(expr, bool) or not isinstance(expr, str | int | float):
+        raise _error(f"expr must be a PromQL expression, got {expr!r}", file=file, rule=name, line=line,
+                     field="expr")
+    expr = str(expr)
+    if kind == "record":
+        for key in ("annotations", "for", "keep_firing_for"):
+            if spec.get(key):
+                raise _error(f"invalid field '{key}' in recording rule", file=file, rule=name,
+                             line=marks.line(*path, key) or line, field=key)
+        if not METRIC_NAME.match(name):
+            raise _error(f"invalid recording rule name: {name}", file=file, rule=name, line=line, field="record")
+    for key in ("for", "keep_firing_for"):
+        if spec.get(key) is not None:
+            _duration(_text(spec[key]), key, file=file, rule=name, line=marks.line(*path, key) or line)
+    labels = _string_map(spec.get("labels"), "labels", file=file, rule=name, line=marks.line(*path, "labels"))
+    annotations = _string_map(spec.get("annotations"), "annotations", file=file, rule=name,
+                              line=marks.line(*path, "annotations"))
+    for key, value in labels.items():
+        if not LABEL_NAME.match(key) or key == NAME:
+            raise _error(f"invalid label name: {key}", file=file, rule=name, line=marks.line(*path, "labels"),
+                         field="labels")
+        if "{{" in value:
+            raise _error(f"label {key}: templated label values ({value!r}) are not supported: they make the "
+                         "alert's identity depend on its value", file=file, rule=name,
+                         line=marks.line(*path, "labels", key), field="labels")
+    for key in annotations:
+        if not LABEL_NAME.match(key):
+            raise _error(f"invalid annotation name: {key}", file=file, rule=name,
+                         line=marks.line(*path, "annotations"), field="annotations")
+    try:
+        node = parse(expr)
+    except Unsupported as exc:
+        raise _error(f"{exc.construct}: {exc}", file=file, rule=name,
+                     line=marks.expr_line((*path, "expr"), expr, exc.pos) or line, field="expr") from None
+    except PromQLSyntaxError as exc:
+        raise _error(f"could not parse expression: {exc}", file=file, rule=name,
+                     line=marks.expr_line((*path, "expr"), expr, exc.pos) or line, field="expr") from None
+    return Entry(kind=kind, name=name, expr=expr, node=node, group=group, interval_us=interval_us, limit=limit,
+                 order=order, labels={k: v for k, v in labels.items() if v != ""},
+                 deleted=frozenset(k for k, v in labels.items() if v == ""), line=line)
+
+
+def load_prometheus_rules(path: str | os.PathLike[str]) -> list[PromQLRule]:
+    """:func:`parse_prometheus_rules` of a file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read rule file: {exc}", file=str(path)) from None
+    return parse_prometheus_rules(text, file=str(path))
+
+
+def recorded_series(rules: list[PromQLRule], prepared: Any, grid: Grid) -> dict[str, Vector]:
+    """What the recording rules of ``rules``' file record on ``grid``'s span (for inspection)."""
+    if not rules or rules[0].program is None:
+        return {}
+    store = rules[0].program.store(prepared, grid, LOOKBACK_US, False)
+    return {name: Vector(block.labels, block.values, block.present) for name, block in store.recorded}
+
+
+__all__ = ["EvaluationError", "GroupGrid", "PromQLRule", "RuleProgram", "evaluate_rule", "format_labels",
+           "load_prometheus_rules", "parse_prometheus_rules", "recorded_series"]
