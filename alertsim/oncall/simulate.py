@@ -431,7 +431,15 @@ def _index(values: np.ndarray, fn: Any) -> np.ndarray:
 
 
 def replicate_metrics(engine_like: Any, paged_us: np.ndarray, rotation: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-replicate metrics (:data:`METRICS`) from outcome arrays (``(R, pages)``) and burden."""
+    """Per-replicate metrics (:data:`METRICS`) from outcome arrays (``(R, pages)``) and burden; NaN
+    where undefined (no pages, no acks)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _replicate_metrics(engine_like, paged_us, rotation)
+
+
+def _replicate_metrics(engine_like: Any, paged_us: np.ndarray, rotation: np.ndarray
+                       ) -> dict[str, np.ndarray]:
     acked = engine_like.acked_at < NEVER
     with np.errstate(invalid="ignore"):
         tta = np.where(acked, (engine_like.acked_at - paged_us[None, :]) / 6e7, np.nan)
