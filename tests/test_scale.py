@@ -103,7 +103,8 @@ def test_dask_engine_gives_identical_alerts(stores, history, rules):
 
 
 def test_bucket_is_stable():
-    assert bucket_of('cpu{instance="a"}', 16) == bucket_of('cpu{instance="a"}', 16) == 10  # CRC-32, not Python's salted hash
+    # CRC-32, not Python's salted hash: the same bucket in every process.
+    assert bucket_of('cpu{instance="a"}', 16) == bucket_of('cpu{instance="a"}', 16) == 10
 
 
 def test_bad_stores_are_input_errors(tmp_path):

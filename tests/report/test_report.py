@@ -7,7 +7,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import polars as pl
 import pytest
 import yaml
 

@@ -9,7 +9,6 @@ from alertsim.errors import ConfigError
 from alertsim.replay import prepare, replay
 from alertsim.rules import parse_rules
 from alertsim.tune import _dominated, parse_budget, tune
-
 from tests.report.conftest import GRID
 
 
