@@ -236,7 +236,8 @@ def _moments(series: SeriesSet, lo: np.ndarray, hi: np.ndarray, count: np.ndarra
         clean = np.where(finite, values, 0.0)
         sums = np.add.reduceat(clean, series.offsets[:-1][has])
         counts = np.add.reduceat(finite.astype(np.float64), series.offsets[:-1][has])
-        centre[has] = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+        # An integer centre keeps integer samples integer, so their window sums are exact.
+        centre[has] = np.where(counts > 0, np.round(sums / np.maximum(counts, 1)), 0.0)
     shifted = np.where(finite, values - np.repeat(centre, lengths), 0.0)
     p1 = _prefix(shifted)
     end = hi + 1
@@ -244,15 +245,19 @@ def _moments(series: SeriesSet, lo: np.ndarray, hi: np.ndarray, count: np.ndarra
     n = count.astype(np.float64)
     nan_c, pinf_c, ninf_c = (p[end] - p[lo] for p in _special_counts(values))
     c = centre[:, None]
+    # A window of equal samples has exactly that mean and no spread, as in Prometheus; prefix sums
+    # would leak the rounding of the samples before it into the answer.
+    changes = _prefix(np.concatenate(([0.0], values[1:] != values[:-1])))
+    constant = (changes[end] - changes[np.minimum(lo + 1, end)]) == 0
     if fn == "sum":
         out = s1 + c * n
     elif fn == "avg":
-        out = s1 / n + c
+        out = np.where(constant, values[hi], s1 / n + c)
     else:
         p2 = _prefix(shifted * shifted)
         s2 = p2[end] - p2[lo]
         mean = s1 / n
-        var = np.maximum(s2 / n - mean * mean, 0.0)
+        var = np.where(constant, 0.0, np.maximum(s2 / n - mean * mean, 0.0))
         out = var if fn == "stdvar" else np.sqrt(var)
         special = (nan_c + pinf_c + ninf_c) > 0
         return np.where(special, np.nan, out)
@@ -353,6 +358,8 @@ def irate(series: SeriesSet, grid: Grid, width: int, *, offset: int = 0, left_op
     """``irate``/``idelta``: from the last two samples in the window."""
     win = windows(series, grid, width, offset=offset, left_open=left_open)
     present = win.count >= 2
+    if len(series.times) < 2:  # no window can hold two samples (and index 1 does not exist)
+        return Vector(np.full(present.shape, np.nan), present)
     hi = np.where(present, win.hi, 1)
     prev = hi - 1
     t, v = series.times, series.values
