@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,10 +63,14 @@ class Prepared:
 
     @property
     def first_us(self) -> int:
+        if self.data.layout is not None:
+            return self.data.layout.t0
         return int(self.data.times.min()) if len(self.data.times) else 0
 
     @property
     def last_us(self) -> int:
+        if self.data.layout is not None:
+            return self.data.layout.t0 + self.data.layout.step * (self.data.layout.size - 1)
         return int(self.data.times.max()) if len(self.data.times) else 0
 
     def select(self, metric: str, matchers: Mapping[str, str] | None = None) -> Selection:
@@ -137,6 +141,7 @@ def prepare(metrics: pl.DataFrame) -> Prepared:
              for row in table.iter_rows()]
     table = table.with_columns(pl.Series("series", names, dtype=pl.String))
     data = SeriesSet.from_arrays(frame["t"].to_numpy(), frame["value"].to_numpy(), offsets)
+    data = replace(data, layout=data.find_layout())  # regular data: selection needs no timestamp pass
     return Prepared(data=data, table=table, labels=labels)
 
 
@@ -192,7 +197,9 @@ def _compute_value(sel: Selection, grid: Grid, over: Any, sem: Semantics, offset
 def _threshold(rule: ThresholdRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
     sel = prepared.select(rule.metric, rule.matchers)
     vec = _value(sel, grid, rule.over, sem)
-    enter = compare(vec.values, rule.op, rule.value) & vec.present
+    enter = compare(vec.values, rule.op, rule.value)
+    if not vec.complete:
+        enter &= vec.present
     stay = None
     if rule.clear is not None:
         stay = (compare(vec.values, rule.op, rule.clear) & vec.present) | enter
@@ -248,12 +255,13 @@ def _steps(duration_us: int, step_us: int) -> int:
 def _runs(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Runs of True in each row: (row, start, end-exclusive), in row-major order."""
     n, size = state.shape
-    padded = np.zeros((n, size + 2), dtype=np.int8)
+    padded = np.zeros((n, size + 2), dtype=bool)
     padded[:, 1:-1] = state
-    edges = np.diff(padded, axis=1)
-    start_row, start = np.nonzero(edges == 1)
-    _, end = np.nonzero(edges == -1)
-    return start_row, start, end
+    # Every change of state, row-major; a row starts and ends false, so starts and ends alternate.
+    change = np.flatnonzero(padded[:, 1:] != padded[:, :-1])
+    start, end = change[0::2], change[1::2]
+    row = start // (size + 1)
+    return row, start - row * (size + 1), end - row * (size + 1)
 
 
 def episodes(enter: np.ndarray, *, for_steps: int, keep_steps: int,
@@ -409,13 +417,15 @@ def make_grid(prepared: Prepared, eval_interval: Duration, start: datetime | str
 def _alert_rows(cond: Condition, eps: Episodes, grid: Grid) -> dict[str, list[Any]]:
     rule = cond.rule
     base = {**rule.labels, "alertname": rule.alertname, "severity": cond.severity, **cond.extra_labels}
-    labels = [json.dumps(dict(sorted({**cond.labels[r], **base}.items()))) for r in eps.row]
+    rows = eps.row.tolist()
+    per_series = {r: json.dumps(dict(sorted({**cond.labels[r], **base}.items()))) for r in set(rows)}
+    labels = [per_series[r] for r in rows]
     budget = None
     if cond.budget is not None:
         budget = cond.budget[eps.row, eps.fired].tolist()
     return {
         "rule": [rule.name] * len(eps.row),
-        "series": [cond.series[r] for r in eps.row],
+        "series": [cond.series[r] for r in rows],
         "labels": labels,
         "severity": [cond.severity] * len(eps.row),
         "active_at": (grid.t0 + grid.step * eps.active).tolist(),

@@ -53,12 +53,15 @@ class Grid:
 class SeriesSet:
     """Samples of ``n`` series, concatenated: series ``i`` is ``times[offsets[i]:offsets[i+1]]``.
 
-    ``times`` are int64 microseconds, sorted within each series; ``values`` float64.
+    ``times`` are int64 microseconds, sorted within each series; ``values`` float64. ``layout``, when
+    known (see :meth:`find_layout`), is the grid on which every series has exactly one sample per
+    instant; it lets :meth:`regular_on` answer without reading the timestamps again.
     """
 
     times: np.ndarray
     values: np.ndarray
     offsets: np.ndarray
+    layout: Grid | None = None
 
     @property
     def n(self) -> int:
@@ -79,23 +82,60 @@ class SeriesSet:
         return np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.offsets))
 
     def take(self, index: np.ndarray) -> SeriesSet:
-        """A new set with only the series in ``index`` (in that order)."""
+        """A new set with only the series in ``index`` (in that order).
+
+        A run of consecutive series is a view of this set's arrays (nothing is copied); a subset of
+        a regular set keeps its ``layout``.
+        """
         index = np.asarray(index, dtype=np.int64)
+        count = len(index)
+        if count and index[0] >= 0 and index[-1] < self.n and np.array_equal(
+                index, np.arange(index[0], index[0] + count)):
+            first = int(index[0])
+            lo, hi = int(self.offsets[first]), int(self.offsets[first + count])
+            return SeriesSet(self.times[lo:hi], self.values[lo:hi],
+                             self.offsets[first:first + count + 1] - lo, self.layout)
         lengths = np.diff(self.offsets)[index]
         starts = self.offsets[:-1][index]
         offsets = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         gather = _ranges(starts, lengths)
-        return SeriesSet(self.times[gather], self.values[gather], offsets)
+        return SeriesSet(self.times[gather], self.values[gather], offsets, self.layout if count else None)
+
+    def find_layout(self) -> Grid | None:
+        """The grid on which every series has exactly one sample per instant (all series sampled at
+        the same evenly spaced times), or None. One pass over the timestamps, in blocks."""
+        n = self.n
+        if n == 0:
+            return None
+        lengths = np.diff(self.offsets)
+        size = int(lengths[0])
+        if size < 2 or not bool((lengths == size).all()):
+            return None
+        times = self.times.reshape(n, size)
+        first = times[0]
+        step = int(first[1] - first[0])
+        if step <= 0 or not bool((np.diff(first) == step).all()):
+            return None
+        block = max(1, 1_000_000 // size)
+        for lo in range(1, n, block):
+            if not bool((times[lo:lo + block] == first[None, :]).all()):
+                return None
+        return Grid(t0=int(first[0]), step=step, size=size)
 
     def regular_on(self, grid: Grid) -> bool:
         """True when every series has exactly one sample at every grid instant (the fast path)."""
+        if self.layout is not None and self.n:
+            return (self.layout.t0 == grid.t0 and self.layout.size == grid.size
+                    and (grid.size <= 1 or self.layout.step == grid.step))
         if len(self.times) != self.n * grid.size:
             return False
         if self.n == 0:
             return True
-        expected = np.tile(grid.instants, self.n)
-        return bool(np.array_equal(self.times, expected))
+        instants = grid.instants
+        times = self.times.reshape(self.n, grid.size)
+        block = max(1, 1_000_000 // max(grid.size, 1))
+        return all(bool((times[lo:lo + block] == instants[None, :]).all()) for lo in range(0, self.n, block))
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -107,10 +147,14 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Vector:
-    """Values of ``n`` series at every grid instant: ``values`` (NaN where absent) and ``present``."""
+    """Values of ``n`` series at every grid instant: ``values`` (NaN where absent) and ``present``.
+
+    ``complete`` says ``present`` is true everywhere (so callers may skip masking with it).
+    """
 
     values: np.ndarray
     present: np.ndarray
+    complete: bool = False
 
 
 def last_index(series: SeriesSet, grid: Grid, *, shift: int = 0, strict: bool = False) -> np.ndarray:
@@ -152,8 +196,10 @@ def instant(series: SeriesSet, grid: Grid, *, lookback: int = LOOKBACK_US, offse
     ``offset`` (µs) looks back in time as PromQL's ``offset`` modifier does.
     """
     if series.regular_on(grid) and offset == 0 and lookback >= 0:
-        values = series.values.reshape(series.n, grid.size).copy()
-        return Vector(values, np.ones_like(values, dtype=bool))
+        # A read-only view of the samples, and "present everywhere" without allocating it.
+        values = series.values.reshape(series.n, grid.size).view()
+        values.flags.writeable = False
+        return Vector(values, np.broadcast_to(np.True_, values.shape), complete=True)
     idx = last_index(series, grid, shift=-offset)
     instants = grid.instants[None, :] - offset
     safe = np.maximum(idx, 0)
