@@ -66,6 +66,7 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 THRESHOLD_SEEDS = range(0, 240)
 BURN_SEEDS = range(1000, 1064)
 HYSTERESIS_SEEDS = range(2000, 2048)
+EXACT_SEEDS = range(3000, 3048)
 INTERVALS_S = (30, 60)
 FRACTIONS = (0.13, 0.37, 0.61, 0.89, 0.23, 0.77)
 FOR_S = (0, 0, 30, 60, 90, 120, 180, 300, 600)
@@ -213,6 +214,40 @@ def threshold_case(seed: int, *, hysteresis: bool = False) -> Case:
                 alerts=(alert,), tail_s=tail + eval_s)
 
 
+def exact_case(seed: int) -> Case:
+    """Deliberate ties that Prometheus computes exactly, as real rules hit them: ``up``-style 0/1 series
+    (``avg_over_time(up[5m]) < 1``), integer error counts (``sum_over_time(errors[5m]) > 0``,
+    ``>= 2``) and flat lines (``stddev_over_time(x[5m]) == 0``). A window of equal samples has exactly
+    that mean and no spread, and integer samples sum exactly, in both engines."""
+    rng = np.random.default_rng(seed)
+    eval_s, scrape_s = (int(rng.choice(INTERVALS_S)) for _ in range(2))
+    n = int(rng.integers(20, 61)) * 60 // scrape_s
+    bad = _regimes(rng, n) & (rng.random(n) < 0.7)
+    family = str(rng.choice(["up", "errors", "flat"]))
+    if family == "up":
+        values = np.where(bad, 0, 1)
+        fn, op, threshold = "avg", str(rng.choice(["<", "==", "!=", ">="])), float(rng.choice([0, 1]))
+    elif family == "errors":
+        values = np.where(bad, rng.integers(0, 4, n), 0)
+        fn, op, threshold = "sum", str(rng.choice([">", ">=", "==", "<"])), float(rng.integers(0, 4))
+    else:
+        values = np.where(bad, rng.integers(0, 10, n), 5)
+        fn, op, threshold = "stddev", str(rng.choice(["==", ">", "<="])), 0.0
+    tokens: list[Token] = [None if gap else int(v) for v, gap in zip(values, _gaps(rng, n), strict=True)]
+    if rng.random() < 0.3:
+        tokens = [*tokens[:int(rng.integers(n // 2, n))], "stale"]
+    window = int(rng.choice(WINDOWS_S))
+    name, label = f"X{seed:04d}", str(seed)
+    rule = ThresholdRule(name=name, metric="m", matchers={"case": label}, op=op, value=threshold,  # type: ignore[arg-type]
+                         over=Over(fn=fn, window=dt.timedelta(seconds=window)),  # type: ignore[arg-type]
+                         for_=dt.timedelta(seconds=int(rng.choice(FOR_S))),
+                         keep_firing_for=dt.timedelta(seconds=int(rng.choice(KEEP_S))))
+    expr = f"{fn}_over_time({_selector('m', label)}[{window}s]) {op} {threshold!r}"
+    return Case(seed=seed, eval_s=eval_s, scrape_s=scrape_s, series={"m": tokens}, rule=rule,
+                alerts=(PromAlert(alertname=name, expr=expr, labels={"case": label, "severity": "page"}),),
+                tail_s=window + eval_s)
+
+
 def _counter(increments: np.ndarray, start: int, reset_at: int | None) -> np.ndarray:
     values = start + np.cumsum(increments) - increments[0]
     if reset_at is not None:
@@ -275,7 +310,8 @@ def burn_case(seed: int) -> Case:
 @functools.cache
 def all_cases() -> tuple[Case, ...]:
     return tuple([threshold_case(s) for s in THRESHOLD_SEEDS] + [burn_case(s) for s in BURN_SEEDS]
-                 + [threshold_case(s, hysteresis=True) for s in HYSTERESIS_SEEDS])
+                 + [threshold_case(s, hysteresis=True) for s in HYSTERESIS_SEEDS]
+                 + [exact_case(s) for s in EXACT_SEEDS])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -426,14 +462,19 @@ def run_promtool(promtool: str, expected: Sequence[Expected], directory: Path
 
 
 def explain(mismatches: Sequence[Mismatch], expected: Sequence[Expected]) -> str:
+    """One paragraph per failing case: its seed and rule, then every instant where the engines differ."""
     by_name = {item.alert.alertname: item for item in expected}
+    per_alert: dict[str, list[Mismatch]] = defaultdict(list)
+    for m in mismatches:
+        per_alert[m.alertname].append(m)
     lines = []
-    for m in sorted(mismatches, key=lambda m: (m.alertname, m.at_s)):
-        item = by_name.get(m.alertname)
-        where = item.case.describe() if item else m.alertname
-        lines.append(f"{where}\n    at {format_duration(dt.timedelta(seconds=m.at_s))}: alertsim "
-                     f"{'firing' if m.expected_firing else 'not firing'}, promtool "
-                     f"{'firing' if m.promtool_firing else 'not firing'}")
+    for name, found in sorted(per_alert.items()):
+        item = by_name.get(name)
+        lines.append(item.case.describe() if item else name)
+        lines += [f"    at {format_duration(dt.timedelta(seconds=m.at_s))}: alertsim "
+                  f"{'firing' if m.expected_firing else 'not firing'}, promtool "
+                  f"{'firing' if m.promtool_firing else 'not firing'}"
+                  for m in sorted(found, key=lambda m: m.at_s)]
     return "\n".join(lines)
 
 
