@@ -196,9 +196,7 @@ def _typed_csv(frame: pl.DataFrame, label: str) -> pl.DataFrame:
             continue
         text = frame[name]
         if dtype == INSTANT:
-            parsed = text.str.to_datetime(time_zone="UTC", strict=False, time_unit="us") \
-                if not text.str.contains(r"[+-]\d\d:?\d\d$|Z$").any() else \
-                text.str.to_datetime(strict=False, time_unit="us").dt.convert_time_zone("UTC")
+            parsed = _parse_instants(text)
             bad = parsed.is_null() & text.is_not_null() & (text != "")
             problems += [Problem(row=r + 1, column=name, file=label,
                                  reason=f"{text[r]!r} is not an ISO-8601 instant")
@@ -211,6 +209,21 @@ def _typed_csv(frame: pl.DataFrame, label: str) -> pl.DataFrame:
     if problems:
         raise InputError(f"{label}: cannot read every page", problems, file=label)
     return pl.DataFrame(columns)
+
+
+_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+
+
+def _parse_instants(text: pl.Series) -> pl.Series:
+    """ISO-8601 text → UTC instants, row by row: with an offset (``Z``, ``+01:00``) or naive (UTC)."""
+    frame = pl.DataFrame({"text": text.str.strip_chars().str.replace(r"Z$", "+00:00")})
+    offset = pl.col("text").str.contains(r"[+-]\d\d:?\d\d$")
+    aware = [pl.col("text").str.to_datetime(f"{f}%z", strict=False, time_unit="us", time_zone="UTC")
+             for f in _FORMATS]
+    naive = [pl.col("text").str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone("UTC")
+             for f in (*_FORMATS, "%Y-%m-%d")]
+    return frame.select(pl.when(offset).then(pl.coalesce(aware)).otherwise(pl.coalesce(naive))
+                        .cast(INSTANT)).to_series()
 
 
 __all__ = ["URGENCIES", "Design", "check_pages", "load_design", "parse_design", "read_pages"]
