@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alertsim.commands.data",
     "alertsim.commands.datasets",
     "alertsim.commands.replay",
+    "alertsim.commands.notify",
     "alertsim.commands.report",
     "alertsim.commands.oncall",
 )
