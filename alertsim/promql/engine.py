@@ -1069,15 +1069,15 @@ def _set_operation(op: str, lhs: Vector, rhs: Vector, matching: VectorMatching, 
     if op == "or":
         lsigs, lany = _any_by_signature(lhs, matching)
         rsigs = [_signature(lbl, matching) for lbl in rhs.labels]
-        rpresent = np.array([rhs.present[i] & ~lany.get(sig, none) for i, sig in enumerate(rsigs)]
-                            ).reshape(rhs.n, size)
+        rpresent = np.array([rhs.present[i] & ~lany.get(sig, none) for i, sig in enumerate(rsigs)],
+                            dtype=bool).reshape(rhs.n, size)
         present = np.concatenate([lhs.present, rpresent])
         values = np.where(present, np.concatenate([lhs.values, rhs.values]), np.nan)
         return _merge([*lhs.labels, *rhs.labels], values, present, ctx,
                       "vector cannot contain metrics with the same labelset")
     rsigs, rany = _any_by_signature(rhs, matching)
     lsigs = [_signature(lbl, matching) for lbl in lhs.labels]
-    match = np.array([rany.get(sig, none) for sig in lsigs]).reshape(lhs.n, size)
+    match = np.array([rany.get(sig, none) for sig in lsigs], dtype=bool).reshape(lhs.n, size)
     present = lhs.present & (match if op == "and" else ~match)
     return Vector(list(lhs.labels), np.where(present, lhs.values, np.nan), present)
 
