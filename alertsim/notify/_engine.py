@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from alertsim.durations import Duration, to_microseconds
 from alertsim.errors import ConfigError, InputError, Problem
@@ -137,27 +139,16 @@ def _read_alerts(alerts: pl.DataFrame) -> _Alerts:
     fp_labels: list[dict[str, str]] = []
     fps: list[int] = []
     rows = frame["row"].to_list()
+    by_text: dict[str, int | str] = {}  # labels text → fingerprint, or the reason it is bad
     for row, text in zip(rows, frame["labels"].to_list(), strict=True):
-        try:
-            parsed = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            problems.append(Problem(column="labels", row=row + 1, reason=f"not a JSON object: {exc}"))
-            fps.append(-1)
-            continue
-        if not isinstance(parsed, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                   for k, v in parsed.items()):
-            problems.append(Problem(column="labels", row=row + 1,
-                                    reason='expected a JSON object of string label values, e.g. '
-                                           '{"alertname": "HighLatency", "severity": "page"}'))
-            fps.append(-1)
-            continue
-        labels = {k: v for k, v in parsed.items() if v != ""}
-        key = tuple(sorted(labels.items()))
-        fp = fingerprints.get(key)
+        fp = by_text.get(text)
         if fp is None:
-            fp = fingerprints[key] = len(fp_labels)
-            fp_labels.append(labels)
-        fps.append(fp)
+            fp = by_text[text] = _fingerprint(text, fingerprints, fp_labels)
+        if isinstance(fp, str):
+            problems.append(Problem(column="labels", row=row + 1, reason=fp))
+            fps.append(-1)
+        else:
+            fps.append(fp)
     fired = frame["fired"].to_list()
     resolved = frame["resolved"].to_list()
     for row, f, r in zip(rows, fired, resolved, strict=True):
@@ -169,6 +160,33 @@ def _read_alerts(alerts: pl.DataFrame) -> _Alerts:
     return _Alerts(ids=frame["alert_id"].to_list(), fired=fired,
                    resolved=[NEVER if r is None else r for r in resolved], fp=fps,
                    rules=frame["rule"].to_list(), severity=frame["severity"].to_list(), fp_labels=fp_labels)
+
+
+def _fingerprint(text: str, fingerprints: dict[tuple[tuple[str, str], ...], int],
+                 fp_labels: list[dict[str, str]]) -> int | str:
+    """The fingerprint id of a labels JSON text (registering new label sets), or why it is invalid."""
+    try:
+        parsed = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        return f"not a JSON object: {exc}"
+    if not isinstance(parsed, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                               for k, v in parsed.items()):
+        return 'expected a JSON object of string label values, e.g. {"alertname": "HighLatency"}'
+    labels = {k: v for k, v in parsed.items() if v != ""}
+    key = tuple(sorted(labels.items()))
+    fp = fingerprints.get(key)
+    if fp is None:
+        fp = fingerprints[key] = len(fp_labels)
+        fp_labels.append(labels)
+    return fp
+
+
+def _list_column(values: list[list[int]]) -> pl.Series:
+    """A ``List(Int64)`` series from Python lists, built from flat values and offsets (fast)."""
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum([len(v) for v in values], out=offsets[1:])
+    flat = pa.array([x for v in values for x in v], type=pa.int64())
+    return pl.Series(pa.ListArray.from_arrays(pa.array(offsets), flat))
 
 
 def _merge(intervals: Iterable[tuple[int, int]]) -> list[int]:
@@ -545,10 +563,10 @@ def _frames(table: _Alerts, out: _Out, urgency_map: Mapping[str, str]) -> Notifi
         "receiver": pl.Series([x[2] for x in notes], dtype=pl.String),
         "sent_at": pl.Series([x[0] for x in notes], dtype=pl.Int64).cast(INSTANT),
         "kind": pl.Series([x[4] for x in notes], dtype=pl.String),
-        "alert_ids": pl.Series([x[6] for x in notes], dtype=pl.List(pl.Int64)),
+        "alert_ids": _list_column([x[6] for x in notes]),
         "integration": pl.Series([x[3] for x in notes], dtype=pl.String),
         "reason": pl.Series([x[5] for x in notes], dtype=pl.String),
-        "resolved_alert_ids": pl.Series([x[7] for x in notes], dtype=pl.List(pl.Int64)),
+        "resolved_alert_ids": _list_column([x[7] for x in notes]),
     }, schema=NOTIFICATION_COLUMNS)
     validate(notifications, NOTIFICATIONS, file="notifications")
 
@@ -572,7 +590,7 @@ def _frames(table: _Alerts, out: _Out, urgency_map: Mapping[str, str]) -> Notifi
         rows["resolved_at"].append(resolved_at)
     frame = pl.DataFrame({
         name: (pl.Series(values, dtype=pl.Int64).cast(INSTANT) if dtype == INSTANT
-               else pl.Series(values, dtype=dtype))
+               else _list_column(values) if name == "alert_ids" else pl.Series(values, dtype=dtype))
         for (name, dtype), values in zip(PAGE_COLUMNS.items(), rows.values(), strict=True)
     })
     validate(frame, PAGES, file="pages")
