@@ -16,7 +16,15 @@ from alertsim.frames import series_name, validate
 from alertsim.io.incidents import read_incidents
 from alertsim.io.ingest import ingest
 from alertsim.io.metrics import MetricsRead, load_metrics, read_metrics
+from alertsim.io.opsgenie import read_opsgenie
+from alertsim.io.pagerduty import read_pagerduty
 from alertsim.notify import load_alertmanager_config, notify
+from alertsim.quality.detection import missed_incidents, score
+from alertsim.quality.fairness import burden, fairness
+from alertsim.quality.fatigue import Fatigue, HourBuckets, Routing, fatigue, interruptions
+from alertsim.quality.matching import match_alerts
+from alertsim.quality.nab import read_nab_corpus, read_nab_results, run_nab, score_nab
+from alertsim.quality.response import Trend, mtta, mttr, response_times, trend_test, weekly_trend
 from alertsim.replay import Replay, prepare, replay
 from alertsim.rules import load_rules
 from alertsim.scale import open_dataset
@@ -27,27 +35,49 @@ __version__ = "0.1.0"
 __all__ = [
     "AlertsimError",
     "ConfigError",
+    "Fatigue",
+    "HourBuckets",
     "InputError",
     "MetricsRead",
     "Problem",
     "Replay",
+    "Routing",
     "Sample",
+    "Trend",
     "Tuning",
     "__version__",
+    "burden",
+    "fairness",
+    "fatigue",
     "format_duration",
     "ingest",
+    "interruptions",
     "load_alertmanager_config",
     "load_metrics",
     "load_rules",
     "load_sample",
+    "match_alerts",
+    "missed_incidents",
+    "mtta",
+    "mttr",
     "notify",
     "open_dataset",
     "parse_duration",
     "prepare",
     "read_incidents",
     "read_metrics",
+    "read_nab_corpus",
+    "read_nab_results",
+    "read_opsgenie",
+    "read_pagerduty",
     "replay",
+    "response_times",
+    "run_nab",
+    "score",
+    "score_nab",
     "series_name",
+    "trend_test",
     "tune",
     "validate",
+    "weekly_trend",
 ]

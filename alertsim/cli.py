@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alertsim.commands.datasets",
     "alertsim.commands.replay",
     "alertsim.commands.notify",
+    "alertsim.commands.quality",
     "alertsim.commands.report",
     "alertsim.commands.oncall",
 )

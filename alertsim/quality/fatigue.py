@@ -160,12 +160,39 @@ def responder_zones(responders: pl.Series, shifts: pl.DataFrame | None, *,
             .select("responder", tz=pl.coalesce("__given_tz", "__shift_tz", pl.lit(default_tz))))
 
 
+@dataclass(frozen=True, kw_only=True)
+class Routing:
+    """Which schedule a page goes to when shifts hold several.
+
+    The first non-null of the page columns ``by`` (default ``team``, then ``service``) is looked up
+    in ``schedules`` (``{value: schedule}``); a value missing from ``schedules`` is itself the
+    schedule name. With a single schedule in the shifts every page goes to it.
+    """
+
+    by: tuple[str, ...] = ("team", "service")
+    schedules: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.by, str) or not self.by:
+            raise ConfigError(f"by must be a non-empty tuple of page columns, got {self.by!r}", field="by")
+
+    def expr(self, pages: pl.DataFrame) -> pl.Expr:
+        present = [c for c in self.by if c in pages.columns]
+        if not present:
+            raise ConfigError(f"pages have none of the columns {list(self.by)} to route them to a schedule; "
+                              f"they have {pages.columns}", field="routing")
+        key = pl.coalesce(present) if len(present) > 1 else pl.col(present[0])
+        if not self.schedules:
+            return key
+        return key.replace(dict(self.schedules))
+
+
 def assign_responders(pages: pl.DataFrame, shifts: pl.DataFrame | None, *, level: int = 1,
-                      route_by: str = "team") -> pl.DataFrame:
+                      routing: Routing = Routing()) -> pl.DataFrame:
     """Fill each page's missing ``responder`` with the on-call at ``paged_at`` (see module doc).
 
-    With one schedule in ``shifts`` every page goes to it; with several, the page's ``route_by``
-    column (default ``team``) names the schedule. Pages outside every shift keep a null responder.
+    With one schedule in ``shifts`` every page goes to it; with several, ``routing`` names the
+    page's schedule. Pages outside every shift keep a null responder.
 
     >>> import polars as pl, datetime as dt
     >>> at = lambda h: dt.datetime(2026, 1, 5, h, tzinfo=dt.UTC)
@@ -187,11 +214,8 @@ def assign_responders(pages: pl.DataFrame, shifts: pl.DataFrame | None, *, level
     need = pages.with_row_index("__row").filter(pl.col("responder").is_null())
     if len(schedules) == 1:
         need = need.with_columns(__schedule=pl.lit(schedules[0]))
-    elif route_by not in pages.columns:
-        raise ConfigError(f"shifts cover {len(schedules)} schedules {sorted(schedules)[:5]}; pages need a "
-                          f"{route_by!r} column naming the schedule (or pass route_by)", field="route_by")
     else:
-        need = need.with_columns(__schedule=pl.col(route_by))
+        need = need.with_columns(__schedule=routing.expr(pages))
     candidates = on_level.select(pl.col("schedule").alias("__schedule"),
                                  pl.col("responder").alias("__oncall"), "start_at", "end_at")
     found = (need.select("__row", "__schedule", "paged_at")
@@ -211,7 +235,7 @@ def assign_responders(pages: pl.DataFrame, shifts: pl.DataFrame | None, *, level
 
 def interruptions(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, dedupe: Duration = "60s",
                   timezones: Mapping[str, str] | None = None, default_tz: str = "UTC",
-                  buckets: HourBuckets = HourBuckets(), route_by: str = "team",
+                  buckets: HourBuckets = HourBuckets(), routing: Routing = Routing(),
                   urgencies: Collection[str] | None = None) -> pl.DataFrame:
     """Interruptions: pages to one responder, de-duplicated within ``dedupe`` and bucketed by local time.
 
@@ -230,8 +254,9 @@ def interruptions(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, de
         Zone of a responder nobody gave a zone for; default "UTC".
     buckets
         Local-time bucket boundaries; default :class:`HourBuckets` ().
-    route_by
-        Page column naming the schedule when shifts hold several; default "team".
+    routing
+        Which schedule a page goes to when shifts hold several; default :class:`Routing` ()
+        (the page's ``team``, else its ``service``).
     urgencies
         Only pages of these urgencies interrupt (e.g. ``{"high"}``); default None = every page.
 
@@ -242,7 +267,7 @@ def interruptions(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, de
         ``local_at`` (naive local time), ``bucket``, ``pages`` (count), ``page_ids``.
     """
     window = parse_duration(dedupe, field="dedupe")
-    paged = assign_responders(pages, shifts, route_by=route_by)
+    paged = assign_responders(pages, shifts, routing=routing)
     if urgencies is not None:
         paged = paged.filter(pl.col("urgency").is_in(list(urgencies)))
     paged = paged.filter(pl.col("responder").is_not_null()).sort("responder", "paged_at", "page_id")
@@ -356,14 +381,14 @@ def pages_per_team(pages: pl.DataFrame, interruption_frame: pl.DataFrame | None 
     return table.select(list(schema)).cast(schema).sort("pages", "team", descending=[True, False])  # type: ignore[arg-type]
 
 
-def pages_per_shift(pages: pl.DataFrame, shifts: pl.DataFrame, *, route_by: str = "team") -> pl.DataFrame:
+def pages_per_shift(pages: pl.DataFrame, shifts: pl.DataFrame, *, routing: Routing = Routing()) -> pl.DataFrame:
     """Every shift with the pages its responder got during it, and the SRE-book check.
 
     Returns the Shifts columns plus ``hours``, ``pages``, ``pages_per_12h`` (null for an empty
     shift) and ``sre_ok`` (``pages_per_12h <= 2``).
     """
     shifts = conform(shifts, SHIFTS, file="shifts")
-    paged = assign_responders(pages, shifts, route_by=route_by).filter(pl.col("responder").is_not_null())
+    paged = assign_responders(pages, shifts, routing=routing).filter(pl.col("responder").is_not_null())
     indexed = shifts.with_row_index("__shift")
     if paged.is_empty() or shifts.is_empty():
         counts = pl.DataFrame(schema={"__shift": pl.UInt32, "pages": pl.UInt32})
@@ -471,7 +496,7 @@ class Fatigue:
 def fatigue(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, incidents: pl.DataFrame | None = None,
             period: tuple[datetime, datetime] | None = None, dedupe: Duration = "60s",
             timezones: Mapping[str, str] | None = None, default_tz: str = "UTC",
-            buckets: HourBuckets = HourBuckets(), route_by: str = "team",
+            buckets: HourBuckets = HourBuckets(), routing: Routing = Routing(),
             urgencies: Collection[str] | None = None, early: Duration = "0m",
             late: Duration = "0m") -> Fatigue:
     """All fatigue tables from pages (and who was on call): weekly, per team, per shift (with the
@@ -491,8 +516,8 @@ def fatigue(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, incident
     >>> report = fatigue(pages, period=(at(5, 0), at(12, 0)))
     >>> report.responders.select("responder", "sleep", "business").rows()
     [('ana', 1, 0), ('bo', 0, 1)]
-    >>> report.weekly["pages"].to_list()
-    [2, 0]
+    >>> report.weekly["pages"].to_list()      # one week: the period ends before Monday the 12th
+    [2]
     """
     pages = conform(pages, PAGES, file="pages")
     if shifts is not None:
@@ -504,8 +529,8 @@ def fatigue(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, incident
             log.info("%d pages outside the period are left out", pages.height - inside.height)
         pages = inside
     found = interruptions(pages, shifts, dedupe=dedupe, timezones=timezones, default_tz=default_tz,
-                          buckets=buckets, route_by=route_by, urgencies=urgencies)
-    assigned = assign_responders(pages, shifts, route_by=route_by)
+                          buckets=buckets, routing=routing, urgencies=urgencies)
+    assigned = assign_responders(pages, shifts, routing=routing)
     people = set(shifts["responder"].to_list()) if shifts is not None else set()
     paged_people = assigned["responder"].drop_nulls().to_list()
     zones = responder_zones(pl.Series([*people, *paged_people], dtype=pl.String), shifts,
@@ -514,7 +539,7 @@ def fatigue(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, incident
         interruptions=found,
         weekly=pages_per_week(pages, found, period=span),
         teams=pages_per_team(pages, found, period=span),
-        shifts=pages_per_shift(pages, shifts, route_by=route_by) if shifts is not None else None,
+        shifts=pages_per_shift(pages, shifts, routing=routing) if shifts is not None else None,
         responders=responder_fatigue(found, responders=people, pages=assigned, zones=zones, period=span),
         rules=noisy_rules(pages, incidents, early=early, late=late),
     )

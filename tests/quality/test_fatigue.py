@@ -12,6 +12,7 @@ from alertsim.errors import ConfigError
 from alertsim.frames import INCIDENTS, PAGES, SHIFTS
 from alertsim.quality.fatigue import (
     HourBuckets,
+    Routing,
     assign_responders,
     fatigue,
     interruption_band,
@@ -173,10 +174,15 @@ def test_pagerduty_bands(per_month: float | None, band: str | None) -> None:
 
 
 def test_several_schedules_need_a_route() -> None:
-    two = pl.concat([SHIFTS_WEEK, SHIFTS_WEEK.with_columns(schedule=pl.lit("db"))])
-    with pytest.raises(ConfigError, match="pages need a 'squad' column"):
-        assign_responders(PAGES_WEEK, two, route_by="squad")
+    two = pl.concat([SHIFTS_WEEK, SHIFTS_WEEK.with_columns(schedule=pl.lit("db"),
+                                                           responder=pl.col("responder") + "-db")])
+    with pytest.raises(ConfigError, match="none of the columns \\['squad'\\]"):
+        assign_responders(PAGES_WEEK, two, routing=Routing(by=("squad",)))
     assert assign_responders(PAGES_WEEK, two)["responder"][0] == "ana"      # routed by team = "web"
+    to_db = Routing(by=("service",), schedules={"web": "db"})
+    assert assign_responders(PAGES_WEEK, two, routing=to_db)["responder"][0] == "ana-db"
+    no_team = PAGES_WEEK.with_columns(team=pl.lit(None, dtype=pl.String), service=pl.lit("db"))
+    assert assign_responders(no_team, two)["responder"][0] == "ana-db"     # no team: by service
 
 
 def test_unknown_time_zone() -> None:

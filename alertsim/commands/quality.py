@@ -1,0 +1,491 @@
+"""Quality commands: ``score``, ``fatigue``, ``response``, ``nab score``, ``nab run``,
+``import pagerduty``, ``import opsgenie``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import typer
+
+from alertsim.cli import console, fail, print_frame
+from alertsim.durations import format_duration
+from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
+from alertsim.frames import INSTANT, SHIFTS, Schema
+
+nab_app = typer.Typer(help="Score detectors and alert rules on the Numenta Anomaly Benchmark.",
+                      no_args_is_help=True)
+import_app = typer.Typer(help="Import incident history from on-call tools.", no_args_is_help=True)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+def _instant(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{text!r} is not an ISO-8601 instant such as 2026-03-02T00:00:00Z",
+                          field=option) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _manifest_period(run_dir: Path) -> tuple[datetime, datetime] | None:
+    """The period a run covers, from its manifest (``start``/``end``, or ``start`` + ``days``)."""
+    from alertsim.io.rundir import read_manifest
+
+    try:
+        manifest = read_manifest(run_dir)
+    except InputError:
+        return None
+    start, end, days = manifest.get("start"), manifest.get("end"), manifest.get("days")
+    try:
+        first = _instant(str(start), "start") if start else None
+        last = _instant(str(end), "end") if end else None
+    except ConfigError:
+        return None
+    if first and not last and isinstance(days, int | float):
+        last = first + timedelta(days=float(days))
+    return (first, last) if first and last and last >= first else None
+
+
+def _period(start: str | None, end: str | None, fallback: tuple[datetime, datetime] | None
+            ) -> tuple[datetime, datetime] | None:
+    if start is None and end is None:
+        return fallback
+    if start is None or end is None:
+        raise ConfigError("give both --start and --end, or neither", field="start" if start is None else "end")
+    return _instant(start, "start"), _instant(end, "end")  # type: ignore[return-value]
+
+
+def read_table_file(path: Path, schema: Schema, *, name: str) -> pl.DataFrame:
+    """A frame from a Parquet or CSV file in ``schema``'s shape (CSV instants ISO-8601, naive = UTC)."""
+    from alertsim.io._tabular import ROW, instants_from_text
+
+    label = str(path)
+    if not path.is_file():
+        raise InputError(f"{label}: no such file (expected a {name} CSV or Parquet file)", file=label)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pl.read_parquet(path)
+        else:
+            frame = pl.read_csv(path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"cannot read {label}: {exc}", file=label) from None
+    problems: list[Problem] = []
+    casts: list[pl.Series] = []
+    for column, dtype in schema.columns.items():
+        if column not in frame.columns or frame.schema[column] == dtype:
+            continue
+        if frame.schema[column] != pl.String:
+            casts.append(frame[column].cast(dtype, strict=False))
+            continue
+        text = pl.col(column).str.strip_chars()
+        if dtype == INSTANT:
+            staged = instants_from_text(frame.with_columns(pl.int_range(1, frame.height + 1).alias(ROW)), column,
+                                        required=False)
+            parsed = staged.select(pl.from_epoch("_us", time_unit="us").dt.replace_time_zone("UTC")
+                                   .alias(column))[column]
+        else:
+            parsed = frame.select(pl.when(text != "").then(text).cast(dtype, strict=False).alias(column))[column]
+        bad = parsed.is_null() & frame[column].is_not_null() & (frame[column].str.strip_chars() != "")
+        problems += [Problem(file=label, row=r + 1, column=column, reason=f"{frame[column][r]!r} is not {dtype}")
+                     for r in bad.arg_true().head(20).to_list()]
+        casts.append(parsed)
+    if problems:
+        raise InputError(f"{label} is not a valid {name} file", problems, file=label)
+    return frame.with_columns(casts) if casts else frame
+
+
+def _timezones(roster: pl.DataFrame | None) -> dict[str, str] | None:
+    if roster is None:
+        return None
+    if not {"responder", "tz"} <= set(roster.columns):
+        raise InputError("a roster needs the columns responder and tz", file="roster")
+    return {r: z for r, z in roster.select("responder", "tz").iter_rows() if r is not None and z is not None}
+
+
+def _routes(values: list[str]) -> dict[str, str]:
+    routes = {}
+    for value in values:
+        key, sep, schedule = value.partition("=")
+        if not sep or not key.strip() or not schedule.strip():
+            raise ConfigError(f"--route {value!r} must be VALUE=SCHEDULE, e.g. checkout=storefront", field="route")
+        routes[key.strip()] = schedule.strip()
+    return routes
+
+
+def _holidays(values: list[str]) -> set[date]:
+    try:
+        return {date.fromisoformat(v) for v in values}
+    except ValueError as exc:
+        raise ConfigError(f"holidays are dates such as 2026-12-25 ({exc})", field="holiday") from None
+
+
+def _write(out: Path | None, run_dir: Path | None, frames: dict[str, pl.DataFrame], manifest: dict[str, Any]
+           ) -> Path | None:
+    """Add ``frames`` to ``run_dir``, or write a new run directory ``out``."""
+    from alertsim.io.rundir import add_frames, write_run
+
+    if out is not None:
+        return write_run(out, frames, manifest=manifest)
+    if run_dir is not None:
+        return add_frames(run_dir, frames, manifest=manifest)
+    return None
+
+
+def _human(value: timedelta | None) -> str | None:
+    """A duration as ``1h2m3s`` (``-5m`` when negative), rounded to the second."""
+    if value is None:
+        return None
+    seconds = round(value.total_seconds())
+    text = format_duration(timedelta(seconds=abs(seconds)))
+    return f"-{text}" if seconds < 0 else text
+
+
+def _show(frame: pl.DataFrame, title: str, *, drop: tuple[str, ...] = ()) -> None:
+    """Print a frame with durations in Prometheus' grammar (negative ones with a minus sign)."""
+    shown = frame.drop([c for c in drop if c in frame.columns])
+    durations = [c for c, t in shown.schema.items() if isinstance(t, pl.Duration)]
+    shown = shown.with_columns(pl.col(c).map_elements(_human, return_dtype=pl.String) for c in durations)
+    print_frame(shown, title=title)
+
+
+# --------------------------------------------------------------------------------------------- score
+
+def score_command(
+    run_dir: Path = typer.Argument(..., help="Run directory with alerts (from `alertsim replay`)."),
+    incidents: Path = typer.Option(..., "--incidents", "-i", help="Incidents CSV/Parquet (the truth)."),
+    early: str = typer.Option("0m", "--early", help="A firing this long before an incident starts counts."),
+    late: str = typer.Option("0m", "--late", help="A firing this long after an incident ends counts."),
+    match_on: list[str] = typer.Option(["service"], "--match-on",
+                                       help="Label that must equal the incident column (repeatable); "
+                                            "--match-on '' matches on time alone."),
+    flap_window: str = typer.Option("1h", "--flap-window", help="Re-fires within this long are flaps."),
+    start: str | None = typer.Option(None, "--start", help="Period start for rates (default: the run's)."),
+    end: str | None = typer.Option(None, "--end", help="Period end for rates (default: the run's)."),
+) -> None:
+    """Score each rule's alerts against INCIDENTS; write quality and missed into RUN_DIR."""
+    from alertsim.io.incidents import read_incidents
+    from alertsim.io.rundir import read_frame
+    from alertsim.quality.detection import missed_incidents, score
+
+    try:
+        alerts = read_frame(run_dir, "alerts")
+        truth = read_incidents(incidents)
+        keys = [k for k in match_on if k]
+        period = _period(start, end, _manifest_period(run_dir))
+        table = score(alerts, truth, early=early, late=late, match_on=keys, flap_window=flap_window,
+                      period=period)
+        missed = missed_incidents(alerts, truth, early=early, late=late, match_on=keys)
+        _write(None, run_dir, {"quality": table, "missed": missed},
+               {"command": "score", "incidents": str(incidents.resolve()), "early": early, "late": late,
+                "match_on": keys, "flap_window": flap_window,
+                "period": [p.isoformat() for p in period] if period else None})
+    except AlertsimError as error:
+        fail(error)
+        return
+    _show(table, f"Detection quality: {alerts.height} alerts against {truth.height} incidents")
+    if missed.height:
+        _show(missed.select([c for c in ("incident_id", "service", "started_at", "resolved_at", "severity",
+                                         "title") if c in missed.columns]), "Incidents no rule caught")
+    console.print(f"wrote {run_dir}/quality.parquet, quality.csv, missed.parquet, missed.csv")
+
+
+# -------------------------------------------------------------------------------------------- fatigue
+
+def fatigue_command(
+    source: Path = typer.Argument(..., help="Run directory with pages (and shifts, roster), or a pages file."),
+    shifts: Path | None = typer.Option(None, "--shifts", help="Shifts CSV/Parquet (who was on call)."),
+    roster: Path | None = typer.Option(None, "--roster", help="Roster CSV/Parquet: responder,tz."),
+    incidents: Path | None = typer.Option(None, "--incidents", help="Incidents, to find noisy rules."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write a new run directory here instead of "
+                                                               "adding to SOURCE."),
+    dedupe: str = typer.Option("60s", "--dedupe", help="Pages this close to an interruption's first join it."),
+    default_tz: str = typer.Option("UTC", "--default-tz", help="Zone of responders nobody gave one."),
+    urgency: list[str] = typer.Option([], "--urgency", help="Only these urgencies interrupt (repeatable)."),
+    holiday: list[str] = typer.Option([], "--holiday", help="A holiday date, YYYY-MM-DD (repeatable)."),
+    route: list[str] = typer.Option([], "--route", help="VALUE=SCHEDULE: pages whose team (else service) is "
+                                                        "VALUE go to SCHEDULE (repeatable)."),
+    early: str = typer.Option("0m", "--early", help="Incident matching allowance before start."),
+    late: str = typer.Option("0m", "--late", help="Incident matching allowance after resolution."),
+    start: str | None = typer.Option(None, "--start", help="Period start (default: the run's, else the data)."),
+    end: str | None = typer.Option(None, "--end", help="Period end."),
+) -> None:
+    """Pages per week/team/shift, interruptions per person (local time), noisy rules, burden and fairness."""
+    from alertsim.io.incidents import read_incidents
+    from alertsim.io.rundir import has_frame, read_frame
+    from alertsim.oncall.design import read_pages
+    from alertsim.quality.fairness import burden, fairness
+    from alertsim.quality.fatigue import Routing, fatigue
+    from alertsim.quality.response import response_times, weekly_trend
+
+    run_dir = source if source.is_dir() else None
+    try:
+        pages = read_frame(source, "pages") if run_dir is not None else read_pages(source)
+        shift_frame = (read_table_file(shifts, SHIFTS, name="shifts") if shifts is not None
+                       else read_frame(source, "shifts") if run_dir is not None and has_frame(source, "shifts")
+                       else None)
+        if shift_frame is not None:
+            shift_frame = shift_frame.with_columns(pl.col("level").cast(pl.Int32))
+        roster_frame = (read_table_file(roster, Schema(name="Roster", required={}), name="roster")
+                        if roster is not None
+                        else read_frame(source, "roster") if run_dir is not None and has_frame(source, "roster")
+                        else None)
+        truth = (read_incidents(incidents) if incidents is not None
+                 else read_frame(source, "incidents") if run_dir is not None and has_frame(source, "incidents")
+                 else None)
+        period = _period(start, end, _manifest_period(source) if run_dir is not None else None)
+        zones = _timezones(roster_frame)
+        routing = Routing(schedules=_routes(route))
+        report = fatigue(pages, shift_frame, incidents=truth, period=period, dedupe=dedupe, timezones=zones,
+                         default_tz=default_tz, urgencies=urgency or None, early=early, late=late,
+                         routing=routing)
+        frames = report.frames()
+        if shift_frame is not None:
+            people = burden(shift_frame, report.interruptions, holidays=_holidays(holiday), timezones=zones,
+                            default_tz=default_tz, period=period)
+            frames["burden"], frames["fairness"] = people, fairness(people)
+        acked = pages.filter(pl.col("acknowledged_at").is_not_null()) if "acknowledged_at" in pages.columns \
+            else pages.head(0)
+        if acked.height:
+            history = incidents_from_pages(pages)
+            frames["response_times"] = response_times(history)
+            frames["trend_tta"] = weekly_trend(history, metric="tta")
+            frames["trend_ttr"] = weekly_trend(history, metric="ttr")
+        written = _write(out, run_dir, frames, {
+            "command": "fatigue", "source": str(source.resolve()), "dedupe": dedupe, "default_tz": default_tz,
+            "urgencies": urgency or None, "period": [p.isoformat() for p in period] if period else None,
+            **({"start": period[0].isoformat(), "end": period[1].isoformat()} if out is not None and period
+               else {})})
+    except AlertsimError as error:
+        fail(error)
+        return
+    _show(report.weekly, "Pages and interruptions per week (UTC weeks)")
+    _show(report.teams, "Pages per team")
+    _show(report.responders, "Interruptions per person (local time; band: PagerDuty 2/7/19 per month, "
+                             "off + sleep hours)")
+    if report.shifts is not None:
+        busy = report.shifts.filter(~pl.col("sre_ok").fill_null(True))
+        console.print(f"SRE book check (≤ 2 pages per 12 h shift): {report.shifts.height - busy.height} of "
+                      f"{report.shifts.height} shifts pass")
+        if busy.height:
+            _show(busy.select("schedule", "level", "responder", "start_at", "end_at", "pages", "pages_per_12h"),
+                  "Shifts over the SRE limit")
+    _show(report.rules, "Noisiest rules")
+    if "fairness" in frames:
+        _show(frames["fairness"], "Fairness of the on-call burden")
+    if "response_times" in frames:
+        _show(frames["response_times"], "Response times of the pages (PagerDuty style)")
+    if written is not None:
+        console.print(f"wrote {', '.join(sorted(frames))} into {written}")
+
+
+def incidents_from_pages(pages: pl.DataFrame) -> pl.DataFrame:
+    """Page history as an Incidents frame for MTTA/MTTR: each page is one PagerDuty incident."""
+    columns = [pl.col("page_id").alias("incident_id"),
+               pl.coalesce([c for c in ("service", "team") if c in pages.columns] or
+                           [pl.lit("(none)")]).fill_null("(none)").alias("service"),
+               pl.col("paged_at").alias("started_at"),
+               (pl.col("resolved_at") if "resolved_at" in pages.columns
+                else pl.lit(None, dtype=INSTANT)).alias("resolved_at"),
+               pl.lit(None, dtype=pl.String).alias("severity"),
+               (pl.col("acknowledged_at") if "acknowledged_at" in pages.columns
+                else pl.lit(None, dtype=INSTANT)).alias("acknowledged_at"),
+               pl.col("urgency")]
+    if "responder" in pages.columns:
+        columns.append(pl.col("responder"))
+    return pages.select(columns)
+
+
+# ------------------------------------------------------------------------------------------- response
+
+def response_command(
+    incidents: Path = typer.Argument(..., help="Incidents CSV/Parquet (e.g. from `alertsim import`)."),
+    by: list[str] = typer.Option([], "--by", help="Group by a column, or hour/weekday (repeatable)."),
+    style: str = typer.Option("pagerduty", "--style", help="MTTA style: pagerduty or opsgenie."),
+    tz: str = typer.Option("UTC", "--tz", help="Zone for --by hour/weekday."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Add response_times and trends to this run "
+                                                               "directory (created if missing)."),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+) -> None:
+    """MTTA and MTTR (mean, median, p90, p95) with a weekly trend and a trend test."""
+    from alertsim.io.incidents import read_incidents
+    from alertsim.io.rundir import MANIFEST, add_frames, write_run
+    from alertsim.quality.response import response_times, trend_test, weekly_trend
+
+    try:
+        if style not in ("pagerduty", "opsgenie"):
+            raise ConfigError(f"--style {style!r} is not pagerduty or opsgenie", field="style")
+        truth = read_incidents(incidents)
+        table = response_times(truth, style=style, by=by or None, tz=tz)  # type: ignore[arg-type]
+        trends = {f"trend_{m}": weekly_trend(truth, metric=m, style=style, seed=seed)  # type: ignore[arg-type]
+                  for m in ("tta", "ttr")}
+        tests = [trend_test(truth, metric=m, style=style) for m in ("tta", "ttr")]  # type: ignore[arg-type]
+        if out is not None:
+            frames = {"response_times": table, **trends}
+            manifest = {"command": "response", "incidents": str(incidents.resolve()), "style": style, "by": by}
+            if (out / MANIFEST).exists():
+                add_frames(out, frames, manifest=manifest)
+            else:
+                write_run(out, frames, manifest=manifest)
+    except AlertsimError as error:
+        fail(error)
+        return
+    _show(table, f"Response times ({style} MTTA) over {truth.height} incidents")
+    for test in tests:
+        slope = "n/a" if test.slope_per_week is None else f"{test.slope_per_week.total_seconds() / 60:+.2f} min/week"
+        p = "n/a" if test.p_value is None else f"{test.p_value:.3g}"
+        console.print(f"trend of {test.statistic} {test.metric.upper()}: {slope} (p = {p}, {test.method}, "
+                      f"{test.measured} incidents)")
+    if out is not None:
+        console.print(f"wrote response_times, trend_tta, trend_ttr into {out}")
+
+
+# ------------------------------------------------------------------------------------------------ nab
+
+@nab_app.command("score")
+def nab_score_command(
+    results: Path = typer.Argument(..., help="A detector's results: <folder>/<detector>_<name>.csv files."),
+    corpus: Path = typer.Option(..., "--corpus", help="The NAB corpus (data/, labels/, config/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print only {profile: normalised score} as JSON."),
+    per_file: bool = typer.Option(False, "--per-file", help="Also print each file's raw score."),
+) -> None:
+    """Score RESULTS exactly as NAB v1.1 does (threshold tuned per profile on the corpus)."""
+    from alertsim.quality.nab import nab_summary, read_nab_corpus, read_nab_results, score_nab, score_nab_files
+
+    try:
+        nab_corpus = read_nab_corpus(corpus)
+        scores = read_nab_results(results, nab_corpus)
+        table = score_nab(scores, nab_corpus)
+    except AlertsimError as error:
+        fail(error)
+        return
+    if as_json:
+        typer.echo(json.dumps(nab_summary(table)))
+        return
+    _show(table, f"NAB v1.1 scores of {results.name} ({len(nab_corpus.files)} files, {nab_corpus.windows} "
+                 "windows; 100 = perfect, 0 = never alarm)")
+    if per_file:
+        thresholds = dict(zip(table["profile"], table["threshold"], strict=True))
+        print_frame(score_nab_files(scores, nab_corpus, thresholds=thresholds), title="Per file", limit=200)
+
+
+@nab_app.command("run")
+def nab_run_command(
+    rules: Path = typer.Option(..., "--rules", "-r", help="Rule file (alertsim YAML); the metric is `value`."),
+    corpus: Path = typer.Option(..., "--corpus", help="The NAB corpus (data/, labels/, config/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print only {profile: normalised score} as JSON."),
+    eval_interval: str = typer.Option("1m", "--eval-interval", help="Rule evaluation interval."),
+    by_rule: bool = typer.Option(False, "--by-rule", help="Also score each rule on its own."),
+) -> None:
+    """Replay RULES over every corpus file and score the alerts (a detection is the row an alert fires at)."""
+    from alertsim.quality.nab import nab_summary, read_nab_corpus, run_nab
+    from alertsim.rules import load_rules
+
+    try:
+        rule_list = load_rules(rules)
+        nab_corpus = read_nab_corpus(corpus)
+        table = run_nab(rule_list, nab_corpus, eval_interval=eval_interval, by_rule=by_rule)
+    except AlertsimError as error:
+        fail(error)
+        return
+    if as_json:
+        typer.echo(json.dumps(nab_summary(table.filter(pl.col("detector") == "all rules"))))
+        return
+    _show(table, f"NAB v1.1 scores of {len(rule_list)} rules from {rules.name} (every firing is a detection)")
+
+
+# --------------------------------------------------------------------------------------------- import
+
+def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """Instants as ISO-8601 UTC text and lists as JSON, so a frame can be written as CSV."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            exprs.append(pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"))
+        elif isinstance(dtype, pl.List):
+            exprs.append(pl.col(name).map_elements(lambda v: json.dumps(list(v)), return_dtype=pl.String))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def _save(frame: pl.DataFrame, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if out.suffix.lower() == ".csv":
+        csv_ready(frame).write_csv(tmp)
+    elif out.suffix.lower() in (".parquet", ".pq"):
+        frame.write_parquet(tmp)
+    else:
+        raise ConfigError(f"--out {out.name!r} must end in .parquet or .csv", field="out")
+    tmp.replace(out)
+
+
+def _keep(frame: pl.DataFrame, extras: bool) -> pl.DataFrame:
+    from alertsim.frames import INCIDENTS
+
+    return frame if extras else frame.select([c for c in frame.columns if c in INCIDENTS.columns])
+
+
+@import_app.command("pagerduty")
+def import_pagerduty_command(
+    file: Path = typer.Argument(..., help="Legacy advanced CSV, Insights incidents CSV or Analytics JSON."),
+    out: Path = typer.Option(..., "--out", "-o", help="incidents.parquet or incidents.csv to write."),
+    format: str = typer.Option("auto", "--format", help="auto, legacy, insights or analytics."),
+    tz: str = typer.Option("UTC", "--tz", help="Zone of timestamps without an offset (account zone)."),
+    extras: bool = typer.Option(False, "--extras", help="Keep number, team, escalation_policy, escalations, "
+                                                        "auto_resolved, assignees."),
+) -> None:
+    """Import a PagerDuty incident export as an Incidents file."""
+    from alertsim.io.pagerduty import read_pagerduty
+
+    try:
+        frame = _keep(read_pagerduty(file, format=format, tz=tz), extras)  # type: ignore[arg-type]
+        _save(frame, out)
+    except AlertsimError as error:
+        fail(error)
+        return
+    print_frame(frame, title=f"{frame.height} incidents from {file.name}", limit=10)
+    console.print(f"wrote {out}")
+
+
+@import_app.command("opsgenie")
+def import_opsgenie_command(
+    file: Path = typer.Argument(..., help="Opsgenie alert export (CSV)."),
+    out: Path = typer.Option(..., "--out", "-o", help="incidents.parquet or incidents.csv to write."),
+    tz: str = typer.Option("UTC", "--tz", help="Zone of timestamps without an offset."),
+    elapsed_unit: str = typer.Option("ms", "--elapsed-unit", help="Unit of AckTime/CloseTime: ms or s."),
+    extras: bool = typer.Option(False, "--extras", help="Keep the team column."),
+) -> None:
+    """Import an Opsgenie alert export as an Incidents file."""
+    from alertsim.io.opsgenie import read_opsgenie
+
+    try:
+        frame = _keep(read_opsgenie(file, tz=tz, elapsed_unit=elapsed_unit), extras)  # type: ignore[arg-type]
+        _save(frame, out)
+    except AlertsimError as error:
+        fail(error)
+        return
+    print_frame(frame, title=f"{frame.height} incidents from {file.name}", limit=10)
+    console.print(f"wrote {out}")
+
+
+def _group(app: typer.Typer, name: str, sub: typer.Typer) -> None:
+    """Add ``sub``'s commands to an existing ``name`` group, or add ``sub`` as that group."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            info.typer_instance.registered_commands.extend(sub.registered_commands)
+            return
+    app.add_typer(sub, name=name)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score_command)
+    app.command("fatigue")(fatigue_command)
+    app.command("response")(response_command)
+    _group(app, "nab", nab_app)
+    _group(app, "import", import_app)
