@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alertsim.commands.quality",
     "alertsim.commands.report",
     "alertsim.commands.oncall",
+    "alertsim.commands.prometheus",
 )
 
 

@@ -1,0 +1,247 @@
+"""Pull history from a live Prometheus through ``/api/v1/query_range`` into a long Metrics frame.
+
+Each query's span is split into chunks of at most ``max_points`` instants (Prometheus refuses more
+than 11,000 points per series in one range query); chunks never overlap. Connection errors, 429 and
+5xx answers are retried with exponential backoff; a query Prometheus rejects (400/422) is a
+``ConfigError`` with Prometheus' own message. A ``progress`` callback hears about every chunk.
+
+The frame has ``timestamp``, ``metric`` (the result's ``__name__``, or the query text when the
+result has none, e.g. after ``sum``), ``value`` and one column per label (``""`` where a series
+lacks it): the long metrics format every alertsim command reads. With ``alerts_history`` the
+firing history of deployed alerts, ``ALERTS{alertstate="firing"}``, is fetched too, so what really
+fired can be compared with a replay.
+
+>>> chunks = chunk_ranges(0, 3 * 3600 * 10**6, 60 * 10**6, max_points=100)
+>>> [(a // 60_000_000, b // 60_000_000) for a, b in chunks]
+[(0, 99), (100, 180)]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from alertsim.durations import Duration, to_microseconds
+from alertsim.errors import AlertsimError, ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+MAX_POINTS = 10_000
+ALERTS_FIRING = 'ALERTS{alertstate="firing"}'
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FetchProgress:
+    """One chunk fetched: which query, how many chunks of how many in total, points so far."""
+
+    query: str
+    chunk: int
+    chunks: int
+    done: int
+    total: int
+    points: int
+
+
+class FetchError(AlertsimError):
+    """Prometheus could not be reached, or kept failing after every retry."""
+
+
+def chunk_ranges(start_us: int, end_us: int, step_us: int, *, max_points: int = MAX_POINTS
+                 ) -> list[tuple[int, int]]:
+    """Non-overlapping ``(start, end)`` pairs covering ``start + k·step <= end``, each with at most
+    ``max_points`` instants."""
+    if step_us <= 0:
+        raise ConfigError("step must be longer than 0s", field="step")
+    if end_us < start_us:
+        raise ConfigError("end is before start", field="end")
+    out = []
+    span = step_us * (max_points - 1)
+    at = start_us
+    while at <= end_us:
+        stop = min(end_us, at + span)
+        out.append((at, stop))
+        at = stop + step_us
+    return out
+
+
+def _instant(value: datetime | str, field: str) -> int:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "now":
+            value = datetime.now(UTC)
+        elif text.lower().startswith("now-"):
+            from alertsim.durations import parse_duration
+
+            value = datetime.now(UTC) - parse_duration(text[4:], field=field)
+        else:
+            try:
+                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                raise ConfigError(f"{value!r} is not an ISO-8601 instant, 'now' or 'now-30d'", field=field) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _seconds(us: int) -> str:
+    ms = us // 1000
+    whole, frac = divmod(ms, 1000)
+    return f"{whole}.{frac:03d}"
+
+
+def _request(url: str, params: dict[str, str], *, timeout: float, headers: dict[str, str]) -> dict[str, Any]:
+    body = urllib.parse.urlencode(params).encode()
+    request = urllib.request.Request(f"{url.rstrip('/')}/api/v1/query_range", data=body, method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded", **headers})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return dict(json.loads(response.read()))
+
+
+def _api_message(error: urllib.error.HTTPError) -> str:
+    try:
+        payload = json.loads(error.read())
+        return f"{payload.get('errorType')}: {payload.get('error')}"
+    except (ValueError, AttributeError, OSError):
+        return str(error)
+
+
+def query_range(url: str, query: str, start_us: int, end_us: int, step_us: int, *, timeout: float = 120.0,
+                retries: int = 4, backoff: float = 1.0, headers: dict[str, str] | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> list[dict[str, Any]]:
+    """One ``query_range`` call's ``result`` list, retried with exponential backoff."""
+    params = {"query": query, "start": _seconds(start_us), "end": _seconds(end_us), "step": _seconds(step_us),
+              "timeout": f"{int(timeout)}s"}
+    for attempt in range(retries + 1):
+        try:
+            payload = _request(url, params, timeout=timeout + 10, headers=headers or {})
+        except urllib.error.HTTPError as error:
+            if error.code in (400, 422):
+                raise ConfigError(f"Prometheus rejected {query!r}: {_api_message(error)}", field="query") from None
+            retry = error.code == 429 or error.code >= 500
+            problem = f"HTTP {error.code}: {_api_message(error)}"
+            if not retry:
+                raise FetchError(f"{url}: {problem}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+            problem = str(getattr(error, "reason", error))
+        else:
+            if payload.get("status") != "success":
+                raise ConfigError(f"Prometheus rejected {query!r}: {payload.get('errorType')}: "
+                                  f"{payload.get('error')}", field="query")
+            data = payload.get("data", {})
+            if data.get("resultType") != "matrix":
+                raise ConfigError(f"{query!r} returned a {data.get('resultType')}, not a range vector",
+                                  field="query")
+            return list(data.get("result", []))
+        if attempt == retries:
+            raise FetchError(f"{url} failed {retries + 1} times for {query!r}; last error: {problem}")
+        wait = backoff * 2 ** attempt
+        log.warning("query_range failed (%s); retrying in %.1fs", problem, wait)
+        sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def fetch(url: str, queries: Sequence[str], *, start: datetime | str, end: datetime | str,
+          step: Duration = "1m", alerts_history: bool = False, max_points: int = MAX_POINTS,
+          timeout: float = 120.0, retries: int = 4, backoff: float = 1.0, headers: dict[str, str] | None = None,
+          progress: Callable[[FetchProgress], None] | None = None,
+          sleep: Callable[[float], None] = time.sleep) -> pl.DataFrame:
+    """Fetch ``queries`` from the Prometheus at ``url`` over ``[start, end]`` every ``step``.
+
+    Parameters
+    ----------
+    url : the Prometheus base URL, e.g. ``http://prometheus:9090``.
+    queries : PromQL expressions, usually bare selectors (``http_requests_total{job="api"}``).
+    start, end : ISO-8601 instants, ``now`` or ``now-30d``.
+    step : resolution. Default ``"1m"``; use the scrape interval to keep every sample.
+    alerts_history : also fetch ``ALERTS{alertstate="firing"}``. Default False.
+    max_points : most instants per request. Default 10,000 (Prometheus' limit is 11,000).
+    timeout, retries, backoff : per-request timeout (s), retries after the first try, first wait (s,
+        doubling). Defaults 120, 4, 1.
+    headers : extra HTTP headers (e.g. ``Authorization``). Default none.
+    progress : called after every chunk with a :class:`FetchProgress`.
+
+    Raises ``ConfigError`` for a bad argument or a query Prometheus rejects, ``FetchError`` when
+    Prometheus cannot be reached after every retry.
+    """
+    start_us, end_us = _instant(start, "start"), _instant(end, "end")
+    step_us = to_microseconds(step, field="step")
+    if step_us % 1000:
+        raise ConfigError("step must be whole milliseconds", field="step")
+    if max_points < 2 or max_points > 11_000:
+        raise ConfigError(f"max_points must be between 2 and 11,000, got {max_points}", field="max_points")
+    start_us -= start_us % 1000
+    end_us -= end_us % 1000
+    all_queries = list(dict.fromkeys([*queries, *([ALERTS_FIRING] if alerts_history else [])]))
+    if not all_queries:
+        raise ConfigError("give at least one --query (or --alerts-history)", field="query")
+    chunks = chunk_ranges(start_us, end_us, step_us, max_points=max_points)
+    total = len(chunks) * len(all_queries)
+    times: list[int] = []
+    values: list[float] = []
+    names: list[str] = []
+    label_sets: list[dict[str, str]] = []
+    done = 0
+    for query in all_queries:
+        for k, (a, b) in enumerate(chunks):
+            for item in query_range(url, query, a, b, step_us, timeout=timeout, retries=retries, backoff=backoff,
+                                    headers=headers, sleep=sleep):
+                metric = dict(item.get("metric", {}))
+                name = metric.pop("__name__", query)
+                points = item.get("values", [])
+                times.extend(round(float(t) * 1000) * 1000 for t, _ in points)
+                values.extend(float(v) for _, v in points)
+                names.extend([name] * len(points))
+                label_sets.extend([metric] * len(points))
+            done += 1
+            if progress:
+                progress(FetchProgress(query=query, chunk=k + 1, chunks=len(chunks), done=done, total=total,
+                                       points=len(times)))
+    labels = sorted({k for lbl in {id(d): d for d in label_sets}.values() for k in lbl})
+    clash = {"timestamp", "metric", "value"} & set(labels)
+    if clash:
+        raise InputError(f"result labels {sorted(clash)} clash with the metrics frame's own columns")
+    frame = pl.DataFrame({
+        "timestamp": pl.Series(times, dtype=pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+        "metric": pl.Series(names, dtype=pl.String),
+        "value": pl.Series(values, dtype=pl.Float64),
+        **{n: pl.Series([d.get(n, "") for d in label_sets], dtype=pl.String) for n in labels},
+    })
+    frame = frame.unique(subset=["metric", *labels, "timestamp"], keep="first", maintain_order=True)
+    log.info("fetched %d points of %d queries from %s", frame.height, len(all_queries), url)
+    return frame.sort(["metric", *labels, "timestamp"])
+
+
+def write_metrics(frame: pl.DataFrame, out: str) -> None:
+    """Write a Metrics frame as Parquet (``.parquet``) or CSV (anything else), atomically."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        if path.suffix == ".parquet":
+            frame.write_parquet(tmp)
+        else:
+            frame.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")).write_csv(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["ALERTS_FIRING", "FetchError", "FetchProgress", "chunk_ranges", "fetch", "query_range",
+           "write_metrics"]
