@@ -6,8 +6,11 @@ Monte Carlo simulator that compares designs on MTTA, escalations, missed pages, 
 1
 """
 
+from alertsim.oncall.balance import Balance, balance
+from alertsim.oncall.compare import Comparison, compare, comparison_table, differences, plot_mtta, plot_sleep
 from alertsim.oncall.design import Design, check_pages, load_design, parse_design, read_pages
 from alertsim.oncall.escalation import EscalationPolicy, Level, parse_escalation
+from alertsim.oncall.reference import ReferenceResult, simulate_reference
 from alertsim.oncall.responders import (
     BusyEffect,
     Distribution,
@@ -37,7 +40,9 @@ __all__ = [
     "BURDEN",
     "METRICS",
     "PAGE_OUTCOMES",
+    "Balance",
     "BusyEffect",
+    "Comparison",
     "Design",
     "Distribution",
     "Draws",
@@ -47,14 +52,19 @@ __all__ = [
     "Layer",
     "Level",
     "Override",
+    "ReferenceResult",
     "ResponderModel",
     "Responders",
     "Restriction",
     "Schedule",
     "Simulation",
     "TimeOff",
+    "balance",
     "check_pages",
+    "compare",
+    "comparison_table",
     "coverage_gaps",
+    "differences",
     "draw",
     "fit_responders",
     "load_design",
@@ -63,9 +73,12 @@ __all__ = [
     "parse_escalation",
     "parse_responders",
     "parse_schedule",
+    "plot_mtta",
+    "plot_sleep",
     "read_ical",
     "read_pages",
     "shifts",
     "simulate",
+    "simulate_reference",
     "to_ical",
 ]
