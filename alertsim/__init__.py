@@ -18,7 +18,11 @@ from alertsim.io.ingest import ingest
 from alertsim.io.metrics import MetricsRead, load_metrics, read_metrics
 from alertsim.io.opsgenie import read_opsgenie
 from alertsim.io.pagerduty import read_pagerduty
+from alertsim.io.prometheus import fetch as fetch_prometheus
+from alertsim.io.promtool import export_promtool, promtool_test
 from alertsim.notify import load_alertmanager_config, notify
+from alertsim.promql import evaluate as evaluate_promql
+from alertsim.promql.rules import PromQLRule, parse_prometheus_rules
 from alertsim.quality.detection import missed_incidents, score
 from alertsim.quality.fairness import burden, fairness
 from alertsim.quality.fatigue import Fatigue, HourBuckets, Routing, fatigue, interruptions
@@ -40,6 +44,7 @@ __all__ = [
     "InputError",
     "MetricsRead",
     "Problem",
+    "PromQLRule",
     "Replay",
     "Routing",
     "Sample",
@@ -47,8 +52,11 @@ __all__ = [
     "Tuning",
     "__version__",
     "burden",
+    "evaluate_promql",
+    "export_promtool",
     "fairness",
     "fatigue",
+    "fetch_prometheus",
     "format_duration",
     "ingest",
     "interruptions",
@@ -63,7 +71,9 @@ __all__ = [
     "notify",
     "open_dataset",
     "parse_duration",
+    "parse_prometheus_rules",
     "prepare",
+    "promtool_test",
     "read_incidents",
     "read_metrics",
     "read_nab_corpus",
