@@ -210,7 +210,7 @@ def _threshold(rule: ThresholdRule, prepared: Prepared, grid: Grid, sem: Semanti
 
 def _evaluators() -> dict[str, Evaluator]:
     from alertsim.promql import rules as promql_rules
-    from alertsim.rules import anomaly, slo
+    from alertsim.rules import anomaly, cloudwatch, datadog, gcp, slo
 
     return {
         "threshold": _threshold,
@@ -221,6 +221,9 @@ def _evaluators() -> dict[str, Evaluator]:
         "holt_winters": anomaly.holt_winters,
         "burn_rate": slo.burn_rate,
         "promql": promql_rules.evaluate_rule,
+        "cloudwatch": cloudwatch.evaluate,
+        "gcp": gcp.evaluate,
+        "datadog": datadog.evaluate,
     }
 
 

@@ -193,7 +193,13 @@ _ANOMALY: dict[str, tuple[str, Parser]] = {
 }
 FIELDS: dict[str, dict[str, tuple[str, Parser]]] = {
     "threshold": {**_SERIES, "op": ("op", _choice(*OPS)), "value": ("value", _number),
-                  "over": ("over", _over), "clear": ("clear", _number)},
+                  "over": ("over", _over), "clear": ("clear", _number),
+                  # CloudWatch-style options: the rule is then evaluated as a CloudWatch alarm.
+                  "period": ("period", _duration), "statistic": ("statistic", _string),
+                  "evaluation_periods": ("evaluation_periods", _int),
+                  "datapoints_to_alarm": ("datapoints_to_alarm", _int),
+                  "treat_missing_data": ("treat_missing_data",
+                                         _choice("missing", "ignore", "breaching", "notBreaching"))},
     "zscore": {**_ANOMALY, "window": ("window", _duration), "min_samples": ("min_samples", _int)},
     "mad": {**_ANOMALY, "window": ("window", _duration), "min_samples": ("min_samples", _int)},
     "ewma": {**_ANOMALY, "halflife": ("halflife", _duration), "warmup": ("warmup", _duration)},
@@ -215,6 +221,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "holt_winters": ("metric",),
     "burn_rate": ("objective", "total"),
 }
+_CLOUDWATCH_OPTIONS = ("period", "statistic", "evaluation_periods", "datapoints_to_alarm", "treat_missing_data")
 #: Keys whose natural value is itself a list or mapping: a list there is not a grid.
 _STRUCTURED = {"windows", "by", "matchers", "labels", "annotations", "good", "bad", "total"}
 
@@ -289,6 +296,10 @@ def _build(spec: Mapping[str, Any], ctx: _Ctx, suffix: str | None) -> Rule:
             raise _Ctx(ctx.file, ctx.rule, "clear").error("clear needs op >, >=, < or <=")
     if kind in ("zscore", "mad") and kwargs.get("window", timedelta(hours=1)) <= timedelta(0):
         raise _Ctx(ctx.file, ctx.rule, "window").error("must be longer than 0s")
+    if kind == "threshold" and not kwargs.keys().isdisjoint(_CLOUDWATCH_OPTIONS):
+        from alertsim.rules.cloudwatch import from_threshold
+
+        return from_threshold(kwargs, file=ctx.file)  # type: ignore[return-value]
     return RULE_KINDS[kind](**kwargs)  # type: ignore[return-value]
 
 
@@ -349,6 +360,11 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
                           line=mark.line + 1 if mark else None) from None
+    from alertsim.rules import cloudwatch, datadog, gcp
+
+    for dialect in (cloudwatch, gcp, datadog):      # describe-alarms JSON, AlertPolicy, Datadog monitor
+        if dialect.recognises(document):
+            return dialect.parse(document, file=str(path))  # type: ignore[no-any-return]
     if isinstance(document, Mapping) and "groups" in document:
         from alertsim.promql.rules import parse_prometheus_rules
 
