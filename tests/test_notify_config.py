@@ -239,3 +239,10 @@ def test_examples_pass_amtool(path):
     amtool = require_binary("amtool", package="prometheus-alertmanager")
     result = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_routes_built_in_code_are_checked_too():
+    from alertsim.notify import Route
+
+    with pytest.raises(ConfigError, match="group_interval must be positive"):
+        Route(receiver="r", group_interval=timedelta(0))

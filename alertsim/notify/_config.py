@@ -27,6 +27,7 @@ datetime.timedelta(seconds=300)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,6 +182,13 @@ class Route:
     continue_matching: bool = False
     routes: tuple[Route, ...] = ()
     key: str = "{}"
+
+    def __post_init__(self) -> None:
+        for name in ("group_interval", "repeat_interval"):
+            if getattr(self, name) <= timedelta(0):
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}", field=name)
+        if self.group_wait < timedelta(0):
+            raise ConfigError(f"group_wait must not be negative, got {self.group_wait}", field="group_wait")
 
     def match(self, labels: Mapping[str, str]) -> list[Route]:
         """The routes an alert with ``labels`` is delivered to (Alertmanager's ``Route.Match``)."""
@@ -515,7 +523,7 @@ class _Parser:
             elif wildcard:
                 group_by_all = True
             # An empty list inherits, as in Alertmanager 0.25.
-        timers = {}
+        timers: dict[str, timedelta] = {}
         for name, default in (("group_wait", DEFAULT_GROUP_WAIT), ("group_interval", DEFAULT_GROUP_INTERVAL),
                               ("repeat_interval", DEFAULT_REPEAT_INTERVAL)):
             value = getattr(parent, name) if parent else default
@@ -544,14 +552,16 @@ class _Parser:
             raise self.error(f"continue must be true or false, got {cont!r}", f"{where}.continue", raw, "continue")
         key = (f"{parent.key}/" if parent else "") + matchers_string(matchers)
         node = Route(receiver=receiver, matchers=matchers, group_by=group_by, group_by_all=group_by_all,
+                     group_wait=timers["group_wait"], group_interval=timers["group_interval"],
+                     repeat_interval=timers["repeat_interval"],
                      mute_time_intervals=names_used["mute_time_intervals"],
                      active_time_intervals=names_used["active_time_intervals"], continue_matching=cont,
-                     key=key, **timers)
+                     key=key)
         children = self.sequence(raw.get("routes"), f"{where}.routes", raw, "routes")
         kids = tuple(self.route(self.mapping(child, f"{where}.routes[{i}]", _ROUTE_KEYS, children, i),
                                 f"{where}.routes[{i}]", node, receivers, intervals)
                      for i, child in enumerate(children))
-        return Route(**{**node.__dict__, "routes": kids})
+        return dataclasses.replace(node, routes=kids)
 
     def inhibit_rule(self, item: Any, where: str, parent: Any, index: int) -> InhibitRule:
         raw = self.mapping(item, where, _INHIBIT_KEYS, parent, index)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alertsim.errors import ConfigError
-from alertsim.notify._matchers import Matcher, parse_matchers
+from alertsim.notify._matchers import Matcher, Operator, parse_matchers
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +97,7 @@ def silences_from_api(items: Any, *, file: str = "<silences>") -> tuple[Silence,
             if not isinstance(raw, dict) or set(raw) - _MATCHER_KEYS or not {"name", "value"} <= set(raw):
                 raise ConfigError("expected {name, value, isRegex, isEqual}", file=file, field=spot)
             regex, equal = bool(raw.get("isRegex", False)), bool(raw.get("isEqual", True))
-            op = ("=~" if equal else "!~") if regex else ("=" if equal else "!=")
+            op: Operator = ("=~" if equal else "!~") if regex else ("=" if equal else "!=")
             try:
                 matchers.append(Matcher(name=str(raw["name"]), op=op, value=str(raw["value"])))
             except ConfigError as exc:
