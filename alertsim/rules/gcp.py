@@ -18,9 +18,10 @@ How a policy is evaluated (reference: cloud-alarms-and-incident-exports.md §2):
 * **Alignment.** At minute ``t`` each series is aligned over ``(t − alignmentPeriod, t]`` (the window
   slides with the minute): ``ALIGN_MEAN/MIN/MAX/SUM/COUNT/STDDEV``, ``ALIGN_PERCENTILE_99/95/50/05``
   (linear interpolation), ``ALIGN_NEXT_OLDER`` (the newest sample), ``ALIGN_DELTA`` and ``ALIGN_RATE``
-  (Prometheus ``increase``/``rate``, counter resets included). No aggregation: the newest sample within
-  5 minutes. ``crossSeriesReducer`` (``REDUCE_MEAN/MIN/MAX/SUM/COUNT/STDDEV/PERCENTILE_xx``) then reduces
-  the aligned series grouped by ``groupByFields``.
+  (Prometheus ``increase``/``rate``, counter resets included). No aggregation (or ``ALIGN_NONE``): the
+  newest sample of the minute ``(t − 1m, t]``. ``crossSeriesReducer``
+  (``REDUCE_MEAN/MIN/MAX/SUM/COUNT/STDDEV/PERCENTILE_xx``) then reduces the aligned series grouped by
+  ``groupByFields``.
 * **Retest window.** ``duration``: a series fails once every evaluation in the last ``duration`` violated
   (``duration / 1m`` consecutive violating evaluations; ``0`` means one). A measurement that does not
   violate resets it.
@@ -169,7 +170,8 @@ def _selection(cond: GcpCondition, prepared: Prepared) -> Selection:
 
 def _aligned(sel: Selection, agg: Aggregation | None, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     if agg is None or agg.per_series_aligner == "ALIGN_NONE":
-        vec = instant(sel.data, grid)
+        # Raw points: the newest one of each evaluation minute, so a minute without data is missing.
+        vec = over_time(sel.data, grid, "last", MINUTE_US, left_open=True)
         return vec.values, vec.present
     fn, q = ALIGNERS[agg.per_series_aligner]
     width = to_microseconds(agg.alignment_period)
