@@ -145,18 +145,22 @@ def match_events(events: pl.DataFrame, incidents: pl.DataFrame, *, at: str,
     ``incident_id``, ``started_at``, ``resolved_at``.
     """
     lower, upper = _window(early, late)
-    incident_cols = ["incident_id", "started_at", "resolved_at", *dict.fromkeys(keys.values())]
-    right = (incidents.select(incident_cols)
-             .with_columns(__lower=lower, __upper=upper)
-             .rename({c: f"__incident_{c}" for c in dict.fromkeys(keys.values())}))
-    predicates = [pl.col(at) >= pl.col("__lower"), pl.col(at) <= pl.col("__upper")]
-    predicates += [pl.col(event_column) == pl.col(f"__incident_{incident_column}")
-                   for event_column, incident_column in keys.items()]
-    if events.is_empty() or right.is_empty():
-        joined = events.head(0).join(right.head(0), how="cross")
-    else:
-        joined = events.join_where(right, *predicates)
-    return joined.drop("__lower", "__upper", *[f"__incident_{c}" for c in dict.fromkeys(keys.values())])
+    names = [f"__key{i}" for i in range(len(keys))]
+    right = incidents.select("incident_id", "started_at", "resolved_at", __lower=lower, __upper=upper,
+                             **{n: pl.col(c).cast(pl.String) for n, c in zip(names, keys.values(), strict=True)})
+    left = events.with_columns(**{n: pl.col(c).cast(pl.String) for n, c in zip(names, keys, strict=True)})
+    inside = [pl.col(at) >= pl.col("__lower"), pl.col(at) <= pl.col("__upper")]
+    parts = [left.head(0).join(right.head(0).drop(names), how="cross")]
+    if not left.is_empty() and not right.is_empty():
+        # An equality predicate would make join_where pair every event with every incident of its key;
+        # one inequality join (IEJoin) per key value is far cheaper. The loop is over key values.
+        groups = right.partition_by(names, as_dict=True, include_key=False) if names else {(): right}
+        for key, events_part in (left.partition_by(names, as_dict=True) if names else {(): left}).items():
+            incidents_part = groups.get(key)
+            if incidents_part is None or any(k is None for k in key):
+                continue
+            parts.append(events_part.join_where(incidents_part, *inside))
+    return pl.concat(parts, how="vertical_relaxed").drop("__lower", "__upper", *names)
 
 
 def match_alerts(alerts: pl.DataFrame, incidents: pl.DataFrame, *, early: Duration = "0m",
