@@ -59,9 +59,14 @@ def _decide(rule: AnomalyBase, score: np.ndarray) -> np.ndarray:
 
 
 def _bound(rule: AnomalyBase, centre: np.ndarray, spread: np.ndarray, score: np.ndarray) -> np.ndarray:
-    sign = np.where(score < 0, -1.0, 1.0) if rule.direction == "both" else (
-        -1.0 if rule.direction == "down" else 1.0)
-    return centre + sign * rule.threshold * spread
+    """``centre + sign · threshold · spread``, computed in one output array."""
+    if rule.direction == "both":
+        out = np.where(score < 0, -1.0, 1.0) * rule.threshold
+        out *= spread
+    else:
+        out = spread * ((-1.0 if rule.direction == "down" else 1.0) * rule.threshold)
+    out += centre
+    return out
 
 
 def _trailing_sums(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -83,6 +88,81 @@ def _trailing_sums(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, n
     return window_sum(ok.astype(np.float64)), window_sum(y), window_sum(y * y), centre
 
 
+def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score, validity, baseline mean and std of the trailing-window z-score, one row at a time.
+
+    Per row: centre the row on its mean; prefix sums give the count, sum and sum of squares of the
+    ``width`` instants before each instant; ``mean = s1/count``, sample ``std`` from ``s2``;
+    ``score = (x − centre − mean) / std`` (±inf when std is 0 and x is off the mean), NaN where
+    fewer than ``need`` samples or no value. Rows without NaN take a shortcut for the counts (exact
+    integers); working row by row keeps the temporaries small.
+    """
+    n, size = x.shape
+    score = np.empty((n, size))
+    valid = np.empty((n, size), dtype=bool)
+    centre_out = np.empty((n, size))
+    std_out = np.empty((n, size))
+    if x.size == 0:
+        return score, valid, centre_out, std_out
+    full_count = np.minimum(np.arange(size), width).astype(np.float64)
+    full_denominator = np.maximum(full_count - 1, 1)
+    full_valid = full_count >= need
+    prefix = np.zeros(size + 1)
+    s1, s2, tmp, mean = (np.empty(size) for _ in range(4))
+
+    def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Sum of the ``width`` values before each index (prefix-sum differences)."""
+        np.cumsum(a, out=prefix[1:])
+        head = min(width, size)
+        np.subtract(prefix[:head], prefix[0], out=out[:head])
+        if size > width:
+            np.subtract(prefix[width:size], prefix[:size - width], out=out[width:])
+        return out
+
+    for r in range(n):
+        row = x[r]
+        ok = ~np.isnan(row)
+        clean = bool(ok.all())
+        if clean:
+            centre = np.float64(np.sum(row) / size)        # what nanmean gives without NaN
+            y = row - centre
+            count, denominator = full_count, full_denominator
+        else:
+            centre = np.nan_to_num(np.nanmean(row))
+            y = np.where(ok, row - centre, 0.0)
+            count = window_sum(ok.astype(np.float64), np.empty(size))
+            denominator = np.maximum(count - 1, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            window_sum(y, s1)
+            np.multiply(y, y, out=tmp)
+            window_sum(tmp, s2)
+            np.divide(s1, count, out=mean)
+            np.divide(s2, count, out=s2)
+            np.multiply(mean, mean, out=tmp)
+            np.subtract(s2, tmp, out=s2)
+            np.maximum(s2, 0.0, out=s2)
+            np.multiply(s2, count, out=s2)
+            np.divide(s2, denominator, out=s2)
+            std = std_out[r]
+            np.sqrt(s2, out=std)
+            dev = np.subtract(y, mean, out=tmp) if clean else (row - centre) - mean
+            out = score[r]
+            np.divide(dev, std, out=out)
+            flat = ~(std > 0)
+            if flat.any():
+                out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
+        ok_row = valid[r]
+        if clean and present[r].all():
+            ok_row[:] = full_valid
+        else:
+            np.logical_and(present[r], count >= need, out=ok_row)
+            ok_row &= ok
+        out[~ok_row] = np.nan
+        np.add(mean, centre, out=centre_out[r])
+    return score, valid, centre_out, std_out
+
+
 def zscore(rule: ZScoreRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
     """``(x − mean) / std`` of the trailing ``window`` (instants before ``t``)."""
     sel, x, present = _grid_values(rule, prepared, grid, sem)
@@ -90,15 +170,7 @@ def zscore(rule: ZScoreRule, prepared: Prepared, grid: Grid, sem: Semantics) -> 
     need = rule.min_samples or max(2, width // 2)
 
     def compute() -> tuple[np.ndarray, ...]:
-        count, s1, s2, centre = _trailing_sums(x, width)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = s1 / count
-            var = np.maximum(s2 / count - mean * mean, 0.0) * count / np.maximum(count - 1, 1)
-            std = np.sqrt(var)
-            dev = (x - centre) - mean
-            score = np.where(std > 0, dev / std, np.where(dev == 0, 0.0, np.sign(dev) * np.inf))
-        valid = present & (count >= need) & ~np.isnan(x)
-        return np.where(valid, score, np.nan), valid, mean + centre, std
+        return _zscore_features(x, present, width, need)
 
     score, valid, centre, std = sel.cached(("zscore", grid, sem, width, need), compute)
     enter = _decide(rule, score) & valid
