@@ -30,7 +30,7 @@ from alertsim.quality.matching import match_alerts
 from alertsim.quality.nab import read_nab_corpus, read_nab_results, run_nab, score_nab
 from alertsim.quality.response import Trend, mtta, mttr, response_times, trend_test, weekly_trend
 from alertsim.replay import Replay, prepare, replay
-from alertsim.rules import load_rules
+from alertsim.rules import load_rules, parse_rules
 from alertsim.scale import open_dataset
 from alertsim.tune import Tuning, tune
 
@@ -72,6 +72,7 @@ __all__ = [
     "open_dataset",
     "parse_duration",
     "parse_prometheus_rules",
+    "parse_rules",
     "prepare",
     "promtool_test",
     "read_incidents",

@@ -419,7 +419,9 @@ def make_grid(prepared: Prepared, eval_interval: Duration, start: datetime | str
 
 def _alert_rows(cond: Condition, eps: Episodes, grid: Grid) -> dict[str, list[Any]]:
     rule = cond.rule
-    base = {**rule.labels, "alertname": rule.alertname, "severity": cond.severity, **cond.extra_labels}
+    base = {**rule.labels, "alertname": rule.alertname, **cond.extra_labels}
+    if cond.severity is not None:
+        base["severity"] = cond.severity
     rows = eps.row.tolist()
     per_series = {r: json.dumps(dict(sorted({**cond.labels[r], **base}.items()))) for r in set(rows)}
     labels = [per_series[r] for r in rows]

@@ -393,9 +393,11 @@ def extrapolated(series: SeriesSet, grid: Grid, width: int, *, kind: Literal["ra
         threshold = average * 1.1
         interval = sampled + np.where(to_start < threshold, to_start, average / 2)
         interval = interval + np.where(to_end < threshold, to_end, average / 2)
-        result = result * (interval / sampled)
+        # Prometheus 2.42 folds the range into the factor before multiplying: r · ((i / s) / range).
+        factor = interval / sampled
         if kind == "rate":
-            result = result / (width / US)
+            factor = factor / (width / US)
+        result = result * factor
     return Vector(np.where(present, result, np.nan), present)
 
 
