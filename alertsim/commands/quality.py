@@ -101,6 +101,22 @@ def read_table_file(path: Path, schema: Schema, *, name: str) -> pl.DataFrame:
     return frame.with_columns(casts) if casts else frame
 
 
+def read_incident_file(path: Path) -> pl.DataFrame:
+    """Incidents from a file: a Parquet file as written by ``alertsim import`` (extra columns such as
+    ``team`` or ``assignees`` kept), anything else through :func:`alertsim.read_incidents`."""
+    from alertsim.frames import INCIDENTS
+    from alertsim.io.incidents import read_incidents
+    from alertsim.quality.matching import conform
+
+    if path.is_file() and path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            frame = pl.read_parquet(path)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise InputError(f"cannot read {path}: {exc}", file=str(path)) from None
+        return conform(frame, INCIDENTS, file=str(path))
+    return read_incidents(path)
+
+
 def _timezones(roster: pl.DataFrame | None) -> dict[str, str] | None:
     if roster is None:
         return None
@@ -170,13 +186,12 @@ def score_command(
     end: str | None = typer.Option(None, "--end", help="Period end for rates (default: the run's)."),
 ) -> None:
     """Score each rule's alerts against INCIDENTS; write quality and missed into RUN_DIR."""
-    from alertsim.io.incidents import read_incidents
     from alertsim.io.rundir import read_frame
     from alertsim.quality.detection import missed_incidents, score
 
     try:
         alerts = read_frame(run_dir, "alerts")
-        truth = read_incidents(incidents)
+        truth = read_incident_file(incidents)
         keys = [k for k in match_on if k]
         period = _period(start, end, _manifest_period(run_dir))
         table = score(alerts, truth, early=early, late=late, match_on=keys, flap_window=flap_window,
@@ -200,6 +215,8 @@ def score_command(
 
 def fatigue_command(
     source: Path = typer.Argument(..., help="Run directory with pages (and shifts, roster), or a pages file."),
+    from_incidents: bool = typer.Option(False, "--from-incidents", help="SOURCE is an incidents file (e.g. "
+                                        "from `alertsim import`): every incident paged its responder once."),
     shifts: Path | None = typer.Option(None, "--shifts", help="Shifts CSV/Parquet (who was on call)."),
     roster: Path | None = typer.Option(None, "--roster", help="Roster CSV/Parquet: responder,tz."),
     incidents: Path | None = typer.Option(None, "--incidents", help="Incidents, to find noisy rules."),
@@ -217,16 +234,18 @@ def fatigue_command(
     end: str | None = typer.Option(None, "--end", help="Period end."),
 ) -> None:
     """Pages per week/team/shift, interruptions per person (local time), noisy rules, burden and fairness."""
-    from alertsim.io.incidents import read_incidents
     from alertsim.io.rundir import has_frame, read_frame
     from alertsim.oncall.design import read_pages
     from alertsim.quality.fairness import burden, fairness
-    from alertsim.quality.fatigue import Routing, fatigue
-    from alertsim.quality.response import response_times, weekly_trend
+    from alertsim.quality.fatigue import Routing, fatigue, pages_from_incidents
+    from alertsim.quality.response import incidents_from_pages, response_times, weekly_trend
 
-    run_dir = source if source.is_dir() else None
+    run_dir = source if source.is_dir() and not from_incidents else None
     try:
-        pages = read_frame(source, "pages") if run_dir is not None else read_pages(source)
+        if from_incidents:
+            pages = pages_from_incidents(read_incident_file(source))
+        else:
+            pages = read_frame(source, "pages") if run_dir is not None else read_pages(source)
         shift_frame = (read_table_file(shifts, SHIFTS, name="shifts") if shifts is not None
                        else read_frame(source, "shifts") if run_dir is not None and has_frame(source, "shifts")
                        else None)
@@ -236,7 +255,7 @@ def fatigue_command(
                         if roster is not None
                         else read_frame(source, "roster") if run_dir is not None and has_frame(source, "roster")
                         else None)
-        truth = (read_incidents(incidents) if incidents is not None
+        truth = (read_incident_file(incidents) if incidents is not None
                  else read_frame(source, "incidents") if run_dir is not None and has_frame(source, "incidents")
                  else None)
         period = _period(start, end, _manifest_period(source) if run_dir is not None else None)
@@ -285,23 +304,6 @@ def fatigue_command(
         console.print(f"wrote {', '.join(sorted(frames))} into {written}")
 
 
-def incidents_from_pages(pages: pl.DataFrame) -> pl.DataFrame:
-    """Page history as an Incidents frame for MTTA/MTTR: each page is one PagerDuty incident."""
-    columns = [pl.col("page_id").alias("incident_id"),
-               pl.coalesce([c for c in ("service", "team") if c in pages.columns] or
-                           [pl.lit("(none)")]).fill_null("(none)").alias("service"),
-               pl.col("paged_at").alias("started_at"),
-               (pl.col("resolved_at") if "resolved_at" in pages.columns
-                else pl.lit(None, dtype=INSTANT)).alias("resolved_at"),
-               pl.lit(None, dtype=pl.String).alias("severity"),
-               (pl.col("acknowledged_at") if "acknowledged_at" in pages.columns
-                else pl.lit(None, dtype=INSTANT)).alias("acknowledged_at"),
-               pl.col("urgency")]
-    if "responder" in pages.columns:
-        columns.append(pl.col("responder"))
-    return pages.select(columns)
-
-
 # ------------------------------------------------------------------------------------------- response
 
 def response_command(
@@ -314,14 +316,13 @@ def response_command(
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
 ) -> None:
     """MTTA and MTTR (mean, median, p90, p95) with a weekly trend and a trend test."""
-    from alertsim.io.incidents import read_incidents
     from alertsim.io.rundir import MANIFEST, add_frames, write_run
     from alertsim.quality.response import response_times, trend_test, weekly_trend
 
     try:
         if style not in ("pagerduty", "opsgenie"):
             raise ConfigError(f"--style {style!r} is not pagerduty or opsgenie", field="style")
-        truth = read_incidents(incidents)
+        truth = read_incident_file(incidents)
         table = response_times(truth, style=style, by=by or None, tz=tz)  # type: ignore[arg-type]
         trends = {f"trend_{m}": weekly_trend(truth, metric=m, style=style, seed=seed)  # type: ignore[arg-type]
                   for m in ("tta", "ttr")}

@@ -543,3 +543,37 @@ def fatigue(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, incident
         responders=responder_fatigue(found, responders=people, pages=assigned, zones=zones, period=span),
         rules=noisy_rules(pages, incidents, early=early, late=late),
     )
+
+
+def pages_from_incidents(incidents: pl.DataFrame, *, default_urgency: str = "high") -> pl.DataFrame:
+    """An incident history (PagerDuty/Opsgenie import) as Pages: every incident paged someone once.
+
+    ``page_id`` ← incident_id, ``paged_at`` ← started_at, ``urgency`` ← urgency (else
+    ``default_urgency``), ``service``, ``team`` (when present), ``acknowledged_at``, ``resolved_at``,
+    ``responder`` ← the first assignee (when the import kept ``assignees``), else ``responder``, and
+    ``rule`` ← title, so :func:`noisy_rules` lists the most frequent incident titles (PagerDuty's
+    "most frequent incidents").
+
+    >>> import polars as pl, datetime as dt
+    >>> at = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
+    >>> incidents = pl.DataFrame({"incident_id": ["PX1"], "service": ["web"], "started_at": [at],
+    ...     "resolved_at": [None], "severity": [None], "responder": ["ana"], "title": ["Disk full"]})
+    >>> pages_from_incidents(incidents).select("page_id", "urgency", "responder", "rule").row(0)
+    ('PX1', 'high', 'ana', 'Disk full')
+    """
+    incidents = conform(incidents, INCIDENTS, file="incidents")
+
+    def optional(name: str, dtype: pl.DataType) -> pl.Expr:
+        return pl.col(name) if name in incidents.columns else pl.lit(None, dtype=dtype)
+
+    first_assignee = (pl.col("assignees").list.first() if "assignees" in incidents.columns
+                      else pl.lit(None, dtype=pl.String))
+    pages = incidents.select(
+        page_id=pl.col("incident_id"), paged_at=pl.col("started_at"),
+        urgency=optional("urgency", pl.String()).fill_null(default_urgency),
+        service=pl.col("service"), team=optional("team", pl.String()),
+        acknowledged_at=optional("acknowledged_at", INSTANT), resolved_at=pl.col("resolved_at"),
+        responder=pl.coalesce(first_assignee, optional("responder", pl.String())),
+        rule=optional("title", pl.String()),
+    )
+    return conform(pages, PAGES, file="pages")

@@ -45,7 +45,7 @@ import numpy as np
 import polars as pl
 
 from alertsim.errors import ConfigError, InputError, Problem
-from alertsim.frames import DURATION, INCIDENTS, INSTANT
+from alertsim.frames import DURATION, INCIDENTS, INSTANT, PAGES
 from alertsim.quality.matching import check_zone, conform, duration_quantile
 
 log = logging.getLogger(__name__)
@@ -302,3 +302,29 @@ def trend_test(incidents: pl.DataFrame, *, metric: Literal["tta", "ttr"] = "tta"
     slope, p_value = float(fit.params[1]), float(fit.pvalues[1])
     return Trend(metric=metric, statistic=statistic, slope_per_week=timedelta(seconds=round(slope, 6)),
                  p_value=None if np.isnan(p_value) else p_value, measured=data.height, method=method)
+
+
+def incidents_from_pages(pages: pl.DataFrame) -> pl.DataFrame:
+    """A page history as an Incidents frame, for MTTA/MTTR of pages (each page is one PagerDuty
+    incident): ``incident_id`` ← page_id, ``service`` ← service (else team, else ``"(none)"``),
+    ``started_at`` ← paged_at, and ``acknowledged_at``, ``resolved_at``, ``urgency``, ``responder``
+    as the pages have them (null when absent).
+
+    >>> import polars as pl, datetime as dt
+    >>> at = dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)
+    >>> pages = pl.DataFrame({"page_id": ["P1"], "paged_at": [at], "urgency": ["high"], "team": ["web"],
+    ...                       "acknowledged_at": [at + dt.timedelta(minutes=4)]})
+    >>> mtta(incidents_from_pages(pages))["mtta"].item()
+    datetime.timedelta(seconds=240)
+    """
+    pages = conform(pages, PAGES, file="pages")
+    present = [c for c in ("service", "team") if c in pages.columns]
+    service = pl.coalesce(*present, pl.lit("(none)")) if present else pl.lit("(none)")
+
+    def optional(name: str, dtype: pl.DataType) -> pl.Expr:
+        return (pl.col(name) if name in pages.columns else pl.lit(None, dtype=dtype)).alias(name)
+
+    return pages.select(
+        pl.col("page_id").alias("incident_id"), service.alias("service"), pl.col("paged_at").alias("started_at"),
+        optional("resolved_at", INSTANT), pl.lit(None, dtype=pl.String).alias("severity"),
+        optional("acknowledged_at", INSTANT), pl.col("urgency"), optional("responder", pl.String()))

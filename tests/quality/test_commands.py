@@ -165,3 +165,15 @@ def test_an_instant_option_must_be_iso(tmp_path: Path) -> None:
     result = runner.invoke(app, ["fatigue", str(tmp_path / "pages.parquet"), "--start", "monday",
                                  "--end", "2026-01-12T00:00:00Z"])
     assert result.exit_code == 2 and "'monday' is not an ISO-8601 instant" in result.output
+
+
+def test_fatigue_from_an_imported_incident_history(tmp_path: Path) -> None:
+    imported = tmp_path / "incidents.parquet"
+    invoke("import", "pagerduty", DATA / "pagerduty_legacy.csv", "--tz", "America/New_York", "--extras",
+           "--out", imported)
+    invoke("fatigue", imported, "--from-incidents", "--default-tz", "America/New_York", "--out", tmp_path / "run")
+    people = read_frame(tmp_path / "run", "fatigue_responders")
+    # Paged: the first assignee. PT4KHLK 02:14 and PX9Y7W2 23:59 New York time are sleep hours.
+    assert people.select("responder", "interruptions", "sleep").rows() == [("Ana Silva", 2, 2), ("Cy Diaz", 1, 0)]
+    rules = read_frame(tmp_path / "run", "fatigue_rules")
+    assert rules["rule"].to_list() == ["Checkout latency high", "Disk 90% on db-3", "Payment errors"]
