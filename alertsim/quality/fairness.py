@@ -312,7 +312,8 @@ def fairness(burden_frame: pl.DataFrame, *, columns: Sequence[str] | None = None
         rows.append({"burden": name, "people": int(values.size), "total": float(values.sum()),
                      "mean": float(values.mean()) if values.size else None, **scores,
                      "outliers": [people[i] for i in outliers(values, factor=factor)]})
-    schema = {"burden": pl.String, "people": pl.Int64, "total": pl.Float64, "mean": pl.Float64,
-              "gini": pl.Float64, "equity": pl.Float64, "pairwise_balance": pl.Float64,
-              "max_mean_ratio": pl.Float64, "outliers": pl.List(pl.String)}
+    schema: dict[str, pl.DataType] = {
+        "burden": pl.String(), "people": pl.Int64(), "total": pl.Float64(), "mean": pl.Float64(),
+        "gini": pl.Float64(), "equity": pl.Float64(), "pairwise_balance": pl.Float64(),
+        "max_mean_ratio": pl.Float64(), "outliers": pl.List(pl.String())}
     return pl.DataFrame(rows, schema=schema)

@@ -271,9 +271,9 @@ def interruptions(pages: pl.DataFrame, shifts: pl.DataFrame | None = None, *, de
     if urgencies is not None:
         paged = paged.filter(pl.col("urgency").is_in(list(urgencies)))
     paged = paged.filter(pl.col("responder").is_not_null()).sort("responder", "paged_at", "page_id")
-    schema = {"responder": pl.String, "interrupted_at": INSTANT, "tz": pl.String,
-              "local_at": pl.Datetime("us"), "bucket": pl.String, "pages": pl.Int64,
-              "page_ids": pl.List(pl.String)}
+    schema: dict[str, pl.DataType] = {
+        "responder": pl.String(), "interrupted_at": INSTANT, "tz": pl.String(), "local_at": pl.Datetime("us"),
+        "bucket": pl.String(), "pages": pl.Int64(), "page_ids": pl.List(pl.String())}
     if paged.is_empty():
         return pl.DataFrame(schema=schema)
     who = paged["responder"].to_numpy()
@@ -335,8 +335,8 @@ def pages_per_week(pages: pl.DataFrame, interruption_frame: pl.DataFrame | None 
     ``period`` is ``[start, end)``; default the span from the first to the last page."""
     pages = conform(pages, PAGES, file="pages")
     span = _period(pages, None, period)
-    schema = {"week": INSTANT, "pages": pl.Int64, "interruptions": pl.Int64,
-              "off_hours_interruptions": pl.Int64, "sleep_interruptions": pl.Int64}
+    schema: dict[str, pl.DataType] = {"week": INSTANT, "pages": pl.Int64(), "interruptions": pl.Int64(),
+                                      "off_hours_interruptions": pl.Int64(), "sleep_interruptions": pl.Int64()}
     if span is None:
         return pl.DataFrame(schema=schema)
     # An explicit period ends just before its end instant; a data span includes its last page.
@@ -419,7 +419,8 @@ def responder_fatigue(interruption_frame: pl.DataFrame, *, responders: Collectio
     """
     span = period
     if span is None and interruption_frame.height:
-        span = (interruption_frame["interrupted_at"].min(), interruption_frame["interrupted_at"].max())
+        span = (interruption_frame["interrupted_at"].min(),  # type: ignore[assignment]
+                interruption_frame["interrupted_at"].max())
     length = span[1] - span[0] if span else None
     everyone = set(responders) | set(interruption_frame["responder"].to_list())
     people = pl.DataFrame({"responder": sorted(everyone)}, schema={"responder": pl.String})

@@ -102,7 +102,7 @@ def label_values(frame: pl.DataFrame, names: Sequence[str], *, column: str = "la
     if not names:
         return frame
     distinct = frame.select(pl.col(column).unique()).to_series().to_list()
-    parsed: dict[str, dict[str, str | None]] = {}
+    parsed: dict[str | None, dict[str, str | None]] = {}
     bad: set[str] = set()
     for text in distinct:
         if text is None:

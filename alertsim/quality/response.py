@@ -39,7 +39,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -222,16 +222,17 @@ def weekly_trend(incidents: pl.DataFrame, *, metric: Literal["tta", "ttr"] = "tt
         raise ConfigError(f"resamples must be positive, got {resamples}", field="resamples")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     data = _durations(incidents, metric, style).with_columns(week=pl.col("started_at").dt.truncate("1w"))
-    schema = {"week": INSTANT, "measured": pl.Int64(), "value": DURATION, "ci_low": DURATION,
-              "ci_high": DURATION}
+    schema: dict[str, pl.DataType] = {"week": INSTANT, "measured": pl.Int64(), "value": DURATION,
+                                      "ci_low": DURATION, "ci_high": DURATION}
     if data.is_empty():
         return pl.DataFrame(schema=schema)
-    weeks = pl.datetime_range(data["week"].min(), data["week"].max(), "1w", eager=True, time_zone="UTC")
+    first, last = data["week"].min(), data["week"].max()
+    weeks = pl.datetime_range(first, last, "1w", eager=True, time_zone="UTC")  # type: ignore[arg-type]
     reduce = np.median if statistic == "median" else np.mean
     tail = (1 - confidence) / 2
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     grouped = {key[0]: frame["seconds"].to_numpy() for key, frame in data.group_by("week")}
-    for week in weeks:  # one iteration per week: events, not samples
+    for week in pl.Series(weeks).to_list():  # one iteration per week: events, not samples
         values = grouped.get(week)
         if values is None or values.size == 0:
             rows.append((week, 0, None, None, None))
