@@ -232,7 +232,7 @@ def weekly_trend(incidents: pl.DataFrame, *, metric: Literal["tta", "ttr"] = "tt
     tail = (1 - confidence) / 2
     rows: list[tuple[Any, ...]] = []
     grouped = {key[0]: frame["seconds"].to_numpy() for key, frame in data.group_by("week")}
-    for week in pl.Series(weeks).to_list():  # one iteration per week: events, not samples
+    for week in weeks.to_list():  # type: ignore[union-attr]  # one iteration per week: events, not samples
         values = grouped.get(week)
         if values is None or values.size == 0:
             rows.append((week, 0, None, None, None))
