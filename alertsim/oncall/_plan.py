@@ -22,8 +22,8 @@ class Layout:
 
     Slot ``(c, j, q)`` is target ``q`` of escalation step ``j`` in cycle ``c`` (cycle 0 is the page's
     first run of the policy, cycles 1.. are re-triggers); the extra slot per cycle re-notifies the
-    previous acknowledger. Slot numbers do not depend on the number of pages, and a slot keeps its
-    uniform across designs with the same layout prefix (common random numbers).
+    previous acknowledger. A slot's uniforms do not depend on the number of slots, so designs compared
+    with one seed share them slot by slot (common random numbers).
     """
 
     cycles: int
@@ -103,6 +103,9 @@ class Plan:
                 if dist is not None:
                     self.work_code[i, k] = dist.code
                     self.work_a[i, k], self.work_b[i, k] = dist.params
+        self.work_shared = bool((self.work_code == self.work_code[:1]).all()
+                                and (self.work_a == self.work_a[:1]).all()
+                                and (self.work_b == self.work_b[:1]).all())
         self.tzs = sorted({design.tz_of(p) for p in self.people})
         self.tz_index = np.array([self.tzs.index(design.tz_of(p)) for p in self.people], dtype=np.int64)
         self.delays_us = np.array([lv.delay // timedelta(microseconds=1) for lv in self.policy.levels],

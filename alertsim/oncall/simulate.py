@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from alertsim.frames import INSTANT, Schema
 from alertsim.oncall._plan import Layout, PageArrays, Plan
@@ -111,24 +112,25 @@ def _entropy(seed: int | np.random.Generator) -> int:
 
 def _draw(pages: int, layout: Layout, replicates: range, entropy: int) -> Draws:
     count, slots = len(replicates), layout.slots
-    ack = np.empty((count, slots, pages))
-    miss = np.empty((count, slots, pages))
+    uniforms = np.empty((count, slots, 2, pages))
     work = np.empty((count, pages))
     for i, replicate in enumerate(replicates):
-        streams = np.random.SeedSequence(entropy, spawn_key=(replicate,)).spawn(3)
-        ack[i] = np.random.Generator(np.random.PCG64(streams[0])).random((slots, pages))
-        miss[i] = np.random.Generator(np.random.PCG64(streams[1])).random((slots, pages))
-        work[i] = np.random.Generator(np.random.PCG64(streams[2])).random(pages)
-    return Draws(replicates=np.arange(replicates.start, replicates.stop, dtype=np.int64), ack=ack,
-                 miss=miss, work=work, layout=layout)
+        # One stream per replicate: work times first, then slot by slot its (ack, miss) pair, so a
+        # slot's uniforms sit at the same stream position whatever the number of slots.
+        stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(replicate,))))
+        work[i] = stream.random(pages)
+        uniforms[i] = stream.random((slots, 2, pages))
+    return Draws(replicates=np.arange(replicates.start, replicates.stop, dtype=np.int64),
+                 ack=uniforms[:, :, 0, :], miss=uniforms[:, :, 1, :], work=work, layout=layout)
 
 
 def draw(pages: pl.DataFrame, design: Design, *, replicates: int = 1000,
          seed: int | np.random.Generator = 7, first: int = 0) -> Draws:
     """Pre-draw every random quantity for replicates ``first .. first + replicates - 1``.
 
-    Replicate *r*'s uniforms come from ``SeedSequence(seed, spawn_key=(r,))`` whatever the chunking,
-    so a replicate is reproducible on its own.
+    Replicate *r*'s uniforms come from one stream, ``SeedSequence(seed, spawn_key=(r,))``, whatever the
+    chunking, so a replicate is reproducible on its own: first a work-time uniform per page, then for
+    each slot an ack and a miss uniform per page.
 
     >>> import datetime as dt
     >>> from alertsim.oncall.design import parse_design
@@ -281,11 +283,14 @@ class _Engine:
     def _resolve(self, cols: np.ndarray, ack: np.ndarray, by: np.ndarray) -> np.ndarray:
         plan = self.plan
         has = ack < NEVER
-        person = np.where(has, by, 0)
-        key = np.broadcast_to(self.pages.work_key[cols], ack.shape)
-        code = plan.work_code[person, key]
-        seconds = quantile_seconds(code, plan.work_a[person, key], plan.work_b[person, key],
-                                   self.draws.work[:, cols])
+        key = self.pages.work_key[cols]
+        if plan.work_shared:  # everyone has the same work model: parameters depend on the page only
+            code, a, b = (x[0, key][None, :] for x in (plan.work_code, plan.work_a, plan.work_b))
+        else:
+            person = np.where(has, by, 0)
+            key = np.broadcast_to(key, ack.shape)
+            code, a, b = (x[person, key] for x in (plan.work_code, plan.work_a, plan.work_b))
+        seconds = quantile_seconds(code, a, b, self.draws.work[:, cols])
         return np.where(has & (code >= 0), ack + to_us(seconds), NEVER)
 
     def _notify(self, cols: np.ndarray, who: np.ndarray, mask: np.ndarray, t: np.ndarray, slot: int,
@@ -300,6 +305,10 @@ class _Engine:
             dropped = np.flatnonzero(cancel)
             best[dropped] = NEVER
             best_by[dropped] = -1
+        if who.shape[0] == 1 and t.shape[0] == 1 and not plan.busy and self.M <= 64 and \
+                np.count_nonzero(mask) > 0.3 * mask.size:
+            self._notify_dense(cols, who[0], mask, t[0], slot, state)
+            return
         flat = np.flatnonzero(mask)
         if flat.size == 0:
             return
@@ -345,6 +354,42 @@ class _Engine:
                                               minlength=self.R * self.M).reshape(self.R, self.M)
         self._count.reshape(-1)[flat] += 1
 
+    def _notify_dense(self, cols: np.ndarray, who: np.ndarray, mask: np.ndarray, when: np.ndarray,
+                      slot: int, state: dict[str, np.ndarray]) -> None:
+        """:meth:`_notify` when who is notified, and when, depends only on the page (cycle 0, no busy
+        effect) and most pages are notified: per-page parameters broadcast over replicates."""
+        plan = self.plan
+        person = np.where(who >= 0, who, 0)
+        how = plan.hour_of_week(person, when)
+        full = cols.size == self.P and cols[0] == 0
+        u = self.draws.ack[:, slot, :] if full else self.draws.ack[:, slot, cols]
+        v = self.draws.miss[:, slot, :] if full else self.draws.miss[:, slot, cols]
+        seconds = quantile_seconds(plan.ack_code[person][None, :], plan.ack_a[person][None, :],
+                                   plan.ack_b[person][None, :], u)
+        if plan.has_hour_factors:
+            seconds = seconds * plan.hour_factors[person, how][None, :]
+        cand = np.where(mask & (v >= plan.miss[person][None, :]), when[None, :] + to_us(seconds), NEVER)
+        best, best_by = state["best"], state["best_by"]
+        better = cand < best
+        np.copyto(best, cand, where=better)
+        np.copyto(best_by, np.broadcast_to(person[None, :], best_by.shape), where=better)
+        if plan.policy.reassign:
+            np.copyto(state["pend_t"], np.broadcast_to(when[None, :], mask.shape), where=mask)
+        # Burden: one-hot (page → person, bucket) summed over pages for every replicate at once.
+        key = person * 3 + WEEK_BUCKETS[how].astype(np.int64)
+        weights = mask.astype(np.float64)
+        onehot = np.zeros((cols.size, self.M * 3))
+        onehot[np.arange(cols.size), key] = 1.0
+        self.counts += np.rint(weights @ onehot).astype(np.int64).reshape(self.R, self.M, 3)
+        bits = np.left_shift(np.uint64(1), person.astype(np.uint64))[None, :]
+        seen = self._seen[0].reshape(self.R, cols.size)
+        new = mask & ((seen & bits) == 0)
+        np.bitwise_or(seen, bits, out=seen, where=mask)
+        hits = np.zeros((cols.size, self.M))
+        hits[np.arange(cols.size), person] = 1.0
+        self.pages_hit += np.rint(new.astype(np.float64) @ hits).astype(np.int64)
+        self._count += mask
+
 
 # ------------------------------------------------------------------------------------- summaries
 
@@ -376,8 +421,10 @@ def _outcome_frame(engine: _Engine, replicates: np.ndarray) -> pl.DataFrame:
     page_idx = pl.Series(np.tile(np.arange(p), r))
 
     def instant(values: np.ndarray) -> pl.Series:
-        column = pl.Series("x", values.reshape(-1), dtype=pl.Int64)
-        return pl.select(pl.when(column == NEVER).then(None).otherwise(column).cast(INSTANT)).to_series()
+        flat = values.reshape(-1)
+        missing = flat == NEVER
+        array = pa.array(flat, type=pa.int64(), mask=missing if missing.any() else None)
+        return pl.Series(pl.from_arrow(array)).cast(INSTANT)
 
     names = pl.Series([*plan.people, None], dtype=pl.String)
     by = engine.acked_by.reshape(-1)
@@ -418,7 +465,27 @@ def _nan_stat(values: np.ndarray, how: str, q: float = 50.0) -> np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)
         if how == "mean":
             return np.nanmean(values, axis=1)
-        return np.nanpercentile(values, q, axis=1)
+    return _row_percentiles(values, (q,))[0]
+
+
+def _row_percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Per-row percentiles ignoring NaN (numpy's linear method), by one sort: NaN sort last."""
+    if values.shape[1] == 0:
+        return [np.full(values.shape[0], np.nan) for _ in qs]
+    ordered = np.sort(values, axis=1)
+    counts = np.count_nonzero(~np.isnan(values), axis=1)
+    rows = np.arange(values.shape[0])
+    out = []
+    for q in qs:
+        position = (counts - 1) * (q / 100.0)
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, np.maximum(counts - 1, 0))
+        low = np.maximum(low, 0)
+        fraction = position - np.floor(position)
+        a, b = ordered[rows, low], ordered[rows, high]
+        result = a + (b - a) * fraction
+        out.append(np.where(counts > 0, result, np.nan))
+    return out
 
 
 def _index(values: np.ndarray, fn: Any) -> np.ndarray:
@@ -445,14 +512,15 @@ def _replicate_metrics(engine_like: Any, paged_us: np.ndarray, rotation: np.ndar
         tta = np.where(acked, (engine_like.acked_at - paged_us[None, :]) / 6e7, np.nan)
         resolved = engine_like.resolved_at < NEVER
         ttr = np.where(resolved, (engine_like.resolved_at - paged_us[None, :]) / 6e7, np.nan)
+    median, p90 = _row_percentiles(tta, (50.0, 90.0))
     pages_hit = engine_like.pages_hit[:, rotation].astype(float)
     counts = engine_like.counts[:, rotation, :].astype(float)
     interruptions = counts.sum(axis=2)
     sleep = counts[:, :, 0]
     return {
         "mtta_mean_min": _nan_stat(tta, "mean"),
-        "mtta_median_min": _nan_stat(tta, "pct", 50.0),
-        "mtta_p90_min": _nan_stat(tta, "pct", 90.0),
+        "mtta_median_min": median,
+        "mtta_p90_min": p90,
         "escalation_rate": (engine_like.escalations > 0).mean(axis=1),
         "missed_rate": (~acked).mean(axis=1),
         "unrouted_rate": (engine_like.notified_at == NEVER).mean(axis=1),
