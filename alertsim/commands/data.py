@@ -68,7 +68,8 @@ def validate_command(
                 raise ConfigError("--metric, --table and --strict apply to --kind metrics only",
                                   field="--kind")
             frame = read_incidents(file)
-            span = f"{frame['started_at'].min()} to {frame['started_at'].max()}"
+            first, last = (frame["started_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").sort()[i] for i in (0, -1))
+            span = f"{first} to {last}"
             console.print(f"[green]ok[/]: {escape(file)}: {_count(frame.height, 'incident')} of "
                           f"{_count(frame['service'].n_unique(), 'service')}, started {span}",
                           highlight=False)

@@ -162,7 +162,7 @@ def _read_csv(name: str, data: bytes) -> tuple[Table | None, list[Problem]]:
     end = len(data)
     while end and data[end - 1] in b"\r\n":  # trailing blank lines are not rows
         end -= 1
-    if end < len(data) - 2:
+    if data.count(b"\n", end) > 1 or data.count(b"\r", end) > 1:
         data = data[:end]
     try:
         raw = pl.read_csv(data, has_header=False, infer_schema=False, empty_string_is_null=False)
@@ -185,7 +185,7 @@ def _read_csv(name: str, data: bytes) -> tuple[Table | None, list[Problem]]:
         found.append(Problem(file=name, reason="no data rows: the file has a header only"))
     if found:
         return None, found
-    ragged, found = _ragged_rows(name, data, raw.width, raw.height)
+    ragged, found = _ragged_rows(name, data, raw)
     frame = (raw.slice(1).rename(dict(zip(raw.columns, header, strict=True)))
              .with_columns(pl.int_range(1, raw.height, dtype=pl.Int64).alias(ROW)))
     if ragged:  # their cells are not where the header says: reported once, not cell by cell
@@ -193,16 +193,21 @@ def _read_csv(name: str, data: bytes) -> tuple[Table | None, list[Problem]]:
     return Table(file=name, frame=frame, text=True), found
 
 
-def _ragged_rows(name: str, data: bytes, width: int, records: int) -> tuple[list[int], list[Problem]]:
+def _ragged_rows(name: str, data: bytes, raw: pl.DataFrame) -> tuple[list[int], list[Problem]]:
     """Rows with fewer fields than the header (polars pads them silently), and their problems.
 
-    A cheap count of the separators outside quotes tells whether there are any; only then are the
-    rows located with the csv module.
+    A cheap count tells whether there are any: the separators in the file, less the commas inside
+    (quoted) values, against ``(width - 1) * records``. Only then are the rows located with the csv
+    module.
     """
+    width = raw.width
     if width < 2:
         return [], []
-    outside = re.sub(rb'"[^"]*"', b"", data) if b'"' in data else data
-    if outside.count(b",") == (width - 1) * records:
+    separators = data.count(b",")
+    if b'"' in data:
+        separators -= raw.select(
+            pl.sum_horizontal(pl.all().str.count_matches(",", literal=True).sum())).item()
+    if separators == (width - 1) * raw.height:
         return [], []
     return _scan_field_counts(name, data, width)
 

@@ -141,6 +141,10 @@ BAD_INPUT = [
         [(2, None, "5 fields, but the header has 4")],
         id="long row"),
     pytest.param(
+        LONG_HEADER + '2026-01-01T00:00:00Z,up,1,"a,b"\n2026-01-01T00:01:00Z,up,1\n', {},
+        [(2, None, "3 fields, but the header has 4")],
+        id="short row among quoted values"),
+    pytest.param(
         "timestamp,metric,value,host name\n2026-01-01T00:00:00Z,up,1,a\n", {},
         [(0, "host name", "label names must match [a-zA-Z_][a-zA-Z0-9_]*")],
         id="bad label name"),
@@ -276,6 +280,8 @@ def test_value_forms(tmp_path, text, expected):
     pytest.param(b"timestamp,value\r\n0,1\r\n60,2", id="CRLF, no final newline"),
     pytest.param(b"\xef\xbb\xbftimestamp,value\n0,1\n60,2\n", id="UTF-8 byte-order mark"),
     pytest.param(b"timestamp,value\n0,1\n60,2\n\n\n", id="trailing blank lines"),
+    pytest.param(b"timestamp,value\n0,1\n60,2\n\n", id="one trailing blank line"),
+    pytest.param(b"timestamp,value\r\n0,1\r\n60,2\r\n\r\n", id="one trailing blank CRLF line"),
     pytest.param(b"timestamp , value\n0,1\n60,2\n", id="spaces around column names"),
     pytest.param(b'"timestamp","value"\n"0","1"\n"60","2"\n', id="quoted"),
 ])
