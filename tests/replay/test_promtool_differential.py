@@ -147,8 +147,10 @@ def _false_value(op: str, threshold: float) -> int:
     return int(threshold) + 1 if op == "==" else int(threshold)
 
 
-def _selector(metric: str, case: str) -> str:
-    return f'{metric}{{case="{case}"}}'
+def _selector(metric: str, case: str, instance: str | None = None) -> str:
+    """A promtool/PromQL series selector; also the key of a case's series."""
+    extra = f',instance="{instance}"' if instance else ""
+    return f'{metric}{{case="{case}"{extra}}}'
 
 
 def threshold_case(seed: int, *, hysteresis: bool = False) -> Case:
@@ -210,7 +212,7 @@ def threshold_case(seed: int, *, hysteresis: bool = False) -> Case:
         expr += (f' or ({lhs} {op} {clear!r} and on(case) ALERTS{{alertname="{name}",'
                  f'alertstate="firing"}})')
     alert = PromAlert(alertname=name, expr=expr, labels={"case": label, "severity": "page"})
-    return Case(seed=seed, eval_s=eval_s, scrape_s=scrape_s, series={"m": tokens}, rule=rule,
+    return Case(seed=seed, eval_s=eval_s, scrape_s=scrape_s, series={_selector("m", label): tokens}, rule=rule,
                 alerts=(alert,), tail_s=tail + eval_s)
 
 
@@ -243,7 +245,7 @@ def exact_case(seed: int) -> Case:
                          for_=dt.timedelta(seconds=int(rng.choice(FOR_S))),
                          keep_firing_for=dt.timedelta(seconds=int(rng.choice(KEEP_S))))
     expr = f"{fn}_over_time({_selector('m', label)}[{window}s]) {op} {threshold!r}"
-    return Case(seed=seed, eval_s=eval_s, scrape_s=scrape_s, series={"m": tokens}, rule=rule,
+    return Case(seed=seed, eval_s=eval_s, scrape_s=scrape_s, series={_selector("m", label): tokens}, rule=rule,
                 alerts=(PromAlert(alertname=name, expr=expr, labels={"case": label, "severity": "page"}),),
                 tail_s=window + eval_s)
 
@@ -256,26 +258,33 @@ def _counter(increments: np.ndarray, start: int, reset_at: int | None) -> np.nda
 
 
 def burn_case(seed: int) -> Case:
-    """A burn-rate rule (1-2 tiers) over ``bad``/``total`` counters with resets, gaps and staleness."""
+    """A burn-rate rule (1-2 tiers) over ``bad`` (or ``good``) and ``total`` counters summed over one or
+    two instances, each with its own start, counter reset, gaps and stale ending."""
     rng = np.random.default_rng(seed)
     eval_s, scrape_s = (int(rng.choice(INTERVALS_S)) for _ in range(2))
     n = int(rng.integers(30, 61)) * 60 // scrape_s
-    total_inc = rng.integers(20, 121, n)
     incident = _regimes(rng, n)
-    p_bad = np.where(incident, rng.uniform(0.05, 0.6), rng.uniform(0.0, 0.01))
-    bad_inc = rng.binomial(total_inc, p_bad)
-    start = int(rng.choice([0, int(rng.integers(1, 5000))]))
-    reset_at = int(rng.integers(5, n - 5)) if rng.random() < 0.3 else None
-    total = _counter(total_inc, start, reset_at)
-    bad = _counter(bad_inc, start // 50, reset_at)
-    missing = _gaps(rng, n)
-    series: dict[str, list[Token]] = {
-        "total": [None if gap else int(v) for v, gap in zip(total, missing, strict=True)],
-        "bad": [None if gap else int(v) for v, gap in zip(bad, missing, strict=True)],
-    }
-    if rng.random() < 0.3:
-        stale_at = int(rng.integers(n // 2, n))
-        series = {k: [*v[:stale_at], "stale"] for k, v in series.items()}
+    use_good = bool(rng.random() < 0.4)
+    label = str(seed)
+    series: dict[str, list[Token]] = {}
+    for instance in ("a", "b")[:int(rng.integers(1, 3))]:
+        total_inc = rng.integers(20, 121, n)
+        p_bad = np.where(incident, rng.uniform(0.05, 0.6), rng.uniform(0.0, 0.01))
+        bad_inc = rng.binomial(total_inc, p_bad)
+        start = int(rng.choice([0, int(rng.integers(1, 5000))]))
+        reset_at = int(rng.integers(5, n - 5)) if rng.random() < 0.3 else None
+        counters = {"total": _counter(total_inc, start, reset_at)}
+        if use_good:
+            counters["good"] = _counter(total_inc - bad_inc, start - start // 50, reset_at)
+        else:
+            counters["bad"] = _counter(bad_inc, start // 50, reset_at)
+        missing = _gaps(rng, n)
+        stale_at = int(rng.integers(n // 2, n)) if rng.random() < 0.3 else None
+        for metric, values in counters.items():
+            tokens: list[Token] = [None if gap else int(v) for v, gap in zip(values, missing, strict=True)]
+            if stale_at is not None:
+                tokens = [*tokens[:stale_at], "stale"]
+            series[_selector(metric, label, instance)] = tokens
 
     objective = float(rng.choice([0.9, 0.95, 0.99]))
     budget = 1.0 - objective
@@ -284,16 +293,18 @@ def burn_case(seed: int) -> Case:
         BurnWindow(long=dt.timedelta(seconds=TIERS_S[i][0]), short=dt.timedelta(seconds=TIERS_S[i][1]),
                    factor=int(rng.integers(100, 5000)) / 10007 / budget, severity="page")
         for i in sorted(picked))
-    label = str(seed)
     name = f"B{seed:04d}"
     for_s, keep_s = int(rng.choice(FOR_S)), int(rng.choice(KEEP_S))
+    counted = Selector(metric="good" if use_good else "bad", matchers={"case": label})
     rule = BurnRateRule(name=name, objective=objective, total=Selector(metric="total", matchers={"case": label}),
-                        bad=Selector(metric="bad", matchers={"case": label}), windows=windows,
-                        for_=dt.timedelta(seconds=for_s), keep_firing_for=dt.timedelta(seconds=keep_s))
+                        good=counted if use_good else None, bad=None if use_good else counted,
+                        windows=windows, for_=dt.timedelta(seconds=for_s),
+                        keep_firing_for=dt.timedelta(seconds=keep_s))
 
     def ratio(seconds: int) -> str:
-        return (f"(sum(rate({_selector('bad', label)}[{seconds}s])) / "
-                f"sum(rate({_selector('total', label)}[{seconds}s])))")
+        part = (f"sum(rate({_selector(counted.metric, label)}[{seconds}s])) / "
+                f"sum(rate({_selector('total', label)}[{seconds}s]))")
+        return f"(1 - ({part}))" if use_good else f"({part})"
 
     alerts = []
     for i, tier in enumerate(windows):
@@ -317,19 +328,25 @@ def all_cases() -> tuple[Case, ...]:
 # --------------------------------------------------------------------------------------------------
 # alertsim's side.
 
+_SERIES = re.compile(r'^(?P<metric>\w+)\{case="(?P<case>\d+)"(?:,instance="(?P<instance>\w+)")?\}$')
+
+
 def metrics_frame(cases: Iterable[Case]) -> pl.DataFrame:
     """The Metrics frame of the cases: one row per numeric token, nothing for ``_`` and ``stale``."""
-    rows: dict[str, list] = {"timestamp": [], "metric": [], "value": [], "case": []}
+    rows: dict[str, list] = {"timestamp": [], "metric": [], "value": [], "case": [], "instance": []}
     for case in cases:
-        for metric, tokens in case.series.items():
+        for selector, tokens in case.series.items():
+            match = _SERIES.match(selector)
+            assert match is not None, selector
             for k, token in enumerate(tokens):
                 if isinstance(token, int):
                     rows["timestamp"].append(EPOCH + dt.timedelta(seconds=k * case.scrape_s))
-                    rows["metric"].append(metric)
+                    rows["metric"].append(match["metric"])
                     rows["value"].append(float(token))
-                    rows["case"].append(case.label)
+                    rows["case"].append(match["case"])
+                    rows["instance"].append(match["instance"])
     return pl.DataFrame(rows, schema={"timestamp": pl.Datetime("us", "UTC"), "metric": pl.String,
-                                      "value": pl.Float64, "case": pl.String})
+                                      "value": pl.Float64, "case": pl.String, "instance": pl.String})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -419,8 +436,8 @@ def write_promtool_files(expected: Sequence[Expected], directory: Path) -> list[
             if item.case.label in seen:
                 continue
             seen.add(item.case.label)
-            for metric, tokens in item.case.series.items():
-                lines.append(f"  - series: '{_selector(metric, item.case.label)}'")
+            for selector, tokens in item.case.series.items():
+                lines.append(f"  - series: '{selector}'")
                 lines.append(f"    values: '{_values(tokens)}'")
         lines.append("  alert_rule_test:")
         for item in items:
@@ -492,10 +509,13 @@ def test_cases_cover_what_the_differential_claims() -> None:
     assert {c.rule.op for c in thresholds} == {">", ">=", "<", "<=", "==", "!="}
     assert {c.rule.over.fn for c in thresholds if c.rule.over} == set(FNS)
     assert sum(c.rule.over is None for c in thresholds) >= 60
-    assert sum(any(t == "stale" for t in c.series["m"]) for c in thresholds) >= 40
-    long_gap = max(LOOKBACK_S // c.scrape_s + 1 for c in thresholds)
-    assert sum(any(all(t is None for t in c.series["m"][i:i + long_gap])
-                   for i in range(len(c.series["m"]))) for c in thresholds) >= 20
+    tokens = [next(iter(c.series.values())) for c in thresholds]
+    assert sum("stale" in t for t in tokens) >= 40
+    long_gap = LOOKBACK_S // 30 + 1   # samples that cover more than the lookback at 30s scrapes
+    assert sum(any(all(v is None for v in t[i:i + long_gap]) for i in range(len(t))) for t in tokens) >= 20
+    burns = [c for c in cases if isinstance(c.rule, BurnRateRule)]
+    assert sum(c.rule.good is not None for c in burns) >= 15
+    assert sum(len(c.series) == 4 for c in burns) >= 15  # two instances, each with total and bad or good
     assert sum(bool(c.rule.keep_firing_for) for c in cases) >= 60
     assert sum(bool(c.rule.for_) for c in cases) >= 150
     firing = [e for e in expected if e.firing]
