@@ -1,10 +1,20 @@
 """Differential test: alertsim's replay against Prometheus' own rule engine, ``promtool test rules``.
 
-Several hundred seeded random cases (one ``numpy.random.Generator`` per seed): integer series with gaps
-and stale stretches, a random comparison, threshold, ``for`` and ``keep_firing_for``, raw values or
-``<fn>_over_time`` windows, SLO burn-rate tiers over counters with resets, and 30s/1m evaluation and
-scrape intervals. For every case the set of evaluation instants at which promtool reports the alert
-firing must equal alertsim's.
+448 seeded random cases (one ``numpy.random.Generator`` per seed), each with a random ``for`` and
+``keep_firing_for`` and 30s or 1m evaluation and scrape intervals, over integer series with gaps (some
+longer than the lookback) and stale endings:
+
+* 240 threshold rules: every comparison, raw values or ``<fn>_over_time`` (avg, min, max, sum, count,
+  last, quantile, stddev) over 1-10 minute windows;
+* 48 with hysteresis (``clear``), written in PromQL with the ``ALERTS{alertstate="firing"}`` idiom;
+* 48 deliberate exact ties Prometheus computes exactly (``avg_over_time(up[5m]) < 1``, integer sums,
+  ``stddev_over_time(x[5m]) == 0``);
+* 48 seasonal rules (``x / x offset 10m``, ``x - x offset 10m``, raw or over a window);
+* 64 SLO burn-rate rules (1-2 tiers of long and short windows) over ``bad`` or ``good`` and ``total``
+  counters summed over one or two instances, with counter resets.
+
+For every case the set of evaluation instants at which promtool reports the alert firing must equal
+alertsim's.
 
 How it runs: alertsim replays every case first; its firing instants become ``exp_alerts`` at *every*
 evaluation instant (an empty list where alertsim says "not firing"). The cases go into four unit-test
@@ -58,7 +68,7 @@ import pytest
 
 from alertsim.durations import format_duration, parse_duration
 from alertsim.replay import replay
-from alertsim.rules import BurnRateRule, BurnWindow, Over, Rule, Selector, ThresholdRule
+from alertsim.rules import BurnRateRule, BurnWindow, Over, Rule, SeasonalRule, Selector, ThresholdRule
 
 pytestmark = pytest.mark.prometheus
 
@@ -67,6 +77,7 @@ THRESHOLD_SEEDS = range(0, 240)
 BURN_SEEDS = range(1000, 1064)
 HYSTERESIS_SEEDS = range(2000, 2048)
 EXACT_SEEDS = range(3000, 3048)
+SEASONAL_SEEDS = range(4000, 4048)
 INTERVALS_S = (30, 60)
 FRACTIONS = (0.13, 0.37, 0.61, 0.89, 0.23, 0.77)
 FOR_S = (0, 0, 30, 60, 90, 120, 180, 300, 600)
@@ -250,6 +261,46 @@ def exact_case(seed: int) -> Case:
                 tail_s=window + eval_s)
 
 
+def seasonal_case(seed: int) -> Case:
+    """A seasonal rule: the value against the value one ``period`` ago (PromQL ``offset``), as a ratio or
+    a difference, raw or over a window of exact aggregates (min, max, last, sum, count of integers; a
+    ratio of two integers is correctly rounded in both engines). Raw cases end without a stale marker:
+    the ``offset`` side would see it at another instant than the current side."""
+    rng = np.random.default_rng(seed)
+    eval_s, scrape_s = (int(rng.choice(INTERVALS_S)) for _ in range(2))
+    n = int(rng.integers(20, 61)) * 60 // scrape_s
+    values = np.where(_regimes(rng, n), rng.integers(6, 10, n), rng.integers(0, 5, n))
+    tokens: list[Token] = [None if gap else int(v) for v, gap in zip(values, _gaps(rng, n), strict=True)]
+    over = None
+    if rng.random() < 0.5:
+        over = Over(fn=str(rng.choice(["min", "max", "last", "sum", "count"])),  # type: ignore[arg-type]
+                    window=dt.timedelta(seconds=int(rng.choice(WINDOWS_S))))
+        if rng.random() < 0.3:
+            tokens = [*tokens[:int(rng.integers(n // 2, n))], "stale"]
+    period = int(rng.choice([300, 600, 900]))
+    mode = str(rng.choice(["ratio", "difference"]))
+    op = str(rng.choice([">", ">=", "<", "<="]))
+    frac = float(rng.choice(FRACTIONS))
+    value = float(rng.integers(0, 3)) + frac if mode == "ratio" else float(rng.integers(-4, 5)) + frac
+    name, label = f"S{seed:04d}", str(seed)
+    rule = SeasonalRule(name=name, metric="m", matchers={"case": label}, period=dt.timedelta(seconds=period),
+                        mode=mode, op=op, value=value, over=over,  # type: ignore[arg-type]
+                        for_=dt.timedelta(seconds=int(rng.choice(FOR_S))),
+                        keep_firing_for=dt.timedelta(seconds=int(rng.choice(KEEP_S))))
+
+    def side(offset: str) -> str:
+        selector = _selector("m", label)
+        if over is None:
+            return f"{selector}{offset}"
+        return f"{over.fn}_over_time({selector}[{int(over.window.total_seconds())}s]{offset})"
+
+    expr = f"({side('')} {'/' if mode == 'ratio' else '-'} {side(f' offset {period}s')}) {op} {value!r}"
+    tail = (LOOKBACK_S if over is None else int(over.window.total_seconds())) + period
+    return Case(seed=seed, eval_s=eval_s, scrape_s=scrape_s, series={_selector("m", label): tokens}, rule=rule,
+                alerts=(PromAlert(alertname=name, expr=expr, labels={"case": label, "severity": "page"}),),
+                tail_s=tail + eval_s)
+
+
 def _counter(increments: np.ndarray, start: int, reset_at: int | None) -> np.ndarray:
     values = start + np.cumsum(increments) - increments[0]
     if reset_at is not None:
@@ -322,7 +373,7 @@ def burn_case(seed: int) -> Case:
 def all_cases() -> tuple[Case, ...]:
     return tuple([threshold_case(s) for s in THRESHOLD_SEEDS] + [burn_case(s) for s in BURN_SEEDS]
                  + [threshold_case(s, hysteresis=True) for s in HYSTERESIS_SEEDS]
-                 + [exact_case(s) for s in EXACT_SEEDS])
+                 + [exact_case(s) for s in EXACT_SEEDS] + [seasonal_case(s) for s in SEASONAL_SEEDS])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -504,7 +555,7 @@ def test_cases_cover_what_the_differential_claims() -> None:
     cases = all_cases()
     expected = expected_all()
     thresholds = [c for c in cases if isinstance(c.rule, ThresholdRule)]
-    assert len(cases) >= 300
+    assert len(cases) == 448
     assert {(c.eval_s, c.scrape_s) for c in cases} == {(e, s) for e in INTERVALS_S for s in INTERVALS_S}
     assert {c.rule.op for c in thresholds} == {">", ">=", "<", "<=", "==", "!="}
     assert {c.rule.over.fn for c in thresholds if c.rule.over} == set(FNS)
@@ -516,6 +567,7 @@ def test_cases_cover_what_the_differential_claims() -> None:
     burns = [c for c in cases if isinstance(c.rule, BurnRateRule)]
     assert sum(c.rule.good is not None for c in burns) >= 15
     assert sum(len(c.series) == 4 for c in burns) >= 15  # two instances, each with total and bad or good
+    assert sum(bool(e.firing) for e in expected if isinstance(e.case.rule, SeasonalRule)) >= 20
     assert sum(bool(c.rule.keep_firing_for) for c in cases) >= 60
     assert sum(bool(c.rule.for_) for c in cases) >= 150
     firing = [e for e in expected if e.firing]
