@@ -21,6 +21,7 @@ from alertsim.io.pagerduty import read_pagerduty
 from alertsim.io.prometheus import fetch as fetch_prometheus
 from alertsim.io.promtool import export_promtool, promtool_test
 from alertsim.notify import load_alertmanager_config, notify
+from alertsim.oncall import fit_responders, load_design, on_call, shifts, simulate
 from alertsim.promql import evaluate as evaluate_promql
 from alertsim.promql.rules import PromQLRule, parse_prometheus_rules
 from alertsim.quality.detection import missed_incidents, score
@@ -57,10 +58,12 @@ __all__ = [
     "fairness",
     "fatigue",
     "fetch_prometheus",
+    "fit_responders",
     "format_duration",
     "ingest",
     "interruptions",
     "load_alertmanager_config",
+    "load_design",
     "load_metrics",
     "load_rules",
     "load_sample",
@@ -69,6 +72,7 @@ __all__ = [
     "mtta",
     "mttr",
     "notify",
+    "on_call",
     "open_dataset",
     "parse_duration",
     "parse_prometheus_rules",
@@ -87,6 +91,8 @@ __all__ = [
     "score",
     "score_nab",
     "series_name",
+    "shifts",
+    "simulate",
     "trend_test",
     "tune",
     "validate",

@@ -8,7 +8,14 @@ Monte Carlo simulator that compares designs on MTTA, escalations, missed pages, 
 
 from alertsim.oncall.balance import Balance, balance
 from alertsim.oncall.compare import Comparison, compare, comparison_table, differences, plot_mtta, plot_sleep
-from alertsim.oncall.design import Design, check_pages, load_design, parse_design, read_pages
+from alertsim.oncall.design import (
+    Design,
+    check_pages,
+    design_shifts,
+    load_design,
+    parse_design,
+    read_pages,
+)
 from alertsim.oncall.escalation import EscalationPolicy, Level, parse_escalation
 from alertsim.oncall.reference import ReferenceResult, simulate_reference
 from alertsim.oncall.responders import (
@@ -64,6 +71,7 @@ __all__ = [
     "compare",
     "comparison_table",
     "coverage_gaps",
+    "design_shifts",
     "differences",
     "draw",
     "fit_responders",

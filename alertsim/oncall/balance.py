@@ -32,7 +32,7 @@ from alertsim.errors import ConfigError
 from alertsim.frames import INSTANT, PAGES, validate
 from alertsim.oncall._time import DAY_US, HOUR_US, WEEK_BUCKETS, LocalClock, local_to_utc_us, zone
 from alertsim.oncall.schedule import Entry, FixedLayer, Schedule, TimeOff
-from alertsim.quality import fairness
+from alertsim.quality.fairness import gini
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +89,7 @@ def _lru(turns: int, users: Sequence[str], available: np.ndarray, ends: np.ndarr
 
 
 def _objective(sleep: np.ndarray, weekend: np.ndarray) -> float:
-    return float((fairness.gini(sleep) or 0.0) + (fairness.gini(weekend) or 0.0))
+    return float((gini(sleep) or 0.0) + (gini(weekend) or 0.0))
 
 
 def balance(users: Sequence[str], *, start: datetime, end: datetime, turn: timedelta, tz: str = "UTC",
@@ -231,7 +231,7 @@ def balance(users: Sequence[str], *, start: datetime, end: datetime, turn: timed
         "weekend_baseline": base_weekend, "weekend_proposed": new_weekend})
 
     def measures(s: np.ndarray, w: np.ndarray) -> dict[str, float | None]:
-        return {"sleep_gini": fairness.gini(s), "weekend_gini": fairness.gini(w),
+        return {"sleep_gini": gini(s), "weekend_gini": gini(w),
                 "objective": _objective(s, w), "sleep_max": float(s.max()), "weekend_max": float(w.max()),
                 "sleep_total": float(s.sum()), "weekend_total": float(w.sum())}
 

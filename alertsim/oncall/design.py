@@ -103,6 +103,30 @@ class Design:
         return self.responders.default.tz or "UTC"
 
 
+def design_shifts(design: Design, start: object, end: object) -> pl.DataFrame:
+    """Shifts of every schedule the escalation policy targets over ``[start, end)``, with ``level``
+    the first escalation level (1-based) that targets the schedule: on-call time per person and level.
+
+    >>> d = parse_design({"name": "d", "schedules": {"p": {"layers": [{"users": ["a", "b"], "turn": "1d",
+    ...     "start": "2026-01-01"}]}}, "escalation": {"levels": [{"targets": ["schedule:p"]}]},
+    ...     "responders": {"default": {"ack": {"dist": "exponential", "mean": "4m"}}}})
+    >>> design_shifts(d, "2026-01-01", "2026-01-03")["responder"].to_list()
+    ['a', 'b']
+    """
+    from alertsim.oncall.schedule import shifts
+
+    frames = []
+    for name in design.escalation.schedules:
+        level = next(i for i, lv in enumerate(design.escalation.levels, start=1)
+                     if f"schedule:{name}" in lv.targets)
+        frames.append(shifts(design.schedules[name], start, end, level=level))  # type: ignore[arg-type]
+    if not frames:
+        from alertsim.frames import SHIFTS
+
+        return SHIFTS.empty()
+    return pl.concat(frames)
+
+
 def parse_design(raw: object, *, file: str | None = None, base_dir: str | os.PathLike[str] | None = None,
                  name: str | None = None) -> Design:
     """A :class:`Design` from a parsed YAML mapping; unknown keys are errors."""
@@ -226,4 +250,5 @@ def _parse_instants(text: pl.Series) -> pl.Series:
                         .cast(INSTANT)).to_series()
 
 
-__all__ = ["URGENCIES", "Design", "check_pages", "load_design", "parse_design", "read_pages"]
+__all__ = ["URGENCIES", "Design", "check_pages", "design_shifts", "load_design", "parse_design",
+           "read_pages"]

@@ -354,6 +354,17 @@ def _best_distribution(seconds: np.ndarray, dist: str) -> Distribution:
     return expo if 2 * 1 - 2 * ll_expo <= 2 * 2 - 2 * ll_logn else logn
 
 
+def _as_pages(history: pl.DataFrame) -> pl.DataFrame:
+    """An Incidents frame (``incident_id``, ``started_at``, ...) renamed into the PAGES shape."""
+    if "page_id" in history.columns or "incident_id" not in history.columns:
+        return history
+    frame = history.rename({"incident_id": "page_id", "started_at": "paged_at"})
+    urgency = pl.col("urgency").fill_null("high") if "urgency" in frame.columns else pl.lit("high")
+    keep = [c for c in ("page_id", "paged_at", "service", "acknowledged_at", "resolved_at", "responder")
+            if c in frame.columns]
+    return frame.select(*keep, urgency.alias("urgency"))
+
+
 def fit_responders(page_history: pl.DataFrame, *, dist: Literal["auto", "exponential", "lognormal"]
                    = "auto", min_pages: int = 20, tz: str | Mapping[str, str] = "UTC") -> Responders:
     """Estimate responder models from a page history (PAGES frame with ``acknowledged_at``,
@@ -368,7 +379,9 @@ def fit_responders(page_history: pl.DataFrame, *, dist: Literal["auto", "exponen
 
     Parameters
     ----------
-    page_history : PAGES frame with the optional columns above.
+    page_history : PAGES frame with the optional columns above, or an Incidents frame (a PagerDuty
+        or Opsgenie import: ``incident_id`` → page, ``started_at`` → paged, urgency ``high`` when
+        missing).
     dist : ``"auto"`` (default: exponential or lognormal by AIC), ``"exponential"`` or ``"lognormal"``.
     min_pages : acknowledged pages a person needs for their own ack model (default 20).
     tz : responders' zones for the hour factors (default UTC).
@@ -393,6 +406,7 @@ def fit_responders(page_history: pl.DataFrame, *, dist: Literal["auto", "exponen
     >>> fit_responders(history, dist="exponential").resolve("ana").ack.mean
     datetime.timedelta(seconds=180)
     """
+    page_history = _as_pages(page_history)
     for name in ("acknowledged_at", "resolved_at", "responder"):
         if name not in page_history.columns:
             raise InputError("page history lacks a column fit_responders needs",

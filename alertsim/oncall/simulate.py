@@ -51,7 +51,7 @@ from alertsim.oncall._plan import Layout, PageArrays, Plan
 from alertsim.oncall._time import NEVER, WEEK_BUCKETS
 from alertsim.oncall.design import Design, check_pages, load_design, read_pages
 from alertsim.oncall.responders import quantile_seconds, to_us
-from alertsim.quality import fairness
+from alertsim.quality.fairness import equity, gini, max_mean_ratio, pairwise_balance
 
 log = logging.getLogger(__name__)
 
@@ -531,12 +531,12 @@ def _replicate_metrics(engine_like: Any, paged_us: np.ndarray, rotation: np.ndar
         "sleep_interruptions_per_person": sleep.mean(axis=1) if rotation.size else np.full(
             acked.shape[0], np.nan),
         "sleep_interruptions_max": sleep.max(axis=1) if rotation.size else np.full(acked.shape[0], np.nan),
-        "pages_gini": _index(pages_hit, fairness.gini),
-        "sleep_gini": _index(sleep, fairness.gini),
-        "pages_equity": _index(pages_hit, fairness.equity),
-        "sleep_equity": _index(sleep, fairness.equity),
-        "pages_pairwise_balance": _index(pages_hit, fairness.pairwise_balance),
-        "pages_max_mean_ratio": _index(pages_hit, fairness.max_mean_ratio),
+        "pages_gini": _index(pages_hit, gini),
+        "sleep_gini": _index(sleep, gini),
+        "pages_equity": _index(pages_hit, equity),
+        "sleep_equity": _index(sleep, equity),
+        "pages_pairwise_balance": _index(pages_hit, pairwise_balance),
+        "pages_max_mean_ratio": _index(pages_hit, max_mean_ratio),
     }
 
 

@@ -232,3 +232,16 @@ def test_lognormal_from_mean_and_median_agree() -> None:
     u = np.array([0.1, 0.5, 0.9])
     assert np.allclose(by_median.seconds(u), by_mean.seconds(u))
     assert by_median.seconds(np.array([0.5]))[0] == pytest.approx(120)
+
+
+def test_fit_responders_reads_a_pagerduty_import(tmp_path: Path) -> None:
+    from alertsim.io.pagerduty import read_pagerduty
+
+    path = tmp_path / "incidents.csv"
+    rows = ["id,service_name,created_on,resolved_on,seconds_to_first_ack,acknowledged_by_user_names,urgency"]
+    rows += [f"P{i},checkout,2026-01-05T{10 + i % 10:02d}:00:00Z,2026-01-05T{10 + i % 10:02d}:40:00Z,"
+             f"{60 * (1 + i % 5)},ana,{'low' if i % 4 == 0 else 'high'}" for i in range(30)]
+    path.write_text("\n".join(rows) + "\n")
+    fitted = fit_responders(read_pagerduty(path), dist="exponential")
+    assert fitted.resolve("ana").ack.mean == timedelta(minutes=3)  # type: ignore[union-attr]
+    assert fitted.default.work["default"].mean == timedelta(minutes=37)  # type: ignore[index]

@@ -14,7 +14,7 @@ from alertsim.errors import ConfigError, InputError
 from alertsim.frames import PAGES, validate
 from alertsim.oncall.design import parse_design
 from alertsim.oncall.simulate import BURDEN, PAGE_OUTCOMES, draw, simulate
-from alertsim.quality import fairness
+from alertsim.quality.fairness import gini
 
 T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)   # a Monday, 13:00 in Berlin
 
@@ -201,7 +201,7 @@ def test_frames_meet_their_schemas_and_metrics_agree_with_the_outcomes() -> None
     assert result.metrics["missed_rate"][0] == pytest.approx((first["status"] == "missed").mean())
     burden = result.burden.filter(pl.col("replicate") == 0)
     rotation = burden.filter(pl.col("responder") != "lead")
-    assert result.metrics["pages_gini"][0] == pytest.approx(fairness.gini(rotation["pages"].to_numpy()))
+    assert result.metrics["pages_gini"][0] == pytest.approx(gini(rotation["pages"].to_numpy()))
     assert burden["interruptions"].sum() == first["notifications"].sum()
     assert burden["acks"].sum() == (first["status"] == "acked").sum()
     summary = result.summary.row(0, named=True)
