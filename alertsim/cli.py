@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alertsim.commands.report",
     "alertsim.commands.oncall",
     "alertsim.commands.prometheus",
+    "alertsim.commands.cloud",
 )
 
 

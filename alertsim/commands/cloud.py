@@ -1,0 +1,211 @@
+"""``alertsim lint`` and the cloud importers: ``alertsim import splunk-oncall|squadcast`` (incident history)
+and ``alertsim import cloudwatch-metrics|cloudwatch-csv|gcp-metrics|datadog-metrics`` (metric exports).
+
+``alertsim lint RULES...`` checks rule files of any dialect (and Alertmanager configs among them, or
+``--alertmanager``), prints a table (or ``--json``) and exits 1 when there is an error-level finding
+(``--strict``: any finding), 0 otherwise, so it can gate CI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from alertsim.cli import console, fail, print_frame
+from alertsim.errors import AlertsimError, ConfigError
+
+import_app = typer.Typer(help="Import incident history from on-call tools.", no_args_is_help=True)
+
+
+def lint_command(
+    rules: list[Path] = typer.Argument(..., help="Rule files: native YAML, Prometheus rule files, describe-alarms "
+                                                 "JSON, GCP AlertPolicy, Datadog monitors; Alertmanager configs."),
+    alertmanager: Path | None = typer.Option(None, "--alertmanager", "-a",
+                                             help="alertmanager.yml whose routes are checked against the rules."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
+) -> None:
+    """Lint alert rules for missing runbooks and severities, one-sample pages, burn-rate tiers that can never
+    fire, duplicates and overlaps, and routes that page on info. Exit 1 on errors."""
+    from alertsim.lint import exit_code, lint
+
+    try:
+        findings = lint(rules, alertmanager=alertmanager)
+    except AlertsimError as error:
+        fail(error)
+        return
+    errors = int((findings["level"] == "error").sum())
+    warnings = findings.height - errors
+    if as_json:
+        typer.echo(json.dumps({"files": [str(p) for p in rules], "errors": errors, "warnings": warnings,
+                               "findings": findings.to_dicts()}, indent=2))
+    else:
+        table = Table(title=f"{errors} errors, {warnings} warnings in {len(rules)} files", title_justify="left")
+        for name in ("level", "check", "rule", "file", "message"):
+            table.add_column(name, overflow="fold")
+        for row in findings.iter_rows(named=True):
+            style = "red" if row["level"] == "error" else "yellow"
+            table.add_row(f"[{style}]{row['level']}[/]", row["check"], row["rule"] or "", row["file"] or "",
+                          row["message"])
+        console.print(table)
+        if not findings.height:
+            console.print("[green]no findings[/]")
+    raise typer.Exit(code=exit_code(findings, strict=strict))
+
+
+# ------------------------------------------------------------------------------------------ importers
+
+def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """Instants as ISO-8601 UTC text and lists as JSON text, which CSV can hold."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            exprs.append(pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"))
+        elif isinstance(dtype, pl.List):
+            exprs.append(pl.col(name).map_elements(lambda v: json.dumps(list(v)), return_dtype=pl.String))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def _save(frame: pl.DataFrame, out: Path) -> None:
+    """Write ``frame`` to ``out`` (``.parquet`` or ``.csv``) atomically."""
+    if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise ConfigError(f"--out {out.name!r} must end in .parquet or .csv", field="out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if out.suffix.lower() == ".csv":
+        _csv_ready(frame).write_csv(tmp)
+    else:
+        frame.write_parquet(tmp)
+    tmp.replace(out)
+
+
+def _incidents(read: Callable[[], pl.DataFrame], file: Path, out: Path, extras: bool) -> None:
+    from alertsim.frames import INCIDENTS
+
+    try:
+        frame = read()
+        if not extras:
+            frame = frame.select([c for c in frame.columns if c in INCIDENTS.columns])
+        _save(frame, out)
+    except AlertsimError as error:
+        fail(error)
+        return
+    print_frame(frame, title=f"{frame.height} incidents from {file.name}", limit=10)
+    console.print(f"wrote {out}")
+
+
+_EXTRAS = "Keep number, team, escalation_policy and assignees."
+
+
+@import_app.command("splunk-oncall")
+def import_splunk_oncall_command(
+    file: Path = typer.Argument(..., help="Reporting API JSON (GET /api-reporting/v2/incidents)."),
+    out: Path = typer.Option(..., "--out", "-o", help="incidents.parquet or incidents.csv to write."),
+    tz: str = typer.Option("UTC", "--tz", help="Zone of timestamps without an offset."),
+    extras: bool = typer.Option(False, "--extras", help=_EXTRAS),
+) -> None:
+    """Import Splunk On-Call (VictorOps) incident history as an Incidents file."""
+    from alertsim.io.splunk_oncall import read_splunk_oncall
+
+    _incidents(lambda: read_splunk_oncall(file, tz=tz), file, out, extras)
+
+
+@import_app.command("squadcast")
+def import_squadcast_command(
+    file: Path = typer.Argument(..., help="Squadcast incident export (JSON or CSV)."),
+    out: Path = typer.Option(..., "--out", "-o", help="incidents.parquet or incidents.csv to write."),
+    format: str = typer.Option("auto", "--format", help="auto, json or csv."),
+    tz: str = typer.Option("UTC", "--tz", help="Zone of timestamps without an offset."),
+    extras: bool = typer.Option(False, "--extras", help=_EXTRAS),
+) -> None:
+    """Import a Squadcast incident export as an Incidents file."""
+    from alertsim.io.squadcast import read_squadcast
+
+    _incidents(lambda: read_squadcast(file, format=format, tz=tz), file, out, extras)  # type: ignore[arg-type]
+
+
+def _metrics(read: Callable[[], pl.DataFrame], file: Path, out: Path) -> None:
+    try:
+        frame = read()
+        _save(frame, out)
+    except AlertsimError as error:
+        fail(error)
+        return
+    labels = [c for c in frame.columns if c not in ("timestamp", "metric", "value")]
+    series = frame.select("metric", *labels).n_unique()
+    span = f"{frame['timestamp'].min()} to {frame['timestamp'].max()}" if frame.height else "no samples"
+    console.print(f"{frame.height:,} samples of {series} series from {file.name} ({span}); wrote {out}",
+                  highlight=False)
+
+
+@import_app.command("cloudwatch-metrics")
+def import_cloudwatch_metrics_command(
+    file: Path = typer.Argument(..., help="`aws cloudwatch get-metric-data` output (JSON)."),
+    out: Path = typer.Option(..., "--out", "-o", help="metrics.parquet or metrics.csv to write."),
+    queries: Path | None = typer.Option(None, "--queries", "-q",
+                                        help="The --metric-data-queries JSON (names metrics and dimensions)."),
+) -> None:
+    """Import CloudWatch get-metric-data JSON as a Metrics file."""
+    from alertsim.io.cloud_metrics import read_cloudwatch_metric_data
+
+    _metrics(lambda: read_cloudwatch_metric_data(file, queries=queries), file, out)
+
+
+@import_app.command("cloudwatch-csv")
+def import_cloudwatch_csv_command(
+    file: Path = typer.Argument(..., help="A CloudWatch console graph downloaded as CSV."),
+    out: Path = typer.Option(..., "--out", "-o", help="metrics.parquet or metrics.csv to write."),
+    metric: str | None = typer.Option(None, "--metric", help="One metric name for every column."),
+    label: str = typer.Option("label", "--label", help="Label holding the column header with --metric."),
+) -> None:
+    """Import a CloudWatch console CSV as a Metrics file."""
+    from alertsim.io.cloud_metrics import read_cloudwatch_csv
+
+    _metrics(lambda: read_cloudwatch_csv(file, metric=metric, label=label), file, out)
+
+
+@import_app.command("gcp-metrics")
+def import_gcp_metrics_command(
+    file: Path = typer.Argument(..., help="Cloud Monitoring timeSeries.list output (JSON)."),
+    out: Path = typer.Option(..., "--out", "-o", help="metrics.parquet or metrics.csv to write."),
+) -> None:
+    """Import Cloud Monitoring timeSeries.list JSON as a Metrics file."""
+    from alertsim.io.cloud_metrics import read_gcp_time_series
+
+    _metrics(lambda: read_gcp_time_series(file), file, out)
+
+
+@import_app.command("datadog-metrics")
+def import_datadog_metrics_command(
+    file: Path = typer.Argument(..., help="Datadog query API output (GET /api/v1/query, JSON)."),
+    out: Path = typer.Option(..., "--out", "-o", help="metrics.parquet or metrics.csv to write."),
+) -> None:
+    """Import Datadog query API JSON as a Metrics file."""
+    from alertsim.io.cloud_metrics import read_datadog_query
+
+    _metrics(lambda: read_datadog_query(file), file, out)
+
+
+def _add_to_group(app: typer.Typer, name: str, sub: typer.Typer) -> None:
+    """Add ``sub``'s commands to the app's existing ``name`` group (``import`` of the quality commands),
+    or add ``sub`` as that group."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            info.typer_instance.registered_commands.extend(sub.registered_commands)
+            return
+    app.add_typer(sub, name=name)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``lint`` and the cloud ``import`` commands to ``app``."""
+    app.command("lint")(lint_command)
+    _add_to_group(app, "import", import_app)
+
+
+__all__: list[Any] = ["register"]

@@ -1,0 +1,434 @@
+"""Lint alert rules (any dialect alertsim reads) and Alertmanager routes for the best practices SRE
+guidance calls out, before anyone is paged by them.
+
+========================  =======  ==============================================================
+check                     level    what it flags
+========================  =======  ==============================================================
+``invalid``               error    a file alertsim cannot load (the ``ConfigError``)
+``burn-rate-never-fires`` error    a burn-rate tier whose factor exceeds ``1/(1 − objective)``: even a
+                                   100% error ratio burns slower, so the tier can never fire
+``duplicate-rule``        error    two rules with the same condition (or the same name)
+``info-pages``            error    an ``info`` alert routed to a receiver that pages (PagerDuty, Opsgenie,
+                                   VictorOps), or a route that pages on ``severity="info"``; a Datadog
+                                   monitor of priority 4–5 whose message pages (``@pagerduty``, ...)
+``no-runbook``            warning  a paging or ticketing alert without a runbook or dashboard link
+                                   (an annotation named runbook/playbook/dashboard, or any URL in one)
+``no-severity``           warning  no severity given (native ``severity``/``labels.severity``, a
+                                   Prometheus rule's ``severity`` label, a GCP policy's ``severity``, a
+                                   Datadog monitor's ``priority``; CloudWatch has none to give, and
+                                   burn-rate tiers carry their own)
+``page-on-one-sample``    warning  a page-severity rule that fires on a single evaluation of a gauge
+                                   (``for: 0`` with no smoothing; one 1-minute CloudWatch datapoint;
+                                   a GCP ``duration`` of 0; a Datadog ``max``/``min`` "at least once"
+                                   window or a 1-minute window)
+``overlapping-rules``     warning  two paging rules of one file on the same series in the same
+                                   direction, or two burn-rate rules on the same SLO: one incident, two
+                                   pages
+========================  =======  ==============================================================
+
+A lint run returns a Findings frame (``file``, ``rule``, ``check``, ``level``, ``message``); the CLI prints
+it as a table or JSON and exits non-zero when there is an error.
+
+>>> from alertsim.rules import parse_rules
+>>> rules = parse_rules({"rules": [{"name": "HighCPU", "metric": "cpu", "value": 90, "severity": "page"}]})
+>>> lint_rules(rules).select("check", "level").rows()
+[('no-runbook', 'warning'), ('page-on-one-sample', 'warning')]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+import yaml
+
+from alertsim.errors import AlertsimError
+from alertsim.frames import Schema, validate
+from alertsim.rules.model import AnomalyBase, BurnRateRule, RuleBase, SeasonalRule, ThresholdRule
+
+log = logging.getLogger(__name__)
+
+Level = Literal["error", "warning"]
+
+CHECKS: dict[str, Level] = {
+    "invalid": "error", "burn-rate-never-fires": "error", "duplicate-rule": "error", "info-pages": "error",
+    "no-runbook": "warning", "no-severity": "warning", "page-on-one-sample": "warning",
+    "overlapping-rules": "warning",
+}
+FINDINGS = Schema(
+    name="Findings",
+    required={"file": pl.String(), "rule": pl.String(), "check": pl.String(), "level": pl.String(),
+              "message": pl.String()},
+    nullable=frozenset({"file", "rule"}),
+)
+PAGING_SEVERITIES = frozenset({"page", "critical", "high", "error", "emergency", "p1", "p2", "sev1", "sev2"})
+LINK_KEYS = re.compile(r"runbook|playbook|dashboard|grafana|wiki|docs?$|documentation", re.IGNORECASE)
+URL = re.compile(r"https?://", re.IGNORECASE)
+COUNTER = re.compile(r"(_total|_count|_sum|_bucket)$")
+PAGING_HANDLES = re.compile(r"@(pagerduty|opsgenie|victorops|splunk-oncall)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One lint finding."""
+
+    check: str
+    message: str
+    rule: str | None = None
+    file: str | None = None
+
+    @property
+    def level(self) -> Level:
+        return CHECKS[self.check]
+
+
+def _frame(found: Iterable[Finding]) -> pl.DataFrame:
+    rows = [{"file": f.file, "rule": f.rule, "check": f.check, "level": f.level, "message": f.message} for f in found]
+    frame = pl.DataFrame(rows, schema=dict(FINDINGS.required))
+    order = {"error": 0, "warning": 1}
+    if frame.height:
+        frame = frame.with_columns(pl.col("level").replace_strict(order, return_dtype=pl.Int8).alias("_o")).sort(
+            "_o", "file", "rule", "check", nulls_last=True, maintain_order=True).drop("_o")
+    return validate(frame, FINDINGS)
+
+
+# --------------------------------------------------------------------------------------------------
+# Rule checks.
+
+def _family(rule: RuleBase) -> str:
+    """One finding per rule family: grid candidates share their base name."""
+    return rule.alertname
+
+
+def _is_paging(severity: str | None) -> bool:
+    return (severity or "").lower() in PAGING_SEVERITIES
+
+
+def _has_link(annotations: Mapping[str, str]) -> bool:
+    return any((LINK_KEYS.search(k) and v.strip()) or URL.search(v) for k, v in annotations.items())
+
+
+def _duration(value: timedelta) -> str:
+    from alertsim.durations import format_duration
+
+    return format_duration(value)
+
+
+def _single_sample(rule: RuleBase) -> str | None:
+    """Why a rule fires on one evaluation of a gauge, or None."""
+    kind = rule.kind
+    if isinstance(rule, ThresholdRule | AnomalyBase | SeasonalRule):
+        metric = rule.metric
+        if COUNTER.search(metric) or rule.for_ > timedelta(0):
+            return None
+        if isinstance(rule, ThresholdRule | SeasonalRule) and rule.over is not None:
+            return None
+        return f"`for: 0` on the gauge {metric}: one sample over the line pages someone"
+    if kind == "promql":
+        expr = str(getattr(rule, "expr", ""))
+        if rule.for_ > timedelta(0) or re.search(r"\b(rate|irate|increase|_over_time|histogram_quantile)\s*\(", expr):
+            return None
+        return "`for: 0` on an instant gauge expression: one evaluation over the line pages someone"
+    if kind == "cloudwatch":
+        m = getattr(rule, "m", 1)
+        if m == 1 and getattr(rule, "period", timedelta(0)) <= timedelta(minutes=1):
+            return "1 datapoint of 1 minute to alarm: one sample over the line pages someone"
+        return None
+    if kind == "gcp":
+        for cond in getattr(rule, "conditions", ()):
+            agg = cond.aggregation
+            if cond.type == "threshold" and cond.duration == timedelta(0) and (
+                    agg is None or agg.alignment_period <= timedelta(minutes=1)):
+                return f"condition {cond.name!r} has duration 0 on a 1-minute alignment: one sample pages"
+        return None
+    if kind == "datadog":
+        window, aggregation, op = rule.window, rule.time_aggregation, rule.op  # type: ignore[attr-defined]
+        if window <= timedelta(minutes=1):
+            return f"a {_duration(window)} window: one point over the line pages someone"
+        if (aggregation == "max" and op in (">", ">=")) or (aggregation == "min" and op in ("<", "<=")):
+            return f"{aggregation}(last_{_duration(window)}) {op}: any single point over the line pages someone"
+        return None
+    return None
+
+
+def _signal(rule: RuleBase) -> tuple[str, dict[str, str], str] | None:
+    """(metric, label constraints, direction) of a threshold-like rule, for the overlap check."""
+    op = None
+    if isinstance(rule, ThresholdRule):
+        metric, matchers, op = rule.metric, dict(rule.matchers), rule.op
+    elif rule.kind == "cloudwatch":
+        from alertsim.rules.cloudwatch import STATIC_OPERATORS
+
+        comparison = getattr(rule, "comparison", "")
+        if comparison not in STATIC_OPERATORS:
+            return None
+        metric, matchers, op = rule.metric, dict(rule.dimensions), STATIC_OPERATORS[comparison]  # type: ignore[attr-defined]
+    elif rule.kind == "datadog":
+        metric, matchers, op = rule.metric, dict(rule.tags), rule.op  # type: ignore[attr-defined]
+    elif rule.kind == "gcp":
+        from alertsim.rules.gcp import COMPARISONS
+
+        conds = [c for c in rule.conditions if c.type == "threshold"]  # type: ignore[attr-defined]
+        if len(conds) != 1:
+            return None
+        metric, matchers, op = conds[0].metric, dict(conds[0].matchers), COMPARISONS[conds[0].comparison]
+    else:
+        return None
+    direction = "up" if op in (">", ">=") else "down" if op in ("<", "<=") else None
+    return (metric, matchers, direction) if direction else None
+
+
+def _compatible(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    return all(b.get(k, v) == v for k, v in a.items())
+
+
+def _identity(rule: RuleBase) -> Any:
+    """Everything that decides when a rule fires (not its name, annotations or grid origin)."""
+    skip = {"name", "base_name", "annotations", "program", "order", "line", "group"}
+    values = []
+    for f in fields(rule):  # type: ignore[arg-type]
+        if f.name in skip:
+            continue
+        value = getattr(rule, f.name)
+        if f.name == "expr":
+            value = re.sub(r"\s+", "", str(value))
+        values.append((f.name, repr(value)))
+    return tuple(values)
+
+
+def lint_rules(rules: Sequence[RuleBase], *, file: str | None = None,
+               explicit_severity: Mapping[str, bool] | None = None) -> pl.DataFrame:
+    """Lint a list of rules (from one file or several; ``file`` names them in the findings).
+
+    Parameters
+    ----------
+    rules
+        Rule records from :func:`alertsim.load_rules` (any dialect).
+    file
+        Where they came from, for the ``file`` column; default None.
+    explicit_severity
+        ``{alert name: bool}``: whether the source gave a severity (native rules default to ``page``
+        silently, so only the source can tell); default: judged from the records.
+    """
+    return _frame(_rule_findings([(file, r) for r in rules], explicit_severity or {}))
+
+
+def _rule_findings(items: Sequence[tuple[str | None, RuleBase]], explicit: Mapping[str, bool]) -> list[Finding]:
+    found: list[Finding] = []
+    families: dict[tuple[str | None, str], list[RuleBase]] = {}
+    for file, rule in items:
+        families.setdefault((file, _family(rule)), []).append(rule)
+    for (file, family), members in families.items():
+        rule = members[0]
+        for member in members:
+            if isinstance(member, BurnRateRule):
+                found += _burn_rate_findings(member, file)
+        severity = rule.severity
+        if rule.kind == "datadog":
+            message = rule.annotations.get("message", "")
+            handle = PAGING_HANDLES.search(message)
+            if getattr(rule, "priority", None) in (4, 5) and handle:
+                found.append(Finding(check="info-pages", rule=rule.name, file=file, message=(
+                    f"priority P{rule.priority} (info) but its message notifies {handle.group(0)}, "  # type: ignore[attr-defined]
+                    "which pages")))
+        given = True if rule.kind == "burn_rate" else explicit.get(rule.alertname)
+        if given is None:
+            given = {"datadog": getattr(rule, "priority", None) is not None,
+                     "promql": severity is not None}.get(rule.kind, True)
+        if not given:
+            found.append(Finding(check="no-severity", rule=family, file=file, message=(
+                "no severity: say whether it pages, opens a ticket or is info "
+                + ("(priority 1-5)" if rule.kind == "datadog" else "(severity)")
+                + (f"; alertsim assumes {severity!r}" if severity else ""))))
+        if (severity or "").lower() != "info" and not _has_link(rule.annotations):
+            found.append(Finding(check="no-runbook", rule=family, file=file, message=(
+                "no runbook or dashboard link: add a runbook/dashboard annotation (or a URL in the description) "
+                "so whoever is paged knows what to do")))
+        offenders = [(m, why) for m in members if _is_paging(m.severity) and (why := _single_sample(m))]
+        if offenders:
+            why = offenders[0][1]
+            if len(members) > 1:
+                why += f" ({len(offenders)} of {len(members)} candidates, e.g. {offenders[0][0].name})"
+            found.append(Finding(check="page-on-one-sample", rule=family, file=file, message=why))
+    found += _pairs(items)
+    return found
+
+
+def _burn_rate_findings(rule: BurnRateRule, file: str | None) -> list[Finding]:
+    ceiling = 1.0 / (1.0 - rule.objective)
+    return [Finding(check="burn-rate-never-fires", rule=rule.name, file=file, message=(
+        f"tier {_duration(tier.long)}/{_duration(tier.short)} needs a burn rate of {tier.factor:g}, but the most "
+        f"a {rule.objective:.6g} objective can burn is 1/(1−{rule.objective:.6g}) = {ceiling:.4g} (every "
+        "request failing): it can never fire"))
+        for tier in rule.windows if tier.factor > ceiling * (1 + 1e-12)]
+
+
+def _pairs(items: Sequence[tuple[str | None, RuleBase]]) -> list[Finding]:
+    found: list[Finding] = []
+    names: dict[str, str | None] = {}
+    identities: dict[Any, tuple[str | None, RuleBase]] = {}
+    duplicates: set[int] = set()
+    for file, rule in items:
+        if rule.name in names:
+            found.append(Finding(check="duplicate-rule", rule=rule.name, file=file, message=(
+                f"another rule has the same name (in {names[rule.name] or 'the same input'}); replay needs "
+                "unique names")))
+        names[rule.name] = file
+        key = (rule.kind, _identity(rule))
+        if key in identities:
+            other_file, other = identities[key]
+            duplicates.add(id(rule))
+            found.append(Finding(check="duplicate-rule", rule=rule.name, file=file, message=(
+                f"same condition as {other.name!r}{f' in {other_file}' if other_file != file else ''}: "
+                "every alert is sent twice")))
+        else:
+            identities[key] = (file, rule)
+    reported: set[tuple[str, str]] = set()
+    paging = [(f, r) for f, r in items if _is_paging(r.severity) and id(r) not in duplicates]
+    for i, (file_a, a) in enumerate(paging):
+        for file_b, b in paging[i + 1:]:
+            # Overlaps are a property of one rule set (file); rules of different systems may well overlap.
+            if file_a != file_b or a.alertname == b.alertname or (_family(a), _family(b)) in reported:
+                continue
+            message = None
+            if isinstance(a, BurnRateRule) and isinstance(b, BurnRateRule):
+                if (a.total, a.bad, a.good, a.by) == (b.total, b.bad, b.good, b.by):
+                    message = (f"alerts on the same SLO as {b.alertname!r} ({a.objective:.6g} vs {b.objective:.6g}): "
+                               "one burn, two pages; keep one, or inhibit the slower tiers")
+            else:
+                sa, sb = _signal(a), _signal(b)
+                if sa and sb and sa[0] == sb[0] and sa[2] == sb[2] and _compatible(sa[1], sb[1]) \
+                        and _compatible(sb[1], sa[1]):
+                    word = "above" if sa[2] == "up" else "below"
+                    message = (f"pages on {sa[0]} {word} a threshold for the same series as {b.alertname!r}: "
+                               "one incident, two pages")
+            if message:
+                reported.add((_family(a), _family(b)))
+                found.append(Finding(check="overlapping-rules", rule=_family(a), file=file_a, message=message))
+    return found
+
+
+# --------------------------------------------------------------------------------------------------
+# Routes.
+
+def lint_routes(config: Any, rules: Sequence[RuleBase] = (), *, file: str | None = None) -> pl.DataFrame:
+    """``info-pages`` findings for an :class:`~alertsim.notify.AlertmanagerConfig`: routes that deliver a
+    ``severity="info"`` alert (the rules' info alerts, and a bare one) to a paging receiver."""
+    return _frame(_route_findings(config, rules, file))
+
+
+def _route_findings(config: Any, rules: Sequence[RuleBase], file: str | None) -> list[Finding]:
+    found: list[Finding] = []
+    probes: list[tuple[str | None, dict[str, str]]] = [(None, {"severity": "info"})]
+    probes += [(r.name, {**r.labels, "alertname": r.alertname, "severity": "info"}) for r in rules
+               if (r.severity or "").lower() == "info"]
+    flagged: set[tuple[str | None, str]] = set()
+    for rule, labels in probes:
+        for route in config.route.match(labels):
+            receiver = config.receivers.get(route.receiver)
+            if receiver is None or not receiver.pages or (rule, route.receiver) in flagged:
+                continue
+            flagged.add((rule, route.receiver))
+            kinds = sorted({i.kind for i in receiver.integrations})
+            where = "an alert with severity=\"info\"" if rule is None else f"info alert {rule!r}"
+            found.append(Finding(check="info-pages", rule=rule, file=file or config.file, message=(
+                f"{where} is routed to receiver {route.receiver!r} ({', '.join(kinds)}), which pages; route info "
+                "to a chat or ticket receiver")))
+    return found
+
+
+# --------------------------------------------------------------------------------------------------
+# Files.
+
+def _is_alertmanager(document: Any) -> bool:
+    return isinstance(document, Mapping) and "route" in document and "receivers" in document
+
+
+def _explicit_severity(document: Any, rules: Sequence[RuleBase]) -> dict[str, bool]:
+    """Which alerts of a native or GCP document were given a severity in the source."""
+    from alertsim.rules import gcp
+
+    out: dict[str, bool] = {}
+    if isinstance(document, Mapping) and isinstance(document.get("rules"), list):
+        for spec in document["rules"]:
+            if isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
+                labels = spec.get("labels") if isinstance(spec.get("labels"), Mapping) else {}
+                out[spec["name"]] = "severity" in spec or "severity" in labels
+    elif gcp.recognises(document):
+        policies = document if isinstance(document, list) else document.get(
+            "alertPolicies", document.get("alert_policies", [document]))
+        for policy in policies if isinstance(policies, list) else []:
+            if isinstance(policy, Mapping):
+                name = policy.get("displayName", policy.get("display_name"))
+                out[str(name)] = policy.get("severity") not in (None, "SEVERITY_UNSPECIFIED")
+    return out
+
+
+def lint(paths: Sequence[str | os.PathLike[str]], *, alertmanager: str | os.PathLike[str] | None = None
+         ) -> pl.DataFrame:
+    """Lint rule files of any dialect (native YAML, Prometheus rule files, describe-alarms JSON, GCP
+    AlertPolicy, Datadog monitors) and Alertmanager configs (passed among ``paths`` or as
+    ``alertmanager``); rules from all files are checked together for duplicates and overlaps.
+
+    Returns
+    -------
+    polars.DataFrame
+        Findings (``file``, ``rule``, ``check``, ``level``, ``message``), errors first.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "slo.yaml"
+    >>> _ = path.write_text('''rules:
+    ... - {name: Avail, kind: burn_rate, objective: 0.5, bad: {metric: e}, total: {metric: r},
+    ...    severity: page, annotations: {runbook: "https://x"}}
+    ... ''')
+    >>> lint([path]).select("check", "level").rows()[0]
+    ('burn-rate-never-fires', 'error')
+    """
+    from alertsim.notify import load_alertmanager_config
+    from alertsim.rules import load_rules
+
+    found: list[Finding] = []
+    items: list[tuple[str | None, RuleBase]] = []
+    explicit: dict[str, bool] = {}
+    configs: list[tuple[str, Any]] = []
+    all_paths = [*paths, *([alertmanager] if alertmanager is not None else [])]
+    for path in all_paths:
+        name = os.fspath(path)
+        try:
+            document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            found.append(Finding(check="invalid", file=name, message=f"cannot read: {str(exc).splitlines()[0]}"))
+            continue
+        try:
+            if _is_alertmanager(document) or (alertmanager is not None and path == alertmanager):
+                configs.append((name, load_alertmanager_config(path)))
+                continue
+            rules = load_rules(path)
+        except AlertsimError as exc:
+            found.append(Finding(check="invalid", file=name, rule=getattr(exc, "rule", None), message=str(exc)))
+            continue
+        items += [(name, r) for r in rules]
+        explicit.update(_explicit_severity(document, rules))
+    found += _rule_findings(items, explicit)
+    for name, config in configs:
+        found += _route_findings(config, [r for _, r in items], name)
+    log.info("linted %d rules and %d Alertmanager configs: %d findings", len(items), len(configs), len(found))
+    return _frame(found)
+
+
+def exit_code(findings: pl.DataFrame, *, strict: bool = False) -> int:
+    """1 when there is an error (or, with ``strict``, a warning), else 0."""
+    levels = set(findings["level"].to_list())
+    return 1 if "error" in levels or (strict and "warning" in levels) else 0
+
+
+__all__ = ["CHECKS", "FINDINGS", "Finding", "exit_code", "lint", "lint_routes", "lint_rules"]
