@@ -86,7 +86,7 @@ def differences(simulations: Sequence[Simulation], *, baseline: int = 0) -> pl.D
     mean over replicates of (design − baseline), ``lo``/``hi`` the 2.5th/97.5th percentiles.
     """
     base = simulations[baseline]
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for sim in simulations:
         if sim is base:
             continue

@@ -83,6 +83,13 @@ class _Responder:
 
 
 @dataclass
+class _Burden:
+    pages: set[int] = field(default_factory=set)
+    buckets: list[int] = field(default_factory=lambda: [0, 0, 0])
+    acks: int = 0
+
+
+@dataclass
 class _OnCall:
     """Who is on call on one schedule: rendered shifts, re-rendered further out when needed."""
 
@@ -118,7 +125,12 @@ class _World:
         self.models: dict[str, ResponderModel] = {p: design.responders.resolve(p) for p in design.people}
         self.outcomes = [_Outcome() for _ in self.paged]
         self.handling: list[tuple[int, str, int, int | None]] = []  # (page, person, acked, resolved)
-        self.burden = {p: {"pages": set(), "buckets": [0, 0, 0], "acks": 0} for p in design.people}
+        self.burden = {p: _Burden() for p in design.people}
+
+    @property
+    def now(self) -> int:
+        """Simulation time: integer microseconds since the epoch."""
+        return int(self.env.now)
 
     # -- who and how fast ---------------------------------------------------------------------------
     def who(self, target: str, t: int) -> str | None:
@@ -135,42 +147,44 @@ class _World:
         if dist is None:
             return None
         u = self.draws.work[self.i, page]
-        return int(to_us(quantile_seconds(dist.code, *dist.params, np.array([u])))[0])
+        a, b = dist.params
+        return int(to_us(quantile_seconds(dist.code, a, b, np.array([u])))[0])
 
     # -- processes ------------------------------------------------------------------------------------
     def notify(self, page: int, run: _Run, person: str, slot: int) -> None:
-        now = self.env.now
+        now = self.now
         outcome = self.outcomes[page]
         outcome.notifications += 1
         record = self.burden[person]
-        record["pages"].add(page)
+        record.pages.add(page)
         hour = hour_of_week(now, self.design.tz_of(person))
-        record["buckets"][int(WEEK_BUCKETS[hour])] += 1
+        record.buckets[int(WEEK_BUCKETS[hour])] += 1
         responder = _Responder(person=person, notified_at=now)
         run.responders.append(responder)
         run.processes.append(self.env.process(self.respond(page, run, responder, slot, hour)))
 
     def respond(self, page: int, run: _Run, responder: _Responder, slot: int, hour: int):  # type: ignore[no-untyped-def]
         model, person = self.models[responder.person], responder.person
-        busy = model.busy is not None and self.busy(person, self.env.now, page)
-        chance = model.busy.miss if busy and model.busy.miss is not None else model.miss  # type: ignore[union-attr]
-        if self.draws.miss[self.i, slot, page] < chance:
+        effect = model.busy if model.busy is not None and self.busy(person, self.now, page) else None
+        chance = effect.miss if effect is not None and effect.miss is not None else model.miss
+        if self.draws.miss[self.i, slot, page] < (chance or 0.0):
             return  # this notification is never acknowledged
-        ack = model.ack
-        seconds = quantile_seconds(ack.code, *ack.params, np.array([self.draws.ack[self.i, slot, page]]))[0]  # type: ignore[union-attr]
+        assert model.ack is not None  # Responders.resolve guarantees an ack model
+        a, b = model.ack.params
+        seconds = quantile_seconds(model.ack.code, a, b, np.array([self.draws.ack[self.i, slot, page]]))[0]
         seconds = seconds * (model.hour_factors[hour] if model.hour_factors else 1.0)
-        if busy:
-            seconds = seconds * model.busy.factor  # type: ignore[union-attr]
+        if effect is not None:
+            seconds = seconds * effect.factor
         yield _AckAt(self.env, int(to_us(np.array([seconds]))[0]))
         if run.acked.triggered or responder.cancelled:
             return
-        if run.deadline is not None and self.env.now >= run.deadline:
+        if run.deadline is not None and self.now >= run.deadline:
             return  # the page was resolved meanwhile
         if run.cycle == 0:
             work = self.work_us(person, page)
-            resolved = None if work is None else self.env.now + work
-            self.handling.append((page, person, self.env.now, resolved))
-        run.acked.succeed((person, self.env.now))
+            resolved = None if work is None else self.now + work
+            self.handling.append((page, person, self.now, resolved))
+        run.acked.succeed((person, self.now))
 
     def escalate(self, page: int, run: _Run, acker: str | None):  # type: ignore[no-untyped-def]
         """Walk the policy from its first level; return (person, acked_at) or None."""
@@ -182,21 +196,21 @@ class _World:
             level = self.policy.level(step)
             people: list[str | None] = []
             for target in level.targets:
-                person = self.who(target, env.now)
-                if person in people or (acker is not None and person == acker and env.now == run.start):
+                person = self.who(target, self.now)
+                if person in people or (acker is not None and person == acker and self.now == run.start):
                     person = None
                 people.append(person)
             if all(p is None for p in people):
                 continue  # coverage gap: skip this level at once
             if run.acked.triggered:
                 break
-            if run.deadline is not None and env.now >= run.deadline:
+            if run.deadline is not None and self.now >= run.deadline:
                 break
             if self.urgency[page] == "low" and notified_any:
                 break  # low urgency never escalates
             if self.policy.reassign:
                 for responder in run.responders:
-                    if responder.notified_at < env.now:
+                    if responder.notified_at < self.now:
                         responder.cancelled = True
             for q, person in enumerate(people):
                 if person is not None:
@@ -205,7 +219,7 @@ class _World:
                 outcome.escalations += 1
             notified_any = True
             if run.cycle == 0 and outcome.notified_at is None:
-                outcome.notified_at = env.now
+                outcome.notified_at = self.now
             yield env.any_of([run.acked, env.timeout(level.delay // _US)])
         if not run.acked.triggered and run.processes:
             # The page stays with everyone notified: wait for an ack or for all of them to give up.
@@ -214,23 +228,23 @@ class _World:
 
     def page(self, page: int):  # type: ignore[no-untyped-def]
         env, outcome = self.env, self.outcomes[page]
-        yield env.timeout(self.paged[page] - env.now)
-        run = _Run(cycle=0, start=env.now, deadline=None, acked=env.event())
+        yield env.timeout(self.paged[page] - self.now)
+        run = _Run(cycle=0, start=self.now, deadline=None, acked=env.event())
         result = yield from self.escalate(page, run, None)
         if result is None:
             return
         person, acked_at = result
         outcome.acked_at, outcome.acked_by = acked_at, person
-        self.burden[person]["acks"] += 1
+        self.burden[person].acks += 1
         resolved = next(r for k, _, _, r in self.handling if k == page)
         outcome.resolved_at = resolved
         timeout = self.policy.ack_timeout
         for cycle in range(1, self.layout.cycles):
             if resolved is None or timeout is None or not acked_at + timeout // _US < resolved:
                 break
-            yield env.timeout(acked_at + timeout // _US - env.now)
+            yield env.timeout(acked_at + timeout // _US - self.now)
             outcome.retriggers += 1
-            run = _Run(cycle=cycle, start=env.now, deadline=resolved, acked=env.event())
+            run = _Run(cycle=cycle, start=self.now, deadline=resolved, acked=env.event())
             result = yield from self.escalate(page, run, person)
             if result is None:
                 break
@@ -268,13 +282,13 @@ def simulate_reference(pages: pl.DataFrame, design: Design, draws: Draws) -> Ref
                                  "notifications": outcome.notifications,
                                  "resolved_at": outcome.resolved_at, "status": status})
         for person, record in world.burden.items():
-            buckets = record["buckets"]
+            buckets = record.buckets
             burden_rows.append({"replicate": replicate, "responder": person,
-                                "pages": len(record["pages"]), "interruptions": sum(buckets),
+                                "pages": len(record.pages), "interruptions": sum(buckets),
                                 "sleep_interruptions": buckets[BUCKETS.index("sleep")],
                                 "off_hours_interruptions": buckets[BUCKETS.index("off")],
                                 "business_hours_interruptions": buckets[BUCKETS.index("business")],
-                                "acks": record["acks"]})
+                                "acks": record.acks})
     instants = ("paged_at", "notified_at", "acked_at", "resolved_at")
     schema = {k: (pl.Int64() if k in instants else v) for k, v in PAGE_OUTCOMES.required.items()}
     outcomes = pl.DataFrame(outcome_rows, schema=schema, orient="row") \

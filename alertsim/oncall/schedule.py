@@ -183,7 +183,8 @@ class Schedule:
         zone(self.tz)
         if not self.layers:
             raise ConfigError(f"schedule {self.name!r} has no layers", field="layers")
-        for item in (*self.overrides, *self.time_off):
+        spans: tuple[Override | TimeOff, ...] = (*self.overrides, *self.time_off)
+        for item in spans:
             if item.end <= item.start:
                 raise ConfigError(f"{type(item).__name__.lower()} for {item.user!r} ends before it "
                                   f"starts ({item.start} → {item.end})", field=self.name)
@@ -469,8 +470,8 @@ def on_call(schedule: Schedule, at: datetime | str | Sequence[datetime] | pl.Ser
     'b'
     """
     if isinstance(at, datetime | str):
-        us = parse_instant_us(at, field="at")
-        starts, ends, users = _render(schedule, us, us + 1)
+        instant = parse_instant_us(at, field="at")
+        users = _render(schedule, instant, instant + 1)[2]
         return users[0] if users else None
     series = at if isinstance(at, pl.Series) else pl.Series("at", list(at))
     if not isinstance(series.dtype, pl.Datetime):
@@ -482,11 +483,11 @@ def on_call(schedule: Schedule, at: datetime | str | Sequence[datetime] | pl.Ser
     us = epoch.fill_null(0).to_numpy().astype(np.int64)
     if not present.any():
         return pl.Series("responder", [None] * len(series), dtype=pl.String)
-    starts, ends, users = _render(schedule, int(us[present].min()), int(us[present].max()) + 1)
-    names = np.array([*users, None], dtype=object)
+    starts, ends, names_ = _render(schedule, int(us[present].min()), int(us[present].max()) + 1)
+    names = np.array([*names_, None], dtype=object)
     pos = np.searchsorted(starts, us, side="right") - 1
     hit = present & (pos >= 0) & (us < ends[np.maximum(pos, 0)]) if starts.size else present & False
-    return pl.Series("responder", names[np.where(hit, pos, len(users))].tolist(), dtype=pl.String)
+    return pl.Series("responder", names[np.where(hit, pos, len(names_))].tolist(), dtype=pl.String)
 
 
 # ------------------------------------------------------------------------------------------- iCal
@@ -660,8 +661,9 @@ def parse_schedule(name: str, raw: object, *, file: str | None = None, path: str
         raise s.error("tz", str(exc).split(": ", 1)[-1]) from None
     layers: list[Layer | FixedLayer] = []
     if s.has("ical"):
-        feed = Path(s.text("ical")) if base_dir is None else Path(base_dir) / s.text("ical")  # type: ignore[arg-type]
-        layers += list(read_ical(feed, name=name, tz=tz).layers)  # type: ignore[arg-type]
+        relative = str(s.text("ical"))
+        feed = Path(relative) if base_dir is None else Path(base_dir) / relative
+        layers += list(read_ical(feed, name=name, tz=str(tz)).layers)
     for i, raw_layer in enumerate(s.items("layers")):
         layers.append(_layer(raw_layer, f"{where}.layers[{i}]", file, tz))  # type: ignore[arg-type]
     if not layers:
@@ -698,8 +700,8 @@ def _layer(raw: object, path: str, file: str | None, tz: str) -> Layer | FixedLa
         extra = sorted(k for k in s.data if k not in ("name", "shifts", "tz"))
         if extra:
             raise s.error(None, f"a layer of explicit shifts takes only name, tz and shifts, not {extra}")
-        ltz = s.text("tz", tz) or tz
-        items = _interval_items(s, "shifts", ltz, Entry)
+        shift_tz = s.text("tz", tz) or tz
+        items = _interval_items(s, "shifts", shift_tz, Entry)
         return FixedLayer(entries=tuple(sorted(items, key=lambda e: (e.start, e.end))), name=name)
     ltz = s.text("tz")
     if ltz is not None:

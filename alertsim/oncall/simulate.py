@@ -215,15 +215,14 @@ class _Engine:
         retriggers = np.zeros(shape, dtype=np.int32)
         self._count = np.zeros(shape, dtype=np.int32)
         self._seen = np.zeros(((self.M + 63) // 64, self.R * cols.size), dtype=np.uint64)
-        prev_ack = prev_by = None
-        ack0 = by0 = None
+        prev_ack = prev_by = ack0 = by0 = np.full(shape, NEVER, dtype=np.int64)
         for cycle in range(layout.cycles):
             if cycle == 0:
                 active = np.ones((1, cols.size), dtype=bool)
                 start = paged
             else:
-                again = np.where(prev_ack < NEVER, prev_ack + plan.ack_timeout_us, NEVER)  # type: ignore[operator]
-                active = (prev_ack < NEVER) & (bound < NEVER) & (again < bound)  # type: ignore[operator]
+                again = np.where(prev_ack < NEVER, prev_ack + (plan.ack_timeout_us or 0), NEVER)
+                active = (prev_ack < NEVER) & (bound < NEVER) & (again < bound)
                 if not active.any():
                     break
                 start = np.where(active, again, NEVER)
@@ -238,7 +237,7 @@ class _Engine:
             first = np.zeros(shape, dtype=bool)
             t = start
             if cycle > 0:
-                self._notify(cols, prev_by, active & (prev_by >= 0), start,  # type: ignore[operator]
+                self._notify(cols, prev_by, active & (prev_by >= 0), start,
                              layout.acker_slot(cycle), state, bound, cancel=None)
             for step in range(layout.steps):
                 level = policy.level(step)
