@@ -13,6 +13,12 @@ from alertsim.datasets import Sample, load_sample
 from alertsim.durations import format_duration, parse_duration
 from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
 from alertsim.frames import series_name, validate
+from alertsim.io.cloud_metrics import (
+    read_cloudwatch_csv,
+    read_cloudwatch_metric_data,
+    read_datadog_query,
+    read_gcp_time_series,
+)
 from alertsim.io.incidents import read_incidents
 from alertsim.io.ingest import ingest
 from alertsim.io.metrics import MetricsRead, load_metrics, read_metrics
@@ -20,6 +26,9 @@ from alertsim.io.opsgenie import read_opsgenie
 from alertsim.io.pagerduty import read_pagerduty
 from alertsim.io.prometheus import fetch as fetch_prometheus
 from alertsim.io.promtool import export_promtool, promtool_test
+from alertsim.io.splunk_oncall import read_splunk_oncall
+from alertsim.io.squadcast import read_squadcast
+from alertsim.lint import lint
 from alertsim.notify import load_alertmanager_config, notify
 from alertsim.oncall import fit_responders, load_design, on_call, shifts, simulate
 from alertsim.promql import evaluate as evaluate_promql
@@ -32,6 +41,9 @@ from alertsim.quality.nab import read_nab_corpus, read_nab_results, run_nab, sco
 from alertsim.quality.response import Trend, mtta, mttr, response_times, trend_test, weekly_trend
 from alertsim.replay import Replay, prepare, replay
 from alertsim.rules import load_rules, parse_rules
+from alertsim.rules.cloudwatch import CloudWatchAlarm
+from alertsim.rules.datadog import DatadogMonitor
+from alertsim.rules.gcp import GcpPolicy
 from alertsim.scale import open_dataset
 from alertsim.tune import Tuning, tune
 
@@ -39,8 +51,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlertsimError",
+    "CloudWatchAlarm",
     "ConfigError",
+    "DatadogMonitor",
     "Fatigue",
+    "GcpPolicy",
     "HourBuckets",
     "InputError",
     "MetricsRead",
@@ -62,6 +77,7 @@ __all__ = [
     "format_duration",
     "ingest",
     "interruptions",
+    "lint",
     "load_alertmanager_config",
     "load_design",
     "load_metrics",
@@ -79,12 +95,18 @@ __all__ = [
     "parse_rules",
     "prepare",
     "promtool_test",
+    "read_cloudwatch_csv",
+    "read_cloudwatch_metric_data",
+    "read_datadog_query",
+    "read_gcp_time_series",
     "read_incidents",
     "read_metrics",
     "read_nab_corpus",
     "read_nab_results",
     "read_opsgenie",
     "read_pagerduty",
+    "read_splunk_oncall",
+    "read_squadcast",
     "replay",
     "response_times",
     "run_nab",
