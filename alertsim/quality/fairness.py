@@ -1,4 +1,18 @@
-"""Fairness indices over per-person burden (pages, sleep interruptions, on-call hours, ...).
+"""Per-person on-call burden and fairness indices over it.
+
+:func:`burden` measures each person's load from Shifts (and interruptions): on-call hours at level
+1 and 2+, hours in business/off/sleep local time, weekend and holiday hours, interruptions by
+bucket. :func:`fairness` scores every burden column with the indices below (the simulator reuses
+them):
+
+``gini``
+    Gini coefficient, 0 = everyone carries the same, → 1 = one person carries it all.
+``equity``
+    PagerDuty's equity score ``100·(1 − CV)`` (population coefficient of variation), floored at 0.
+``pairwise_balance``
+    Grafana OnCall's balance: the mean over all pairs of ``min/max`` (pairs of zeros count as 1).
+``max_mean_ratio`` and ``outliers``
+    The heaviest burden over the mean; the people above 2 × the mean.
 
 All indices take the burden of every person who *could* carry load (include zeros for people who
 carried none) and return ``None`` when undefined (no people, or nobody carried anything).
