@@ -7,8 +7,10 @@ summed per the ``by`` labels, with ``rate`` exactly as Prometheus computes it (c
 extrapolation included) — the expression Sloth and Pyrra generate.
 
 Each alert records ``budget_at_detection``: the share of the period's error budget burnt in the
-long window at the instant it fired, ``burn_rate_long × long / period``. When the burn rate crosses
-the factor gradually, that is the workbook's ``factor × long / period`` (2% for 14.4× over 1h of 30d).
+long window at the instant it fired, ``burn_rate_long × long / period`` (scaled by the share of the
+window the counters have data for, so a series born mid-outage is not charged for a whole window).
+When the burn rate crosses the factor gradually, that is the workbook's ``factor × long / period``
+(2% for 14.4× over 1h of 30d).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import polars as pl
 from alertsim.durations import format_duration, to_microseconds
 from alertsim.frames import series_name
 from alertsim.rules.model import BurnRateRule, Selector
-from alertsim.vectors import Grid, extrapolated
+from alertsim.vectors import Grid, extrapolated, windows
 
 if TYPE_CHECKING:
     from alertsim.replay import Condition, Prepared, Selection, Semantics
@@ -64,6 +66,29 @@ def _compute_summed_rate(prepared: Prepared, selector: Selector, by: tuple[str, 
     return np.where(seen, out, np.nan)
 
 
+def _coverage(prepared: Prepared, rule: BurnRateRule, grid: Grid, width: int, sem: Semantics,
+              groups: dict[tuple[str, ...], int]) -> np.ndarray:
+    """The share of the long window the ``total`` counters have data for, per group and instant (1 once
+    the series has a full window of history). Scales ``budget_at_detection`` so a series that starts in
+    the middle of an outage is not charged for a whole window of it."""
+    def compute() -> np.ndarray:
+        sel = prepared.select(rule.total.metric, rule.total.matchers)
+        index, keys = _groups(sel, rule.by)
+        win = windows(sel.data, grid, width, left_open=sem.left_open)
+        first = sel.data.times[np.minimum(win.lo, max(len(sel.data.times) - 1, 0))] if len(sel.data.times) else 0
+        span = np.where(win.count >= 2, (grid.instants[None, :] - first) / width, 0.0)
+        share = np.clip(span, 0.0, 1.0)
+        out = np.zeros((len(groups), grid.size))
+        for local, key in enumerate(keys):
+            if key in groups:
+                out[groups[key]] = share[index == local].max(axis=0, initial=0.0)
+        return out
+
+    key = ("coverage", rule.total.metric, tuple(sorted(rule.total.matchers.items())), rule.by, grid, width, sem,
+           tuple(groups))
+    return prepared.cached(key, compute)  # type: ignore[no-any-return]
+
+
 def burn_rate(rule: BurnRateRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
     from alertsim.replay import Condition
 
@@ -101,7 +126,7 @@ def burn_rate(rule: BurnRateRule, prepared: Prepared, grid: Grid, sem: Semantics
             rule=rule, series=names, labels=[dict(lbl) for lbl in label_rows], enter=enter,
             present=present, value=burn, severity=tier.severity, score=burn,
             bound=np.full(burn.shape, tier.factor),
-            budget=burn * (long_us / period_us),
+            budget=burn * (long_us / period_us) * _coverage(prepared, rule, grid, long_us, sem, groups),
             extra_labels={"long": format_duration(tier.long), "short": format_duration(tier.short)},
         ))
     return out
