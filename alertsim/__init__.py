@@ -41,6 +41,7 @@ from alertsim.quality.nab import read_nab_corpus, read_nab_results, run_nab, sco
 from alertsim.quality.response import Trend, mtta, mttr, response_times, trend_test, weekly_trend
 from alertsim.replay import Replay, prepare, replay
 from alertsim.rules import load_rules, parse_rules
+from alertsim.rules._vendor import vendor_notifications
 from alertsim.rules.cloudwatch import CloudWatchAlarm
 from alertsim.rules.datadog import DatadogMonitor
 from alertsim.rules.gcp import GcpPolicy
@@ -118,5 +119,6 @@ __all__ = [
     "trend_test",
     "tune",
     "validate",
+    "vendor_notifications",
     "weekly_trend",
 ]

@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from alertsim.durations import to_microseconds
 from alertsim.errors import ConfigError
@@ -181,3 +182,80 @@ def seconds(value: Any, *, file: str | None, rule: str | None, field: str, minim
 def steps(duration: timedelta, step_us: int) -> int:
     """Whole evaluation steps in ``duration`` (at least 0)."""
     return max(0, to_microseconds(duration) // step_us)
+
+
+def vendor_notifications(alerts: pl.DataFrame, rules: Sequence[Any], *, end: datetime | None = None
+                         ) -> pl.DataFrame:
+    """The notifications CloudWatch, Cloud Monitoring and Datadog themselves send for replayed alerts of
+    their rules (a Notifications frame), for comparing with an Alertmanager layer or counting pages.
+
+    * CloudWatch runs actions on state changes only: one ``firing`` notification when an episode starts
+      (if the alarm has ``AlarmActions``), one ``resolved`` when it ends (if it has ``OKActions``).
+    * Cloud Monitoring notifies when an incident opens, every ``renotifyInterval`` while it stays open
+      (``repeat``), and when it closes unless ``notificationPrompts`` leaves ``CLOSED`` out.
+    * Datadog notifies on each transition to ALERT, WARN or NO DATA, re-notifies every
+      ``renotify_interval`` while the status is one of ``renotify_statuses`` (default alert and no data),
+      at most ``renotify_occurrences`` times, and notifies the recovery.
+
+    Alerts of other rules are left out (they go through :func:`alertsim.notify`). Episodes still open
+    re-notify until ``end`` (default: the latest instant in ``alerts``). ``receiver`` is the vendor
+    (``cloudwatch``, ``gcp``, ``datadog``) and ``group_key`` is ``rule/series``.
+
+    >>> import polars as pl, datetime as dt
+    >>> from alertsim.rules.gcp import GcpPolicy, GcpCondition
+    >>> at = lambda m: dt.datetime(2026, 1, 1, 0, m, tzinfo=dt.UTC)
+    >>> policy = GcpPolicy(name="P", conditions=(GcpCondition(name="c", metric="x"),),
+    ...                    renotify_interval=dt.timedelta(minutes=20))
+    >>> alerts = pl.DataFrame({"alert_id": [0], "rule": ["P"], "series": ["x"], "labels": ["{}"],
+    ...     "severity": ["page"], "active_at": [at(0)], "fired_at": [at(0)], "resolved_at": [at(50)]})
+    >>> vendor_notifications(alerts, [policy]).select("kind", "sent_at").rows()[1]
+    ('repeat', datetime.datetime(2026, 1, 1, 0, 20, tzinfo=zoneinfo.ZoneInfo(key='UTC')))
+    """
+    from alertsim.frames import ALERTS, INSTANT, NOTIFICATIONS, validate
+
+    by_name = {r.name: r for r in rules}
+    if end is None:
+        latest = pl.concat([alerts["fired_at"], alerts["resolved_at"].drop_nulls()]).max() if alerts.height else None
+        end = latest
+    sent: list[tuple[str, str, Any, str, int]] = []
+    for row in alerts.select(list(ALERTS.required)).iter_rows(named=True):
+        rule = by_name.get(row["rule"])
+        if rule is None or rule.kind not in ("cloudwatch", "gcp", "datadog"):
+            continue
+        key, receiver = f"{row['rule']}/{row['series']}", rule.kind
+        fired, resolved = row["fired_at"], row["resolved_at"]
+        stop = resolved if resolved is not None else end
+        repeat, limit = None, None
+        if rule.kind == "cloudwatch":
+            if rule.alarm_actions:
+                sent.append((key, receiver, fired, "firing", row["alert_id"]))
+            if rule.ok_actions and resolved is not None:
+                sent.append((key, receiver, resolved, "resolved", row["alert_id"]))
+            continue
+        if rule.kind == "gcp":
+            repeat = rule.renotify_interval
+            notify_close = rule.notify_on_close
+        else:
+            status = json.loads(row["labels"]).get("datadog_status", "alert")
+            statuses = rule.renotify_statuses or ("alert", "no data")
+            repeat = rule.renotify_interval if status in statuses else None
+            limit = rule.renotify_occurrences
+            notify_close = True
+        sent.append((key, receiver, fired, "firing", row["alert_id"]))
+        if repeat is not None and repeat > timedelta(0) and stop is not None:
+            count, moment = 0, fired + repeat
+            while moment < stop and (limit is None or count < limit):
+                sent.append((key, receiver, moment, "repeat", row["alert_id"]))
+                count, moment = count + 1, moment + repeat
+        if notify_close and resolved is not None:
+            sent.append((key, receiver, resolved, "resolved", row["alert_id"]))
+    sent.sort(key=lambda s: (s[2], s[0], s[3]))
+    frame = pl.DataFrame({
+        "notification_id": pl.Series(range(len(sent)), dtype=pl.Int64),
+        "group_key": pl.Series([s[0] for s in sent], dtype=pl.String),
+        "receiver": pl.Series([s[1] for s in sent], dtype=pl.String),
+        "sent_at": pl.Series([s[2] for s in sent], dtype=INSTANT),
+        "kind": pl.Series([s[3] for s in sent], dtype=pl.String),
+        "alert_ids": pl.Series([[s[4]] for s in sent], dtype=pl.List(pl.Int64)),
+    })
+    return validate(frame, NOTIFICATIONS)

@@ -139,6 +139,9 @@ class CloudWatchAlarm(RuleBase):
     #: For band operators: the anomaly rule whose band (``band_width`` sigmas) the datapoints must stay in.
     band: RuleBase | None = None
     band_width: float = 2.0
+    #: Whether entering ALARM / returning to OK runs actions (``AlarmActions``/``OKActions``, enabled).
+    alarm_actions: bool = True
+    ok_actions: bool = False
     kind: str = field(init=False, default="cloudwatch")
 
     @property
@@ -554,7 +557,8 @@ def _alarm(spec: Any, index: int, file: str | None) -> CloudWatchAlarm:
     options = spec.get("Alertsim") or {}
     if not isinstance(options, Mapping) or set(options) - _OPTIONS:
         raise ctx.error(f"Alertsim options are {sorted(_OPTIONS)}, got {options!r}", "Alertsim")
-    actions = bool(spec.get("AlarmActions")) and spec.get("ActionsEnabled", True) is not False
+    enabled = spec.get("ActionsEnabled", True) is not False
+    actions = bool(spec.get("AlarmActions")) and enabled
     severity = options.get("severity", "page" if actions else "info")
     if not isinstance(severity, str) or not severity:
         raise ctx.error(f"severity must be a non-empty string, got {severity!r}", "Alertsim.severity")
@@ -582,7 +586,8 @@ def _alarm(spec: Any, index: int, file: str | None) -> CloudWatchAlarm:
         else None, statistic=statistic, period=period, evaluation_periods=n, datapoints_to_alarm=m,
         comparison=operator, threshold=_number(spec["Threshold"], ctx, "Threshold") if "Threshold" in spec else None,
         treat_missing_data=treat, evaluate_low_sample_count_percentile=low, evaluation_window=window,
-        band=band, band_width=width if width is not None else 2.0, **extra)
+        band=band, band_width=width if width is not None else 2.0, alarm_actions=actions,
+        ok_actions=bool(spec.get("OKActions")) and enabled, **extra)
 
 
 def _evaluation_window(value: Any, period_s: int, ctx: _Ctx) -> Literal["sliding", "wall_clock"]:

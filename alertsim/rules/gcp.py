@@ -142,6 +142,10 @@ class GcpPolicy(RuleBase):
     conditions: tuple[GcpCondition, ...]
     combiner: str = "OR"
     auto_close: timedelta | None = None
+    #: ``alertStrategy.notificationChannelStrategy[0].renotifyInterval``: reminders while an incident is open.
+    renotify_interval: timedelta | None = None
+    #: ``alertStrategy.notificationPrompts`` includes ``CLOSED`` (the default).
+    notify_on_close: bool = True
     kind: str = field(init=False, default="gcp")
 
     def grid_on(self, grid: Grid) -> Grid:
@@ -516,6 +520,12 @@ def _policy(raw: Any, index: int, file: str | None) -> list[RuleBase]:
     if "autoClose" in strategy:
         auto_close = seconds(strategy["autoClose"], file=file, rule=ctx.rule, field="alertStrategy.autoClose",
                              minimum=1)
+    renotify = None
+    strategies = strategy.get("notificationChannelStrategy") or []
+    if strategies and isinstance(strategies[0], Mapping) and strategies[0].get("renotifyInterval") is not None:
+        renotify = seconds(strategies[0]["renotifyInterval"], file=file, rule=ctx.rule, minimum=1,
+                           field="alertStrategy.notificationChannelStrategy[0].renotifyInterval")
+    prompts = strategy.get("notificationPrompts") or ["OPENED", "CLOSED"]
     labels = spec.get("userLabels") or {}
     if not isinstance(labels, Mapping):
         raise ctx.error("userLabels must be a mapping", "userLabels")
@@ -531,7 +541,8 @@ def _policy(raw: Any, index: int, file: str | None) -> list[RuleBase]:
         log.warning("%s: policy %r is disabled (enabled: false); it is replayed as if it were enabled", file, name)
     out: list[RuleBase] = []
     if records:
-        out.append(GcpPolicy(name=name, conditions=records, combiner=combiner, auto_close=auto_close, **common))
+        out.append(GcpPolicy(name=name, conditions=records, combiner=combiner, auto_close=auto_close,
+                             renotify_interval=renotify, notify_on_close="CLOSED" in prompts, **common))
     if promql:
         out += _promql_rules(name, promql, common, ctx)
     return out
