@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alertsim.commands.notify",
     "alertsim.commands.quality",
     "alertsim.commands.report",
+    "alertsim.commands.demo",
     "alertsim.commands.oncall",
     "alertsim.commands.prometheus",
     "alertsim.commands.cloud",
@@ -59,12 +60,13 @@ def fail(error: AlertsimError) -> None:
 
 def print_frame(frame, title: str | None = None, *, limit: int = 40) -> None:  # type: ignore[no-untyped-def]
     """Print a polars frame as a Rich table."""
+    from alertsim.report.html import display_value
+
     table = Table(title=title, show_lines=False)
     for name in frame.columns:
         table.add_column(name, overflow="fold")
     for row in frame.head(limit).iter_rows():
-        table.add_row(*["" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
-                        for v in row])
+        table.add_row(*[display_value(v) for v in row])
     console.print(table)
     if frame.height > limit:
         console.print(f"... {frame.height - limit} more rows")

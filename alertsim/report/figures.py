@@ -135,12 +135,12 @@ def plot_trend(weekly: pl.DataFrame, *, label: str, ax: Axes | None = None, unit
 
 
 def plot_designs(summary: pl.DataFrame, *, ax: Axes | None = None, metric: str = "mtta_mean_min") -> Axes:
-    """Simulated designs side by side: a metric with its confidence interval (``<metric>_ci_low/high``)."""
+    """Simulated designs side by side: a metric with its 95% interval (``<metric>_lo``/``_hi``)."""
     ax = _axes(ax, (7, 3.4))
     rows = summary.sort(metric)
     names = rows["design"].to_list()
     values = rows[metric].to_numpy().astype(float)
-    low_col, high_col = f"{metric}_ci_low", f"{metric}_ci_high"
+    low_col, high_col = f"{metric}_lo", f"{metric}_hi"
     if low_col in rows.columns and high_col in rows.columns:
         err = np.vstack([values - rows[low_col].to_numpy(), rows[high_col].to_numpy() - values])
         ax.barh(names, values, xerr=np.abs(err), capsize=4, color="#4c72b0")

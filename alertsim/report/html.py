@@ -73,7 +73,7 @@ class Section:
     tables: list[Table] = field(default_factory=list)
 
 
-def _cell(value: Any) -> str:
+def display_value(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -93,7 +93,7 @@ def _cell(value: Any) -> str:
 def table(frame: pl.DataFrame, columns: list[str] | None = None, *, caption: str = "", limit: int = 50) -> Table:
     """A frame as display strings (header names with underscores as spaces)."""
     columns = [c for c in (columns or frame.columns) if c in frame.columns]
-    rows = [[_cell(v) for v in row] for row in frame.select(columns).head(limit).iter_rows()]
+    rows = [[display_value(v) for v in row] for row in frame.select(columns).head(limit).iter_rows()]
     return Table(columns=[c.replace("_", " ") for c in columns], rows=rows, caption=caption)
 
 
@@ -184,18 +184,18 @@ def _summary(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any], we
         noisy = q.filter(pl.col("precision").is_not_null()).sort("precision").head(1)
         if noisy.height:
             row = noisy.row(0, named=True)
-            s.bullets.append(f"Noisiest rule: {row['rule']} (precision {_cell(row['precision'])}, "
-                             f"{_cell(row['false_alerts_per_week'])} false alerts per week).")
+            s.bullets.append(f"Noisiest rule: {row['rule']} (precision {display_value(row['precision'])}, "
+                             f"{display_value(row['false_alerts_per_week'])} false alerts per week).")
     if "fatigue_responders" in frames:
         r = frames["fatigue_responders"]
         if "sleep" in r.columns:
             s.bullets.append(f"Sleep-hour interruptions in the page history: {int(r['sleep'].sum())} "
                              f"across {r.height} responders; Gini of sleep burden "
-                             f"{_cell(fairness.gini(r['sleep'].fill_null(0).to_list()))}.")
+                             f"{display_value(fairness.gini(r['sleep'].fill_null(0).to_list()))}.")
     if "response_times" in frames and frames["response_times"].height:
         row = frames["response_times"].row(0, named=True)
         mtta, mttr = row.get("mtta"), row.get("mttr")
-        s.bullets.append(f"MTTA {_cell(mtta)}, MTTR {_cell(mttr)} over the page history.")
+        s.bullets.append(f"MTTA {display_value(mtta)}, MTTR {display_value(mttr)} over the page history.")
     if "sim_summary" in frames and frames["sim_summary"].height:
         best = frames["sim_summary"].sort("mtta_mean_min").row(0, named=True)
         s.bullets.append(f"Best simulated design: {best['design']} (mean MTTA {best['mtta_mean_min']:.1f} min).")
@@ -302,7 +302,13 @@ def _designs(frames: Mapping[str, pl.DataFrame]) -> Section | None:
     summary = frames["sim_summary"]
     s.figures.append(_figure("designs", "Mean time to acknowledge per design (95% CI over replicates).",
                              lambda ax: figures.plot_designs(summary, ax=ax)))
-    s.tables.append(table(summary))
+    shown = summary.select("design", *[
+        pl.format("{} [{}, {}]", *(pl.col(f"{m}{suffix}").round(2) for suffix in ("", "_lo", "_hi"))).alias(m)
+        for m in ("mtta_mean_min", "mtta_p90_min", "escalation_rate", "missed_rate", "mttr_mean_min",
+                  "sleep_interruptions_per_person", "sleep_gini")
+        if all(f"{m}{suffix}" in summary.columns for suffix in ("", "_lo", "_hi"))])
+    s.tables.append(table(shown, caption="Mean over replicates [95% interval]; the full table is sim_summary "
+                          "in the run directory"))
     return s
 
 
