@@ -186,11 +186,14 @@ class _Engine:
         return self
 
     def _update_live(self, p: int) -> None:
+        """Keep the earlier pages someone may still be handling when the next page arrives."""
         if (self.acked_by[:, p] >= 0).any():
             self.live.append(p)
-        if p + 1 < self.P:
+        if p + 1 < self.P and self.live:
             upcoming = self.pages.paged_us[p + 1]
-            self.live = [k for k in self.live if (self.resolved_at[:, k] > upcoming).any()]
+            cols = np.array(self.live)
+            handling = (self.acked_by[:, cols] >= 0) & (self.resolved_at[:, cols] > upcoming)
+            self.live = cols[handling.any(axis=0)].tolist()
 
     def _busy(self, rows: np.ndarray, person: np.ndarray, when: np.ndarray) -> np.ndarray:
         if not self.live:
