@@ -24,8 +24,9 @@
     ``key:value`` of ``tag_set`` a label (keys made label-safe, ``availability-zone`` →
     ``availability_zone``; a bare tag ``foo`` becomes ``foo="true"``); null points are missing data.
 
-All of them return a Metrics frame sorted by series then time; identical duplicate samples are dropped,
-conflicting ones (same series and time, different values) are an ``InputError``.
+All of them return a Metrics frame sorted by series then time; the pages of a paginated export may be
+concatenated in one file (a JSON list of responses); identical duplicate samples are dropped, conflicting
+ones (same series and time, different values) are an ``InputError``.
 
 >>> import json, tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "q.json"
@@ -45,6 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from alertsim.errors import InputError, Problem
@@ -85,9 +87,13 @@ def _instant_us(value: Any) -> int | None:
     return (moment - _EPOCH) // _MICRO
 
 
-def _frame(rows: list[tuple[int, str, float, dict[str, str]]], file: str) -> pl.DataFrame:
-    """A validated Metrics frame from (µs, metric, value, labels) rows."""
-    labels = sorted({k for *_, lbl in rows for k in lbl})
+Chunk = tuple[str, dict[str, str], Any, Any]
+"""One series' samples: (metric, labels, microseconds since the epoch, values), arrays or lists."""
+
+
+def _frame(chunks: list[Chunk], file: str) -> pl.DataFrame:
+    """A validated Metrics frame from per-series chunks, sorted by series then time."""
+    labels = sorted({k for _, lbl, _, _ in chunks for k in lbl})
     bad = [k for k in labels if not LABEL_NAME.match(k)]
     if bad:
         raise InputError(f"{file}: label names {bad} are not valid (letters, digits, _)", file=file)
@@ -95,29 +101,38 @@ def _frame(rows: list[tuple[int, str, float, dict[str, str]]], file: str) -> pl.
     if clash:
         raise InputError(f"{file}: labels {clash} clash with the Metrics columns timestamp, metric, value",
                          file=file)
-    data: dict[str, list[Any]] = {"timestamp": [r[0] for r in rows], "metric": [r[1] for r in rows],
-                                  "value": [r[2] for r in rows]}
-    for key in labels:
-        data[key] = [r[3].get(key) for r in rows]
+    # Chunks of the same series (pages, repeated queries) are merged, then sorted by time in numpy.
+    merged: dict[tuple[str | None, ...], list[tuple[Any, Any]]] = {}
+    for metric, lbl, times, values in chunks:
+        merged.setdefault((*(lbl.get(k) for k in labels), metric), []).append((times, values))
     schema = {"timestamp": pl.Int64, "metric": pl.String, "value": pl.Float64, **{k: pl.String for k in labels}}
-    frame = pl.DataFrame(data, schema=schema).with_columns(
-        pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(INSTANT))
-    keys = ["metric", *labels, "timestamp"]
-    frame = frame.unique(maintain_order=True)
-    conflicts = frame.filter(pl.struct(keys).is_duplicated())
-    if conflicts.height:
-        shown = [Problem(file=file, column="value", reason=f"{row['metric']} {labels_of(row)} at {row['timestamp']}: "
-                                                          f"value {row['value']}")
-                 for row in conflicts.head(20).iter_rows(named=True)]
-        raise InputError(f"{file}: {conflicts.height} samples share a series and timestamp with different values",
-                         shown, file=file)
-    frame = frame.sort([*labels, "metric", "timestamp"], nulls_last=False)
-    log.info("%s: %d samples of %d series", file, frame.height, frame.select(keys[:-1]).n_unique())
+    parts, problems = [], []
+    for key in sorted(merged, key=lambda k: tuple((v is not None, v or "") for v in k)):
+        times = np.concatenate([np.asarray(t, dtype=np.int64) for t, _ in merged[key]])
+        values = np.concatenate([np.asarray(v, dtype=float) for _, v in merged[key]])
+        if not len(times):
+            continue
+        order = np.lexsort((values, times))
+        times, values = times[order], values[order]
+        same = np.flatnonzero(np.diff(times) == 0)
+        if len(same):
+            differ = same[(values[same] != values[same + 1]) & ~(np.isnan(values[same]) & np.isnan(values[same + 1]))]
+            for i in differ[:20]:
+                problems.append(Problem(file=file, column="value", reason=(
+                    f"{key[-1]} {dict(zip(labels, key[:-1], strict=True))} at {times[i]} µs: values {values[i]} "
+                    f"and {values[i + 1]}")))
+            keep = np.ones(len(times), dtype=bool)
+            keep[same + 1] = False
+            times, values = times[keep], values[keep]
+        parts.append(pl.DataFrame({"timestamp": times, "value": values}).with_columns(
+            pl.lit(key[-1], pl.String).alias("metric"),
+            *[pl.lit(v, pl.String).alias(k) for k, v in zip(labels, key[:-1], strict=True)]).select(list(schema)))
+    if problems:
+        raise InputError(f"{file}: samples share a series and timestamp with different values", problems, file=file)
+    frame = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+    frame = frame.with_columns(pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(INSTANT))
+    log.info("%s: %d samples of %d series", file, frame.height, len(parts))
     return validate(frame, METRICS, file=file)
-
-
-def labels_of(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in METRICS.columns and v is not None}
 
 
 def _number(value: Any) -> float | None:
@@ -187,7 +202,7 @@ def read_cloudwatch_metric_data(path: str | os.PathLike[str], *,
     body, file = _load(path)
     by_id = _queries(queries, file)
     problems: list[Problem] = []
-    rows: list[tuple[int, str, float, dict[str, str]]] = []
+    chunks: list[Chunk] = []
     index = 0
     for page in _pages(body, "MetricDataResults", file, "get-metric-data output"):
         for result in page["MetricDataResults"]:
@@ -209,16 +224,19 @@ def read_cloudwatch_metric_data(path: str | os.PathLike[str], *,
             if result.get("StatusCode") not in (None, "Complete"):
                 log.warning("%s: result %s has StatusCode %s; fetch the remaining pages (NextToken) too", file, rid,
                             result.get("StatusCode"))
+            times, numbers = [], []
             for stamp, value in zip(stamps, values, strict=True):
                 us, number = _instant_us(stamp), _number(value)
                 if us is None or number is None:
                     problems.append(Problem(file=file, row=index, column="Timestamps" if us is None else "Values",
                                             reason=f"cannot read {stamp!r}: {value!r}"))
                     continue
-                rows.append((us, metric, number, labels))
+                times.append(us)
+                numbers.append(number)
+            chunks.append((metric, labels, times, numbers))
     if problems:
         raise InputError(f"{file} cannot be imported", problems, file=file)
-    return _frame(rows, file)
+    return _frame(chunks, file)
 
 
 def read_cloudwatch_csv(path: str | os.PathLike[str], *, metric: str | None = None, label: str = "label"
@@ -246,24 +264,25 @@ def read_cloudwatch_csv(path: str | os.PathLike[str], *, metric: str | None = No
         raise InputError(f"label {label!r} is not a valid label name", file=file)
     stamp = table.columns[0]
     problems: list[Problem] = []
-    rows: list[tuple[int, str, float, dict[str, str]]] = []
-    for r, record in enumerate(table.iter_rows(named=True), start=1):
-        us = _instant_us(record[stamp])
-        if us is None:
-            problems.append(Problem(file=file, row=r, column=stamp, reason=f"{record[stamp]!r} is not ISO-8601"))
-            continue
-        for column in table.columns[1:]:
-            text = record[column]
-            if text is None or not text.strip():
+    stamps = [_instant_us(v) for v in table[stamp].to_list()]
+    problems += [Problem(file=file, row=r, column=stamp, reason=f"{v!r} is not ISO-8601")
+                 for r, (v, us) in enumerate(zip(table[stamp].to_list(), stamps, strict=True), start=1) if us is None]
+    chunks: list[Chunk] = []
+    for column in table.columns[1:]:
+        times, numbers = [], []
+        for r, (us, text) in enumerate(zip(stamps, table[column].to_list(), strict=True), start=1):
+            if us is None or text is None or not text.strip():
                 continue
             number = _number(text)
             if number is None:
                 problems.append(Problem(file=file, row=r, column=column, reason=f"{text!r} is not a number"))
                 continue
-            rows.append((us, metric, number, {label: column}) if metric else (us, column, number, {}))
+            times.append(us)
+            numbers.append(number)
+        chunks.append((metric, {label: column}, times, numbers) if metric else (column, {}, times, numbers))
     if problems:
         raise InputError(f"{file} cannot be imported", problems, file=file)
-    return _frame(rows, file)
+    return _frame(chunks, file)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,7 +312,7 @@ def read_gcp_time_series(path: str | os.PathLike[str]) -> pl.DataFrame:
     """
     body, file = _load(path)
     problems: list[Problem] = []
-    rows: list[tuple[int, str, float, dict[str, str]]] = []
+    chunks: list[Chunk] = []
     index = 0
     for page in _pages(body, "timeSeries", file, "timeSeries.list output"):
         for series in page["timeSeries"]:
@@ -312,6 +331,7 @@ def read_gcp_time_series(path: str | os.PathLike[str]) -> pl.DataFrame:
                 labels[name] = str(value)
             if resource.get("type"):
                 labels["resource_type"] = str(resource["type"])
+            times, numbers = [], []
             for point in series.get("points") or []:
                 interval = point.get("interval") if isinstance(point, Mapping) else None
                 us = _instant_us(interval.get("endTime")) if isinstance(interval, Mapping) else None
@@ -321,10 +341,12 @@ def read_gcp_time_series(path: str | os.PathLike[str]) -> pl.DataFrame:
                                             reason=f"cannot read point {point!r} (need interval.endTime and a "
                                                    "double, int64, bool or distribution value)"))
                     continue
-                rows.append((us, metric["type"], number, labels))
+                times.append(us)
+                numbers.append(number)
+            chunks.append((metric["type"], labels, times, numbers))
     if problems:
         raise InputError(f"{file} cannot be imported", problems, file=file)
-    return _frame(rows, file)
+    return _frame(chunks, file)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -341,7 +363,7 @@ def read_datadog_query(path: str | os.PathLike[str]) -> pl.DataFrame:
     """
     body, file = _load(path)
     problems: list[Problem] = []
-    rows: list[tuple[int, str, float, dict[str, str]]] = []
+    chunks: list[Chunk] = []
     index = 0
     for page in _pages(body, "series", file, "query API output"):
         if page.get("status", "ok") != "ok":
@@ -356,22 +378,25 @@ def read_datadog_query(path: str | os.PathLike[str]) -> pl.DataFrame:
             for tag in series.get("tag_set") or []:
                 key, _, value = str(tag).partition(":")
                 labels[label_name(key)] = value if _ else "true"
-            for point in series.get("pointlist") or []:
-                if not isinstance(point, list | tuple) or len(point) != 2 or _number(point[0]) is None:
-                    problems.append(Problem(file=file, row=index, column="pointlist",
-                                            reason=f"a point is [milliseconds, value], got {point!r}"))
-                    continue
-                if point[1] is None:
-                    continue
-                number = _number(point[1])
-                if number is None:
-                    problems.append(Problem(file=file, row=index, column="pointlist",
-                                            reason=f"{point[1]!r} is not a number"))
-                    continue
-                rows.append((round(float(point[0]) * 1000), series["metric"], number, labels))
+            points = series.get("pointlist") or []
+            try:
+                # [[ms, value-or-null], ...] as one float array (null → NaN, which is missing data).
+                array = np.asarray(points, dtype=float).reshape(-1, 2) if points else np.zeros((0, 2))
+                if len(array) != len(points) or any(not isinstance(p, list | tuple) for p in points):
+                    raise ValueError
+            except (TypeError, ValueError):
+                problems += [Problem(file=file, row=index, column="pointlist",
+                                     reason=f"a point is [milliseconds, number or null], got {point!r}")
+                             for point in points if not (isinstance(point, list | tuple) and len(point) == 2
+                                                         and _number(point[0]) is not None
+                                                         and (point[1] is None or _number(point[1]) is not None))]
+                continue
+            keep = ~np.isnan(array[:, 1]) & ~np.isnan(array[:, 0])
+            chunks.append((series["metric"], labels, np.round(array[keep, 0] * 1000).astype(np.int64),
+                           array[keep, 1]))
     if problems:
         raise InputError(f"{file} cannot be imported", problems, file=file)
-    return _frame(rows, file)
+    return _frame(chunks, file)
 
 
 __all__ = ["read_cloudwatch_csv", "read_cloudwatch_metric_data", "read_datadog_query", "read_gcp_time_series"]

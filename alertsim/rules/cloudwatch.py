@@ -68,6 +68,7 @@ Undocumented edge cases are explicit options (an ``"Alertsim"`` object on the al
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -166,6 +167,59 @@ class CloudWatchAlarm(RuleBase):
 # --------------------------------------------------------------------------------------------------
 # The state rule, vectorised over (series, evaluations).
 
+def _outcomes(slots: np.ndarray, n: int, m: int, treat_missing_data: str, stale_breach: str, premature: str,
+              ignore_partial: str) -> np.ndarray:
+    """The outcome (a state, or ``RETAIN``) of each evaluation range in ``slots`` (``(..., range)`` codes)."""
+    n_slots = slots.shape[-1]
+    real = slots != MISSING
+    bad = slots == BAD
+    n_real = real.sum(axis=-1)
+    # The newest N real datapoints: count real ones from the newest slot backwards.
+    newer_or_same = np.cumsum(real[..., ::-1], axis=-1)[..., ::-1]
+    bad_newest = (bad & real & (newer_or_same <= n)).sum(axis=-1)
+    full = np.where(bad_newest >= m, ALARM, OK)
+
+    counted = bad if stale_breach == "count" else bad & (np.arange(n_slots) >= n_slots - n)
+    bad_real = counted.sum(axis=-1)
+    fill = n - n_real
+    if treat_missing_data == "breaching":
+        partial = np.where(bad_real + fill >= m, ALARM, OK)
+        empty = np.full(n_real.shape, ALARM)
+    elif treat_missing_data == "notBreaching":
+        partial = np.where(bad_real >= m, ALARM, OK)
+        empty = np.full(n_real.shape, OK)
+    else:
+        last_n = bad[..., n_slots - n:]
+        any_good = (slots == GOOD).any(axis=-1)
+        has_bad = last_n.any(axis=-1)
+        oldest_age = n - np.argmax(last_n, axis=-1)          # age 1 = the newest slot
+        candidate = ~any_good & has_bad
+        fires = candidate & (oldest_age >= m)
+        partial = np.where(bad_real >= m, ALARM, OK)
+        if premature == "retain":
+            partial = np.where(candidate & ~fires, RETAIN, partial)
+        if treat_missing_data == "ignore" and ignore_partial == "retain":
+            undecided = (bad_real < m) & (bad_real + fill >= m)
+            partial = np.where(undecided & ~fires, RETAIN, partial)
+        partial = np.where(fires, ALARM if treat_missing_data == "missing" else RETAIN, partial)
+        empty = np.full(n_real.shape, INSUFFICIENT_DATA if treat_missing_data == "missing" else RETAIN)
+    out = np.where(n_real == 0, empty, np.where(n_real >= n, full, partial)).astype(np.int8)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _outcome_table(n_slots: int, n: int, m: int, treat_missing_data: str, stale_breach: str, premature: str,
+                   ignore_partial: str) -> np.ndarray:
+    """The outcome of every one of the ``3^range`` evaluation ranges, indexed by the range read as a base-3
+    number (oldest slot most significant)."""
+    combos = np.indices((3,) * n_slots, dtype=np.int8).reshape(n_slots, -1).T
+    return _outcomes(combos, n, m, treat_missing_data, stale_breach, premature, ignore_partial)
+
+
+_TABLE_SLOTS = 12
+"""Ranges up to this many slots are decided by table lookup (3^12 = 531,441 entries at most)."""
+
+
 def alarm_states(slots: np.ndarray, *, evaluation_periods: int, datapoints_to_alarm: int | None = None,
                  treat_missing_data: str = "missing", initial: int = INSUFFICIENT_DATA,
                  hold: np.ndarray | None = None, stale_breach: str = "count", premature: str = "ok",
@@ -205,39 +259,16 @@ def alarm_states(slots: np.ndarray, *, evaluation_periods: int, datapoints_to_al
     if treat_missing_data not in TREATMENTS:
         raise ConfigError(f"TreatMissingData {treat_missing_data!r} is not one of {list(TREATMENTS)}",
                           field="treat_missing_data")
-    real = slots != MISSING
-    bad = slots == BAD
-    n_real = real.sum(axis=-1)
-    # The newest N real datapoints: count real ones from the newest slot backwards.
-    newer_or_same = np.cumsum(real[..., ::-1], axis=-1)[..., ::-1]
-    bad_newest = (bad & real & (newer_or_same <= n)).sum(axis=-1)
-    full = np.where(bad_newest >= m, ALARM, OK)
-
-    counted = bad if stale_breach == "count" else bad & (np.arange(n_slots) >= n_slots - n)
-    bad_real = counted.sum(axis=-1)
-    fill = n - n_real
-    if treat_missing_data == "breaching":
-        partial = np.where(bad_real + fill >= m, ALARM, OK)
-        empty = np.full(n_real.shape, ALARM)
-    elif treat_missing_data == "notBreaching":
-        partial = np.where(bad_real >= m, ALARM, OK)
-        empty = np.full(n_real.shape, OK)
+    if n_slots <= _TABLE_SLOTS:
+        # Each range is a base-3 number: look its outcome up instead of evaluating the rule per range.
+        code = slots[..., 0].astype(np.int32)
+        for j in range(1, n_slots):
+            code *= 3
+            code += slots[..., j]
+        table = _outcome_table(n_slots, n, m, treat_missing_data, stale_breach, premature, ignore_partial)
+        out = table[code]
     else:
-        last_n = bad[..., n_slots - n:]
-        any_good = (slots == GOOD).any(axis=-1)
-        has_bad = last_n.any(axis=-1)
-        oldest_age = n - np.argmax(last_n, axis=-1)          # age 1 = the newest slot
-        candidate = ~any_good & has_bad
-        fires = candidate & (oldest_age >= m)
-        partial = np.where(bad_real >= m, ALARM, OK)
-        if premature == "retain":
-            partial = np.where(candidate & ~fires, RETAIN, partial)
-        if treat_missing_data == "ignore" and ignore_partial == "retain":
-            undecided = (bad_real < m) & (bad_real + fill >= m)
-            partial = np.where(undecided & ~fires, RETAIN, partial)
-        partial = np.where(fires, ALARM if treat_missing_data == "missing" else RETAIN, partial)
-        empty = np.full(n_real.shape, INSUFFICIENT_DATA if treat_missing_data == "missing" else RETAIN)
-    out = np.where(n_real == 0, empty, np.where(n_real >= n, full, partial)).astype(np.int8)
+        out = _outcomes(slots, n, m, treat_missing_data, stale_breach, premature, ignore_partial)
     if hold is not None:
         out = np.where(hold, RETAIN, out).astype(np.int8)
     if out.ndim == 1:
