@@ -22,7 +22,7 @@ import polars as pl
 from alertsim.datasets import SAMPLE_DIR, TEAMS, load_sample
 from alertsim.io.rundir import write_run
 from alertsim.notify import notify
-from alertsim.oncall import simulate
+from alertsim.oncall import compare
 from alertsim.quality.detection import missed_incidents, score
 from alertsim.quality.fatigue import fatigue
 from alertsim.quality.response import incidents_from_pages, response_times, weekly_trend
@@ -82,9 +82,8 @@ def run_demo(out: str | os.PathLike[str] = "reports/demo", *, replicates: int = 
     trend_ttr = weekly_trend(as_incidents, metric="ttr", seed=seed)
     begin("simulate designs")
     designs = REPO / "data" / "designs"
-    summaries = [simulate(sample.pages, designs / name, replicates=replicates, seed=seed,
-                          keep_outcomes=False).summary for name in DESIGNS]
-    sim_summary = pl.concat(summaries, how="diagonal_relaxed")
+    comparison = compare(sample.pages, [designs / name for name in DESIGNS], replicates=replicates, seed=seed,
+                         keep_outcomes=False)
     begin("tune")
     tuned = tune(prepared, load_rules(TUNING_GRID), sample.incidents, budget="2/week", late="30m")
     begin("write report")
@@ -92,8 +91,8 @@ def run_demo(out: str | os.PathLike[str] = "reports/demo", *, replicates: int = 
         "alerts": result.alerts, "quality": quality, "missed": missed, "incidents": sample.incidents,
         "notifications": notified.notifications, "pages": pages, "page_history": sample.pages,
         **history.frames(), "response_times": response, "trend_tta": trend_tta, "trend_ttr": trend_ttr,
-        "sim_summary": sim_summary, "tune_candidates": tuned.candidates,
-        "tune_recommendations": tuned.recommendations,
+        "sim_summary": comparison.summary, "sim_differences": comparison.differences,
+        "tune_candidates": tuned.candidates, "tune_recommendations": tuned.recommendations,
     }
     metrics_path = SAMPLE_DIR / "metrics.parquet"
     run_dir = write_run(out / "run", frames, manifest={

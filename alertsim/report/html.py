@@ -309,6 +309,12 @@ def _designs(frames: Mapping[str, pl.DataFrame]) -> Section | None:
         if all(f"{m}{suffix}" in summary.columns for suffix in ("", "_lo", "_hi"))])
     s.tables.append(table(shown, caption="Mean over replicates [95% interval]; the full table is sim_summary "
                           "in the run directory"))
+    if "sim_differences" in frames:
+        significant = frames["sim_differences"].filter(pl.col("significant"))
+        if significant.height:
+            s.tables.append(table(significant, ["design", "baseline", "metric", "difference", "lo", "hi"],
+                                  caption="Differences to the baseline design whose 95% interval excludes 0 "
+                                  "(paired over replicates)"))
     return s
 
 
