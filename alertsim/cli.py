@@ -54,7 +54,9 @@ def _root(
 
 def fail(error: AlertsimError) -> None:
     """Print a typed error for a person and exit non-zero (no traceback)."""
-    err_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
