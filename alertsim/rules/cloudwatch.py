@@ -34,8 +34,9 @@ How an alarm is evaluated (reference: cloud-alarms-and-incident-exports.md §1):
   metric): ``MetricName`` → ``metric``, each dimension → a label of the same name (dimension names
   are made label-safe: ``availability-zone`` → ``availability_zone``), every other label must be
   empty. ``Namespace`` is matched against a ``namespace`` label only when the metrics have one (the
-  CloudWatch importers write it). A native threshold rule keeps Prometheus' subset matching: one
-  alarm state per matching series.
+  CloudWatch importers write it). An alarm whose metric has no data still has a state (its datapoints
+  are all missing, so ``breaching`` alarms). A native threshold rule keeps Prometheus' subset matching:
+  one alarm state per matching series.
 * **Anomaly bands.** ``LessThanLowerOrGreaterThanUpperThreshold``, ``LessThanLowerThreshold`` and
   ``GreaterThanUpperThreshold`` with ``ThresholdMetricId`` naming ``ANOMALY_DETECTION_BAND(m1, w)``
   compare each datapoint with a band of width ``w`` sigmas from one of alertsim's anomaly rules (AWS's
@@ -82,6 +83,7 @@ import polars as pl
 
 from alertsim.durations import to_microseconds
 from alertsim.errors import ConfigError
+from alertsim.frames import series_name
 from alertsim.rules._vendor import RETAIN, cadence_grid, extended, hold_or_set, label_name
 from alertsim.rules.model import RuleBase
 from alertsim.vectors import Grid, compare, over_time
@@ -342,6 +344,13 @@ def evaluate(alarm: CloudWatchAlarm, prepared: Prepared, grid: Grid, sem: Semant
         return vec.values, vec.present, np.nan_to_num(counts)
 
     values, present, counts = sel.cached(("cloudwatch", wide, fn, q, period), compute)
+    series, labels = sel.table["series"].to_list(), sel.label_dicts()
+    if not series and alarm.exact_dimensions:
+        # The alarm exists whether or not its metric has data: one series whose datapoints are all missing.
+        labels = [{label_name(k): v for k, v in alarm.dimensions.items() if v}]
+        series = [series_name(alarm.metric, labels[0])]
+        values, counts = np.full((1, wide.size), np.nan), np.zeros((1, wide.size))
+        present = np.zeros((1, wide.size), dtype=bool)
     if alarm.band is not None:
         breach = _band_breach(alarm, values, present, wide)
     else:
@@ -374,8 +383,7 @@ def evaluate(alarm: CloudWatchAlarm, prepared: Prepared, grid: Grid, sem: Semant
                           ignore_partial=alarm.ignore_partial)
     newest_value = np.where(base >= 0, base, 0)
     value = np.where((base >= 0)[None, :], values[:, newest_value], np.nan)
-    labels = sel.label_dicts()
-    return [Condition(rule=alarm, series=sel.table["series"].to_list(), labels=labels, enter=states == ALARM,
+    return [Condition(rule=alarm, series=series, labels=labels, enter=states == ALARM,
                       present=states != INSUFFICIENT_DATA, value=value, severity=alarm.severity)]
 
 

@@ -11,6 +11,7 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -177,6 +178,18 @@ def test_an_alarm_reads_exactly_its_dimension_set() -> None:
     assert found["series"].unique().to_list() == ['latency{service="api"}']
     subset = replay(frame, [replace(exact, exact_dimensions=False)]).alerts
     assert subset["series"].n_unique() == 2
+
+
+@pytest.mark.parametrize(("treat", "expected"), [("missing", []), ("breaching", [(5.0, None)]), ("ignore", [])])
+def test_an_alarm_on_a_metric_without_data_still_has_a_state(treat: str, expected: list[Any]) -> None:
+    # Nothing matches the dimensions: every datapoint is missing. Once the 5-slot range (N + 2) no longer
+    # reaches back before the first sample of the metrics (minute 5), a breaching alarm goes to ALARM, on a
+    # series of its own.
+    frame = one("cpu", [0.0] * 10)
+    spec = alarm(dimensions={"host": "gone"}, treat_missing_data=treat, evaluation_periods=3)
+    result = replay(frame, [spec]).alerts
+    assert spans(result) == expected
+    assert result["series"].to_list() == ['cpu{host="gone"}'] * len(expected)
 
 
 def test_low_sample_count_percentile_keeps_the_state() -> None:

@@ -102,3 +102,15 @@ def test_a_bad_import_fails_cleanly(tmp_path: Path) -> None:
     bad.write_text("{not json")
     result = CliRunner().invoke(app, ["import", "splunk-oncall", str(bad), "--out", str(tmp_path / "x.csv")])
     assert result.exit_code == 2 and "not a readable JSON file" in result.output
+
+
+def test_native_rules_with_the_cloudwatch_option_set(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    output = invoke("replay", SAMPLE / "metrics.parquet", "--rules", CLOUD / "cloudwatch-style.yaml", "--out", run,
+                    *PERIOD)
+    alerts = read_frame(run, "alerts")
+    assert set(alerts["rule"]) == {"CPUHot[datapoints_to_alarm=2]", "CPUHot[datapoints_to_alarm=3]", "SlowP99"}
+    # 3 of 3 is stricter than 2 of 3: fewer, shorter alarms.
+    counts = dict(alerts.group_by("rule").len().rows())
+    assert counts["CPUHot[datapoints_to_alarm=3]"] < counts["CPUHot[datapoints_to_alarm=2]"]
+    assert "cloudwatch" in output
