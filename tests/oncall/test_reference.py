@@ -121,3 +121,16 @@ def test_ties_an_ack_at_the_escalation_instant_wins_in_both_models() -> None:
         "responders": {"default": {"ack": {"dist": "constant", "mean": "5m"}}}})
     outcomes = assert_same(page_stream(3, seed=1), design, replicates=2, seed=1)
     assert set(outcomes["acked_by"]) == {"a"} and outcomes["escalations"].sum() == 0
+
+
+def test_rosters_larger_than_64_people_agree() -> None:
+    """Distinct pages per person are tracked in 64-person bit words; a large roster spans two."""
+    users = [f"u{i}" for i in range(70)]
+    design = parse_design({"name": "big", "schedules": {
+        "p": {"layers": [{"users": users, "turn": "2h", "start": "2026-01-01"}]},
+        "q": {"layers": [{"users": users[::-1], "turn": "3h", "start": "2026-01-01"}]}},
+        "escalation": {"levels": [{"targets": ["schedule:p"], "delay": "5m"},
+                                  {"targets": ["schedule:q"], "delay": "5m"}], "loops": 2},
+        "responders": {"default": {"ack": {"dist": "exponential", "mean": "6m"}, "miss": 0.3}}})
+    outcomes = assert_same(page_stream(80, seed=2), design, replicates=5, seed=1)
+    assert outcomes["escalations"].max() >= 2
