@@ -160,7 +160,9 @@ def _single_sample(rule: RuleBase) -> str | None:
 
 def _signal(rule: RuleBase) -> tuple[str, dict[str, str], str] | None:
     """(metric, label constraints, direction) of a threshold-like rule, for the overlap check."""
-    op = None
+    op: str | None = None
+    metric: str
+    matchers: dict[str, str]
     if isinstance(rule, ThresholdRule):
         metric, matchers, op = rule.metric, dict(rule.matchers), rule.op
     elif rule.kind == "cloudwatch":
@@ -359,8 +361,8 @@ def _explicit_severity(document: Any, rules: Sequence[RuleBase]) -> dict[str, bo
     if isinstance(document, Mapping) and isinstance(document.get("rules"), list):
         for spec in document["rules"]:
             if isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
-                labels = spec.get("labels") if isinstance(spec.get("labels"), Mapping) else {}
-                out[spec["name"]] = "severity" in spec or "severity" in labels
+                labels = spec.get("labels")
+                out[spec["name"]] = "severity" in spec or (isinstance(labels, Mapping) and "severity" in labels)
     elif gcp.recognises(document):
         policies = document if isinstance(document, list) else document.get(
             "alertPolicies", document.get("alert_policies", [document]))

@@ -139,7 +139,8 @@ def _metrics(read: Callable[[], pl.DataFrame], file: Path, out: Path) -> None:
         return
     labels = [c for c in frame.columns if c not in ("timestamp", "metric", "value")]
     series = frame.select("metric", *labels).n_unique()
-    span = f"{frame['timestamp'].min()} to {frame['timestamp'].max()}" if frame.height else "no samples"
+    span = (f"{frame['timestamp'].min()!s} to {frame['timestamp'].max()!s}" if frame.height
+            else "no samples")
     console.print(f"{frame.height:,} samples of {series} series from {file.name} ({span}); wrote {out}",
                   highlight=False)
 

@@ -255,7 +255,7 @@ def read_cloudwatch_csv(path: str | os.PathLike[str], *, metric: str | None = No
     """
     file = os.fspath(path)
     try:
-        table = pl.read_csv(path, infer_schema=False)
+        table = pl.read_csv(Path(path), infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"{file}: not a readable CSV file ({exc})", file=file) from None
     if table.width < 2:

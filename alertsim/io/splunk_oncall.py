@@ -169,7 +169,7 @@ def read_splunk_oncall(path: str | os.PathLike[str], *, tz: str = "UTC") -> pl.D
         raise InputError(f"{file} cannot be imported", problems, file=file)
     if ignored:
         log.info("%s: fields not used by the import: %s", file, sorted(ignored))
-    schema = {ROW: pl.Int64, **{k: pl.String for k in rows[0] if k not in (ROW, "assignees")},
+    schema: dict[str, Any] = {ROW: pl.Int64, **{k: pl.String for k in rows[0] if k not in (ROW, "assignees")},
               "assignees": pl.List(pl.String)}
     frame = pl.DataFrame(rows, schema=schema)
     return build_incidents(frame, MAPPING, file=file, tz=tz)

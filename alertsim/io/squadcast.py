@@ -172,10 +172,13 @@ def _json_frame(path: Path) -> pl.DataFrame:
         assigned = record.get("assignedTo") or []
         users = [str(a.get("id")) for a in assigned if isinstance(a, Mapping) and a.get("id")
                  and str(a.get("type", "user")).lower() == "user"]
-        tta = analytics.get("tta") if isinstance(analytics.get("tta"), Mapping) else {}
-        responder = (_text(tta.get("userId")) or (_text(ack_log.get("assignedTo") or ack_log.get("user")
-                                                        or ack_log.get("userId")) if ack_log else None)
-                     or (users[0] if users else None))
+        tta = analytics.get("tta")
+        if not isinstance(tta, Mapping):
+            tta = {}
+        acker = None
+        if ack_log is not None:
+            acker = _text(ack_log.get("assignedTo") or ack_log.get("user") or ack_log.get("userId"))
+        responder = _text(tta.get("userId")) or acker or (users[0] if users else None)
         rows.append({
             ROW: row, "incident_id": _text(record.get("id")) or _text(record.get("incidentNumber")),
             "number": _text(record.get("incidentNumber")),
@@ -187,7 +190,7 @@ def _json_frame(path: Path) -> pl.DataFrame:
         })
     if problems:
         raise InputError(f"{file} cannot be imported", problems, file=file)
-    schema = {ROW: pl.Int64, **{k: pl.String for k in rows[0] if k not in (ROW, "assignees")},
+    schema: dict[str, Any] = {ROW: pl.Int64, **{k: pl.String for k in rows[0] if k not in (ROW, "assignees")},
               "assignees": pl.List(pl.String)}
     return pl.DataFrame(rows, schema=schema)
 

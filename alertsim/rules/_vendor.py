@@ -214,9 +214,8 @@ def vendor_notifications(alerts: pl.DataFrame, rules: Sequence[Any], *, end: dat
     from alertsim.frames import ALERTS, INSTANT, NOTIFICATIONS, validate
 
     by_name = {r.name: r for r in rules}
-    if end is None:
-        latest = pl.concat([alerts["fired_at"], alerts["resolved_at"].drop_nulls()]).max() if alerts.height else None
-        end = latest
+    if end is None and alerts.height:
+        end = pl.concat([alerts["fired_at"], alerts["resolved_at"].drop_nulls()]).max()  # type: ignore[assignment]
     sent: list[tuple[str, str, Any, str, int]] = []
     for row in alerts.select(list(ALERTS.required)).iter_rows(named=True):
         rule = by_name.get(row["rule"])

@@ -279,7 +279,7 @@ def alarm_states(slots: np.ndarray, *, evaluation_periods: int, datapoints_to_al
 
 
 def alarm_state(datapoints: str, *, evaluation_periods: int, datapoints_to_alarm: int | None = None,
-                treat_missing_data: str = "missing", current: str = "INSUFFICIENT_DATA", **options: str) -> str:
+                treat_missing_data: str = "missing", current: str = "INSUFFICIENT_DATA", **options: Any) -> str:
     """The state one evaluation gives, in the notation of AWS's tables: ``datapoints`` is the evaluation
     range oldest first, ``0`` not breaching, ``X`` breaching, ``-`` missing (spaces ignored); ``current``
     is the state before it."""
@@ -339,7 +339,7 @@ def evaluate(alarm: CloudWatchAlarm, prepared: Prepared, grid: Grid, sem: Semant
     wide, extra = extended(grid, n_slots * period)
 
     def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        vec = over_time(sel.data, wide, fn, period - 1, q=q, offset=1)     # [t − Period, t)
+        vec = over_time(sel.data, wide, fn, period - 1, q=q, offset=1)  # type: ignore[arg-type]  # [t − P, t)
         counts = over_time(sel.data, wide, "count", period - 1, offset=1).values
         return vec.values, vec.present, np.nan_to_num(counts)
 
@@ -624,7 +624,8 @@ def _alarm(spec: Any, index: int, file: str | None) -> CloudWatchAlarm:
         dimensions=_dimensions(source.get("Dimensions"), ctx), namespace=namespace if isinstance(namespace, str)
         else None, statistic=statistic, period=period, evaluation_periods=n, datapoints_to_alarm=m,
         comparison=operator, threshold=_number(spec["Threshold"], ctx, "Threshold") if "Threshold" in spec else None,
-        treat_missing_data=treat, evaluate_low_sample_count_percentile=low, evaluation_window=window,
+        treat_missing_data=treat, evaluate_low_sample_count_percentile=low,  # type: ignore[arg-type]
+        evaluation_window=window,
         band=band, band_width=width if width is not None else 2.0, alarm_actions=actions,
         ok_actions=bool(spec.get("OKActions")) and enabled, **extra)
 
@@ -670,7 +671,7 @@ def parse_cloudwatch(document: Any, *, file: str | None = None) -> list[CloudWat
         raise ConfigError("MetricAlarms must be a list", file=file, field="MetricAlarms")
     out = [_alarm(spec, i, file) for i, spec in enumerate(alarms)]
     names = [a.name for a in out]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted({str(n) for n in names if names.count(n) > 1})
     if repeated:
         raise ConfigError(f"alarm names must be unique; repeated: {repeated}", file=file, field="AlarmName")
     if not out:

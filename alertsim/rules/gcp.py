@@ -529,7 +529,7 @@ def _policy(raw: Any, index: int, file: str | None) -> list[RuleBase]:
     labels = spec.get("userLabels") or {}
     if not isinstance(labels, Mapping):
         raise ctx.error("userLabels must be a mapping", "userLabels")
-    common = {"severity": SEVERITIES.get(severity or "", "page"), "annotations": _annotations(spec),
+    common: dict[str, Any] = {"severity": SEVERITIES.get(severity or "", "page"), "annotations": _annotations(spec),
               "labels": {str(k): str(v) for k, v in labels.items()}}
     parsed = [_condition(c, i, ctx) for i, c in enumerate(conditions)]
     records = tuple(c for c in parsed if isinstance(c, GcpCondition))
