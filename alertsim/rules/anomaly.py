@@ -96,7 +96,7 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
     ``width`` instants before each instant; ``mean = s1/count``, sample ``std`` from ``s2``;
     ``score = (x − centre − mean) / std`` (±inf when std is 0 and x is off the mean), NaN where
     fewer than ``need`` samples or no value. Rows without NaN take a shortcut for the counts (exact
-    integers); working row by row keeps the temporaries small.
+    integers); working row by row keeps the temporaries small and in cache.
     """
     n, size = x.shape
     score = np.empty((n, size))
@@ -105,6 +105,68 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
     std_out = np.empty((n, size))
     if x.size == 0:
         return score, valid, centre_out, std_out
+    full_count = np.minimum(np.arange(size), width).astype(np.float64)
+    full_denominator = np.maximum(full_count - 1, 1)
+    full_valid = full_count >= need
+    head = min(width, size)
+    # y + i·y²: one complex cumsum gives both prefix sums (complex addition adds each part, exactly).
+    pair = np.empty(size, dtype=np.complex128)
+    prefix = np.zeros(size + 1, dtype=np.complex128)
+    sums = np.empty(size, dtype=np.complex128)
+    s1, s2, tmp, mean = (np.empty(size) for _ in range(4))
+
+    def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Sum of the ``width`` values before each index (prefix-sum differences)."""
+        start = np.zeros(size + 1, dtype=a.dtype) if a.dtype != prefix.dtype else prefix
+        np.cumsum(a, out=start[1:])
+        np.subtract(start[:head], start[0], out=out[:head])
+        if size > width:
+            np.subtract(start[width:size], start[:size - width], out=out[width:])
+        return out
+
+    for r in range(n):
+        row = x[r]
+        ok = ~np.isnan(row)
+        clean = bool(ok.all())
+        if clean:
+            centre = np.float64(np.sum(row) / size)        # what nanmean gives without NaN
+            y = row - centre
+            count, denominator = full_count, full_denominator
+        else:
+            centre = np.nan_to_num(np.nanmean(row))
+            y = np.where(ok, row - centre, 0.0)
+            count = window_sum(ok.astype(np.float64), np.empty(size))
+            denominator = np.maximum(count - 1, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pair.real = y
+            np.multiply(y, y, out=pair.imag)
+            window_sum(pair, sums)
+            np.copyto(s1, sums.real)
+            np.copyto(s2, sums.imag)
+            np.divide(s1, count, out=mean)
+            np.divide(s2, count, out=s2)
+            np.multiply(mean, mean, out=tmp)
+            np.subtract(s2, tmp, out=s2)
+            np.maximum(s2, 0.0, out=s2)
+            np.multiply(s2, count, out=s2)
+            np.divide(s2, denominator, out=s2)
+            std = std_out[r]
+            np.sqrt(s2, out=std)
+            dev = np.subtract(y, mean, out=tmp) if clean else (row - centre) - mean
+            out = score[r]
+            np.divide(dev, std, out=out)
+            flat = ~(std > 0)
+            if flat.any():
+                out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
+        ok_row = valid[r]
+        if clean and present[r].all():
+            ok_row[:] = full_valid
+        else:
+            np.logical_and(present[r], count >= need, out=ok_row)
+            ok_row &= ok
+        out[~ok_row] = np.nan
+        np.add(mean, centre, out=centre_out[r])
+    return score, valid, centre_out, std_out
     full_count = np.minimum(np.arange(size), width).astype(np.float64)
     full_denominator = np.maximum(full_count - 1, 1)
     full_valid = full_count >= need
@@ -173,7 +235,8 @@ def zscore(rule: ZScoreRule, prepared: Prepared, grid: Grid, sem: Semantics) -> 
         return _zscore_features(x, present, width, need)
 
     score, valid, centre, std = sel.cached(("zscore", grid, sem, width, need), compute)
-    enter = _decide(rule, score) & valid
+    enter = _decide(rule, score)
+    enter &= valid
     return [_cond(rule, sel, enter, valid, x, score, _bound(rule, centre, std, score))]
 
 
