@@ -167,62 +167,6 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
         out[~ok_row] = np.nan
         np.add(mean, centre, out=centre_out[r])
     return score, valid, centre_out, std_out
-    full_count = np.minimum(np.arange(size), width).astype(np.float64)
-    full_denominator = np.maximum(full_count - 1, 1)
-    full_valid = full_count >= need
-    prefix = np.zeros(size + 1)
-    s1, s2, tmp, mean = (np.empty(size) for _ in range(4))
-
-    def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Sum of the ``width`` values before each index (prefix-sum differences)."""
-        np.cumsum(a, out=prefix[1:])
-        head = min(width, size)
-        np.subtract(prefix[:head], prefix[0], out=out[:head])
-        if size > width:
-            np.subtract(prefix[width:size], prefix[:size - width], out=out[width:])
-        return out
-
-    for r in range(n):
-        row = x[r]
-        ok = ~np.isnan(row)
-        clean = bool(ok.all())
-        if clean:
-            centre = np.float64(np.sum(row) / size)        # what nanmean gives without NaN
-            y = row - centre
-            count, denominator = full_count, full_denominator
-        else:
-            centre = np.nan_to_num(np.nanmean(row))
-            y = np.where(ok, row - centre, 0.0)
-            count = window_sum(ok.astype(np.float64), np.empty(size))
-            denominator = np.maximum(count - 1, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            window_sum(y, s1)
-            np.multiply(y, y, out=tmp)
-            window_sum(tmp, s2)
-            np.divide(s1, count, out=mean)
-            np.divide(s2, count, out=s2)
-            np.multiply(mean, mean, out=tmp)
-            np.subtract(s2, tmp, out=s2)
-            np.maximum(s2, 0.0, out=s2)
-            np.multiply(s2, count, out=s2)
-            np.divide(s2, denominator, out=s2)
-            std = std_out[r]
-            np.sqrt(s2, out=std)
-            dev = np.subtract(y, mean, out=tmp) if clean else (row - centre) - mean
-            out = score[r]
-            np.divide(dev, std, out=out)
-            flat = ~(std > 0)
-            if flat.any():
-                out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
-        ok_row = valid[r]
-        if clean and present[r].all():
-            ok_row[:] = full_valid
-        else:
-            np.logical_and(present[r], count >= need, out=ok_row)
-            ok_row &= ok
-        out[~ok_row] = np.nan
-        np.add(mean, centre, out=centre_out[r])
-    return score, valid, centre_out, std_out
 
 
 def zscore(rule: ZScoreRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
