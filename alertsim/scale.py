@@ -42,6 +42,9 @@ from alertsim.vectors import Grid
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_POINTS = 20_000_000
+#: Rule kinds a series partition can replay: per-series rules, and burn-rate rules whose ``by`` groups
+#: the planner keeps whole. CloudWatch alarms read exactly one dimension set (one series).
+PARTITIONABLE = ("threshold", "zscore", "mad", "ewma", "seasonal", "holt_winters", "burn_rate", "cloudwatch")
 _RESERVED = {"timestamp", "metric", "value", "bucket", "day"}
 
 
@@ -216,10 +219,11 @@ def replay_dataset(dataset: Dataset | str | os.PathLike[str], rules: Sequence[Ru
     ds = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
     rules = list(rules)
     unsupported = [r.name for r in rules if r.kind not in
-                   ("threshold", "zscore", "mad", "ewma", "seasonal", "holt_winters", "burn_rate")]
+                   PARTITIONABLE]
     if unsupported:
-        raise ConfigError(f"rules {unsupported} cannot be partitioned by series; replay them in memory",
-                          field="engine")
+        raise ConfigError(f"rules {unsupported} aggregate across series in ways a series partition cannot "
+                          "keep together (PromQL, GCP reducers, Datadog space aggregation); replay them "
+                          "in memory (engine='memory')", field="engine")
     series = series_table(ds)
     if not series.height:
         raise InputError(f"{ds.path} holds no samples", file=ds.path)

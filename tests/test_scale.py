@@ -118,3 +118,12 @@ def test_bad_stores_are_input_errors(tmp_path):
 def test_memory_engine_rejects_a_dataset_engine_name_mismatch(history, rules):
     with pytest.raises(ConfigError, match="engine"):
         al.replay(history, rules, engine="dask")
+
+
+def test_rules_that_aggregate_across_series_are_refused_not_mis_partitioned(stores):
+    from alertsim.promql.rules import parse_prometheus_rules
+
+    root, _ = stores
+    rules = parse_prometheus_rules("groups:\n- name: g\n  rules:\n  - alert: Total\n    expr: sum(cpu) > 100\n")
+    with pytest.raises(ConfigError, match="in memory"):
+        replay_dataset(open_dataset(root / "dataset"), rules)

@@ -13,7 +13,8 @@ from alertsim.errors import AlertsimError
 
 def replay_command(
     metrics: Path = typer.Argument(..., help="Metrics: CSV/Parquet file, dir or glob, or DuckDB file."),
-    rules: Path = typer.Option(..., "--rules", "-r", help="Rule file (alertsim YAML)."),
+    rules: Path = typer.Option(..., "--rules", "-r", help="Rules: alertsim YAML, Prometheus rule file, CloudWatch "
+                                "describe-alarms JSON, GCP AlertPolicy or Datadog monitor JSON."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (replaced atomically)."),
     eval_interval: str = typer.Option("1m", "--eval-interval", help="Rule evaluation interval."),
     start: str | None = typer.Option(None, "--start", help="First instant (ISO-8601)."),
