@@ -111,14 +111,17 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
 
 
 def series_table(dataset: Dataset) -> pl.DataFrame:
-    """One row per series (metric + labels): ``samples``, ``first_us``, ``last_us``; computed by DuckDB."""
+    """One row per series (metric + labels): ``samples``, ``first_us``, ``last_us`` (and ``_bucket``
+    when the dataset has ``bucket=NN`` partitions, as :func:`alertsim.io.ingest.ingest` writes);
+    computed by DuckDB without loading samples."""
     with dataset.connect() as con:
         labels = dataset.labels(con)
         keys = ", ".join(['"metric"', *[f'coalesce(CAST("{c}" AS VARCHAR), \'\') AS "{c}"' for c in labels]])
         group = ", ".join(['"metric"', *[f'coalesce(CAST("{c}" AS VARCHAR), \'\')' for c in labels]])
+        bucket = ', min("bucket") AS "_bucket"' if "bucket" in dataset.columns(con) else ""
         frame = _fetch(con,
             f"SELECT {keys}, count(*) AS samples, epoch_us(min(timestamp)) AS first_us, "
-            f"epoch_us(max(timestamp)) AS last_us FROM {dataset.relation} GROUP BY {group} "
+            f"epoch_us(max(timestamp)) AS last_us{bucket} FROM {dataset.relation} GROUP BY {group} "
             f"ORDER BY {', '.join(str(i + 1) for i in range(len(labels) + 1))}")
     return frame
 
@@ -147,9 +150,14 @@ def plan_partitions(series: pl.DataFrame, rules: Sequence[Rule], *, max_points: 
                     ) -> list[pl.DataFrame]:
     """Pack series into partitions of at most ``max_points`` samples, keeping co-located groups whole
     (a group larger than ``max_points`` becomes a partition of its own)."""
-    labels = [c for c in series.columns if c not in ("metric", "samples", "first_us", "last_us")]
+    labels = [c for c in series.columns if c not in ("metric", "samples", "first_us", "last_us", "_bucket")]
     keyed = series.with_columns(_colocation_keys(series, rules, labels).alias("_key"))
-    groups = keyed.group_by("_key", maintain_order=True).agg(pl.col("samples").sum().alias("points"))
+    if "_bucket" not in keyed.columns:
+        keyed = keyed.with_columns(pl.lit(0).alias("_bucket"))
+    # Packing bucket by bucket keeps each partition's files few (DuckDB reads only those buckets).
+    groups = (keyed.group_by("_key", maintain_order=True)
+              .agg(pl.col("samples").sum().alias("points"), pl.col("_bucket").min().alias("_first"))
+              .sort("_first", maintain_order=True).select("_key", "points"))
     assignment: dict[str, int] = {}
     part, filled = 0, 0
     for key, points in groups.iter_rows():
@@ -158,7 +166,9 @@ def plan_partitions(series: pl.DataFrame, rules: Sequence[Rule], *, max_points: 
         assignment[key] = part
         filled += points
     keyed = keyed.with_columns(pl.col("_key").replace_strict(assignment, return_dtype=pl.Int64).alias("_part"))
-    return [frame.drop("_key", "_part") for _, frame in keyed.group_by("_part", maintain_order=True)]
+    parts = [frame.drop("_key", "_part") for _, frame in keyed.sort("_part", maintain_order=True)
+             .group_by("_part", maintain_order=True)]
+    return parts if "_bucket" in series.columns else [p.drop("_bucket") for p in parts]
 
 
 def load_partition(dataset: Dataset, keys: pl.DataFrame) -> pl.DataFrame:
@@ -171,7 +181,11 @@ def load_partition(dataset: Dataset, keys: pl.DataFrame) -> pl.DataFrame:
                            *[f'coalesce(CAST(s."{c}" AS VARCHAR), \'\') = w."{c}"' for c in labels]])
         cols = ", ".join(['s."timestamp"', 's."metric"', 'CAST(s."value" AS DOUBLE) AS "value"',
                           *[f'coalesce(CAST(s."{c}" AS VARCHAR), \'\') AS "{c}"' for c in labels]])
-        frame = _fetch(con, f"SELECT {cols} FROM {dataset.relation} s JOIN wanted w ON {on}")
+        where = ""
+        if "_bucket" in keys.columns:
+            buckets = ", ".join(str(int(b)) for b in keys["_bucket"].unique().sort().to_list())
+            where = f' WHERE s."bucket" IN ({buckets})'
+        frame = _fetch(con, f"SELECT {cols} FROM {dataset.relation} s JOIN wanted w ON {on}{where}")
     return frame.with_columns(utc_instants(frame, "timestamp"))
 
 
