@@ -222,6 +222,12 @@ class Windows:
 def windows(series: SeriesSet, grid: Grid, width: int, *, offset: int = 0,
             left_open: bool = False) -> Windows:
     """Sample index bounds of the range selector ``[width]`` (µs) at every instant."""
+    if series.layout is not None and series.n > 1:
+        # Same sample times in every series: the first series' windows, shifted to each series.
+        one = windows(_first_series(series), grid, width, offset=offset, left_open=left_open)
+        base = series.offsets[:-1, None]
+        hi = np.where(one.hi >= 0, one.hi + base, -1)
+        return Windows(one.lo + base, hi, np.broadcast_to(one.count, hi.shape))
     hi = last_index(series, grid, shift=-offset)
     before = last_index(series, grid, shift=-offset - width, strict=not left_open)
     lo = np.where(before >= 0, before + 1, series.offsets[:-1, None])
@@ -411,8 +417,7 @@ def _extrapolated_regular(series: SeriesSet, grid: Grid, width: int, *,
     same results."""
     assert series.layout is not None
     n, size = series.n, series.layout.size
-    first = SeriesSet(series.times[:size], series.values[:size], np.array([0, size], dtype=np.int64))
-    win = windows(first, grid, width, offset=offset, left_open=left_open)
+    win = windows(_first_series(series), grid, width, offset=offset, left_open=left_open)
     count = win.count[0]
     present = count >= 2
     lo = np.where(present, win.lo[0], 0)
@@ -420,36 +425,63 @@ def _extrapolated_regular(series: SeriesSet, grid: Grid, width: int, *,
     t = series.times[:size]
     v = series.values.reshape(n, size)
     is_counter = kind != "delta"
+    pc = None
+    if is_counter:
+        # The value before each drop (a counter reset), prefix-summed over all samples as in
+        # :func:`extrapolated`; most counters never reset, and then nothing needs adding.
+        correction = np.zeros((n, size))
+        prev = v[:, :-1]
+        np.copyto(correction[:, 1:], prev, where=v[:, 1:] < prev)
+        if correction.any():
+            pc = _prefix(correction.reshape(-1))[1:].reshape(n, size)
+        del correction
     with np.errstate(invalid="ignore", divide="ignore"):
-        v_lo = v[:, lo]
-        result = v[:, hi] - v_lo
-        if is_counter:
-            correction = np.zeros((n, size))
-            prev = v[:, :-1]
-            np.copyto(correction[:, 1:], prev, where=v[:, 1:] < prev)
-            if correction.any():
-                pc = _prefix(correction.reshape(-1))[1:].reshape(n, size)
-                result = result + (pc[:, hi] - pc[:, lo])
-            else:
-                result = result + 0.0
         instants = grid.instants - offset
         range_start = instants - width
-        to_start = (t[lo] - range_start) / US
+        to_start_all = (t[lo] - range_start) / US
         to_end = (instants - t[hi]) / US
         sampled = (t[hi] - t[lo]) / US
         average = sampled / np.maximum(count - 1, 1)
-        if is_counter:
-            to_zero = sampled * (v_lo / result)
-            use_zero = (result > 0) & (v_lo >= 0) & (to_zero < to_start)
-            to_start = np.where(use_zero, to_zero, to_start)
         threshold = average * 1.1
-        interval = sampled + np.where(to_start < threshold, to_start, average / 2)
-        interval = interval + np.where(to_end < threshold, to_end, average / 2)
-        factor = interval / sampled
-        if kind == "rate":
-            factor = factor / (width / US)
-        result = result * factor
-    return Vector(np.where(present, result, np.nan), np.broadcast_to(present, (n, grid.size)))
+        end_term = np.where(to_end < threshold, to_end, average / 2)
+        half = average / 2
+        out = np.empty((n, grid.size))
+        # A few rows at a time, so the temporaries stay in cache; the same operations in the same order.
+        block = max(1, 65_536 // max(grid.size, 1))
+        for first in range(0, n, block):
+            rows = slice(first, first + block)
+            v_lo = v[rows][:, lo]
+            result = v[rows][:, hi]
+            np.subtract(result, v_lo, out=result)
+            if is_counter:
+                if pc is not None:
+                    result += pc[rows][:, hi] - pc[rows][:, lo]
+                else:
+                    result += 0.0
+                to_zero = np.divide(v_lo, result)
+                to_zero *= sampled
+                use_zero = result > 0
+                use_zero &= v_lo >= 0
+                use_zero &= to_zero < to_start_all
+                to_start = np.where(use_zero, to_zero, to_start_all)
+            else:
+                to_start = to_start_all
+            interval = np.where(to_start < threshold, to_start, half)
+            interval += sampled
+            interval += end_term
+            interval /= sampled
+            if kind == "rate":
+                interval /= width / US
+            np.multiply(result, interval, out=out[rows])
+        out[:, ~present] = np.nan
+    return Vector(out, np.broadcast_to(present, (n, grid.size)))
+
+
+def _first_series(series: SeriesSet) -> SeriesSet:
+    """The first series of a regular set, as a set of its own."""
+    assert series.layout is not None
+    size = series.layout.size
+    return SeriesSet(series.times[:size], series.values[:size], np.array([0, size], dtype=np.int64))
 
 
 def irate(series: SeriesSet, grid: Grid, width: int, *, offset: int = 0, left_open: bool = False,
