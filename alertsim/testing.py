@@ -27,6 +27,7 @@ Against a server (needs Debian's ``prometheus`` package)::
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -41,7 +42,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -314,7 +315,7 @@ def start_prometheus(metrics: pl.DataFrame | None = None, *, binary: str = "prom
             ]
             with log_path.open("wb") as log_file:
                 process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT,
-                                           stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                           stdin=subprocess.DEVNULL, preexec_fn=_death_signal())
             server = PrometheusServer(url=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process,
                                       log_path=log_path, query_timeout=timeout)
             if _wait_ready(server, startup_timeout):
@@ -360,13 +361,21 @@ def _wait_ready(server: PrometheusServer, timeout: float) -> bool:
     return False
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Ask Linux to stop the server if the process that started it dies without cleaning up."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+def _death_signal() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGTERM the server when the thread that started it dies without
+    cleaning up (PR_SET_PDEATHSIG). The library is loaded here, in the parent: the hook itself only
+    makes the call, so the child imports nothing between fork and exec."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
 
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    def hook() -> None:  # pragma: no cover - runs in the child before exec
+        prctl(1, signal.SIGTERM)
+
+    return hook
 
 
 def _binary(name: str) -> str:
