@@ -112,12 +112,12 @@ def metrics_frame(parts: list[tuple[str, np.ndarray]], instants: np.ndarray, lab
     frames = []
     for metric, values in parts:
         series, points = values.shape
-        index = np.repeat(np.arange(series, dtype=np.uint32), points)
         frames.append(pl.DataFrame({
             "timestamp": pl.Series(np.tile(instants, series)).cast(pl.Datetime("us", "UTC")),
             "metric": pl.repeat(metric, series * points, eager=True),
             "value": pl.Series(np.ascontiguousarray(values).reshape(-1)),
-            label: pl.Series(names[:series], dtype=pl.String).gather(index),
+            # one chunk per series: no gather, no transient copy of 16-byte string views
+            label: pl.concat([pl.repeat(name, points, eager=True) for name in names[:series]], rechunk=False),
         }))
     return pl.concat(frames) if len(frames) > 1 else frames[0]
 
