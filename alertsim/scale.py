@@ -41,7 +41,7 @@ from alertsim.vectors import Grid
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_POINTS = 20_000_000
+DEFAULT_MAX_POINTS = 10_000_000
 #: Rule kinds a series partition can replay: per-series rules, and burn-rate rules whose ``by`` groups
 #: the planner keeps whole. CloudWatch alarms read exactly one dimension set (one series).
 PARTITIONABLE = ("threshold", "zscore", "mad", "ewma", "seasonal", "holt_winters", "burn_rate", "cloudwatch")
@@ -224,7 +224,8 @@ def replay_dataset(dataset: Dataset | str | os.PathLike[str], rules: Sequence[Ru
     Parameters
     ----------
     dataset : a :class:`Dataset` or a Parquet dataset directory.
-    max_points : samples per partition (peak memory grows with it). Default 20 million.
+    max_points : samples per partition (peak memory grows with it, about 200 bytes per sample). Default
+        10 million.
     engine : ``"local"`` (one partition after another in this process) or ``"dask"``.
     scheduler : for ``engine="dask"``: a scheduler address (``"tcp://host:8786"``), a
         ``distributed.Client``, or None for a temporary local cluster.

@@ -264,8 +264,10 @@ def over_time(series: SeriesSet, grid: Grid, fn: OverTime, width: int, *, q: flo
             out = np.ones(count.shape)
         elif fn == "last":
             out = values[hi]
-        elif fn in ("sum", "avg", "stddev", "stdvar"):
+        elif fn in ("sum", "avg"):
             out = _moments(series, lo, hi, count, fn)
+        elif fn in ("stddev", "stdvar"):
+            out = _spread(values, lo, count, fn)
         elif fn in ("min", "max"):
             out = _extreme(values, lo, hi, count, fn)
         elif fn == "quantile":
@@ -303,19 +305,28 @@ def _moments(series: SeriesSet, lo: np.ndarray, hi: np.ndarray, count: np.ndarra
     constant = (changes[end] - changes[np.minimum(lo + 1, end)]) == 0
     if fn == "sum":
         out = s1 + c * n
-    elif fn == "avg":
-        out = np.where(constant, values[hi], s1 / n + c)
     else:
-        p2 = _prefix(shifted * shifted)
-        s2 = p2[end] - p2[lo]
-        mean = s1 / n
-        var = np.where(constant, 0.0, np.maximum(s2 / n - mean * mean, 0.0))
-        out = var if fn == "stdvar" else np.sqrt(var)
-        special = (nan_c + pinf_c + ninf_c) > 0
-        return np.where(special, np.nan, out)
+        out = np.where(constant, values[hi], s1 / n + c)
     out = np.where(pinf_c > 0, np.inf, out)
     out = np.where(ninf_c > 0, np.where(pinf_c > 0, np.nan, -np.inf), out)
     return np.where(nan_c > 0, np.nan, out)
+
+
+def _spread(values: np.ndarray, lo: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
+    """Population variance (``stdvar``) or standard deviation of each window, two-pass per window
+    (gathered by window length) so nearly equal samples keep their precision, as Prometheus' Welford
+    update does; NaN or an infinity in the window gives NaN."""
+    out = np.full(count.shape, np.nan)
+    for c in np.unique(count[count > 0]):
+        mask = count == c
+        rows = np.flatnonzero(mask.ravel())
+        for chunk in range(0, len(rows), max(1, 4_000_000 // int(c))):
+            part = rows[chunk:chunk + max(1, 4_000_000 // int(c))]
+            block = values[lo.ravel()[part][:, None] + np.arange(c)[None, :]]
+            with np.errstate(invalid="ignore"):
+                var = np.var(block, axis=1)
+            out.ravel()[part] = np.where(np.isfinite(block).all(axis=1), var, np.nan)
+    return out if fn == "stdvar" else np.sqrt(out)
 
 
 def _extreme(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:

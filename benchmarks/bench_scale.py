@@ -99,7 +99,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     generate(root, series, points)
     generated = time.perf_counter() - started
     total = series * points
-    out = _child(CHILD, str(root), json.dumps(RULE), str(20_000_000))
+    out = _child(CHILD, str(root), json.dumps(RULE), str(10_000_000))
     small_root = CACHE / "scale-500x20000"
     generate(small_root, 500, 20_000)
     memory = _child(IN_MEMORY, str(small_root), json.dumps(RULE))
