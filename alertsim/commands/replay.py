@@ -49,8 +49,7 @@ def replay_command(
                 files={f"rules{rules.suffix or '.yaml'}": rules})
             print_frame(result.summary(), title=f"{result.alerts.height} alerts from {len(rule_list)} rules")
             return
-        frame = read_metrics(metrics, metric=metric, table=table)
-        prepared = prepare(frame)
+        prepared = prepare(read_metrics(metrics, metric=metric, table=table))  # the frame is freed here
         with Progress(TextColumn("[bold]replay"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                       transient=True) as progress:
