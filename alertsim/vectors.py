@@ -269,7 +269,7 @@ def over_time(series: SeriesSet, grid: Grid, fn: OverTime, width: int, *, q: flo
         elif fn in ("stddev", "stdvar"):
             out = _spread(values, lo, count, fn)
         elif fn in ("min", "max"):
-            out = _extreme(values, lo, hi, count, fn)
+            out = window_extreme(values, lo, hi, count, fn)
         elif fn == "quantile":
             if q is None:
                 raise ValueError("quantile_over_time needs q")
@@ -329,9 +329,35 @@ def _spread(values: np.ndarray, lo: np.ndarray, count: np.ndarray, fn: str) -> n
     return out if fn == "stdvar" else np.sqrt(out)
 
 
-def _extreme(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
-    """Range min/max with a sparse table: O(N log W) build, O(1) per query. Like Prometheus, NaN samples
-    are skipped unless the window holds only NaN."""
+def window_extreme(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray,
+                   fn: Literal["min", "max"]) -> np.ndarray:
+    """Minimum or maximum of every window ``values[lo..hi]`` (inclusive), with a sparse table.
+
+    O(N log W) build, O(1) per window. Like Prometheus' ``min_over_time``/``max_over_time``, NaN
+    samples are skipped unless the window holds only NaN.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Sample values of all series, back to back.
+    lo, hi : numpy.ndarray
+        First and last sample index of each window (any shape; ``hi`` non-negative).
+    count : numpy.ndarray
+        Samples in each window (same shape as ``lo``); 0 marks an empty window.
+    fn : {"min", "max"}
+        Which extreme.
+
+    Returns
+    -------
+    numpy.ndarray
+        The extreme of each window, NaN where the window is empty or holds only NaN.
+
+    Examples
+    --------
+    >>> v = np.array([3.0, np.nan, 1.0, 5.0])
+    >>> window_extreme(v, np.array([0, 1, 1]), np.array([3, 1, 0]), np.array([4, 1, 0]), "max").tolist()
+    [5.0, nan, nan]
+    """
     fill = np.inf if fn == "min" else -np.inf
     reduce = np.fmin if fn == "min" else np.fmax
     base = np.where(np.isnan(values), fill, values)

@@ -55,7 +55,7 @@ from alertsim.promql.ast import (
     VectorMatching,
     VectorSelector,
 )
-from alertsim.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index
+from alertsim.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index, window_extreme
 
 Labels = tuple[tuple[str, str], ...]
 """A label set: ``(name, value)`` pairs sorted by name, no empty values, ``__name__`` included."""
@@ -560,7 +560,7 @@ def _over_time(w: Windows, fn: str, q: np.ndarray | None) -> tuple[np.ndarray, n
         elif fn == "last":
             out = v[hi]
         elif fn in ("min", "max"):
-            out = _extreme(v, lo, hi, count, fn)
+            out = window_extreme(v, lo, hi, count, fn)
         elif fn == "quantile":
             assert q is not None
             out = _quantile_windows(v, lo, count, q)
@@ -627,31 +627,6 @@ def _prefix_moments(series: SeriesSet, lo: np.ndarray, hi: np.ndarray, count: np
     var = np.maximum((p2[end] - p2[lo]) / np.maximum(n, 1) - mean * mean, 0).astype(np.float64)
     var = np.where(has_special, np.nan, var)
     return np.sqrt(var) if fn == "stddev" else var
-
-
-def _extreme(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
-    """Window min/max (NaN samples skipped unless all are NaN), with a sparse table."""
-    fill = np.inf if fn == "min" else -np.inf
-    reduce = np.fmin if fn == "min" else np.fmax
-    base = np.where(np.isnan(v), fill, v)
-    widest = int(count.max()) if count.size else 0
-    levels = [base]
-    span = 1
-    while span * 2 <= widest:
-        prev = levels[-1]
-        nxt = prev.copy()
-        nxt[: len(prev) - span] = reduce(prev[: len(prev) - span], prev[span:])
-        levels.append(nxt)
-        span *= 2
-    level = np.floor(np.log2(np.maximum(count, 1))).astype(np.int64)
-    out = np.full(count.shape, np.nan)
-    for k, table in enumerate(levels):
-        mask = (level == k) & (count > 0)
-        if mask.any():
-            out[mask] = reduce(table[lo[mask]], table[hi[mask] - (1 << k) + 1])
-    nan_count = np.concatenate(([0], np.cumsum(np.isnan(v))))
-    only_nan = (nan_count[hi + 1] - nan_count[lo]) == count
-    return np.where(only_nan & (count > 0), np.nan, out)
 
 
 def _quantile_sorted(block: np.ndarray, count: np.ndarray, q: np.ndarray) -> np.ndarray:
