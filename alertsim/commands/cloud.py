@@ -18,7 +18,8 @@ import typer
 from rich.table import Table
 
 from alertsim.cli import console, fail, print_frame
-from alertsim.errors import AlertsimError, ConfigError
+from alertsim.errors import AlertsimError
+from alertsim.io.rundir import write_frame
 
 import_app = typer.Typer(help="Import incident history from on-call tools.", no_args_is_help=True)
 
@@ -61,30 +62,6 @@ def lint_command(
 
 # ------------------------------------------------------------------------------------------ importers
 
-def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Instants as ISO-8601 UTC text and lists as JSON text, which CSV can hold."""
-    exprs = []
-    for name, dtype in frame.schema.items():
-        if isinstance(dtype, pl.Datetime):
-            exprs.append(pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"))
-        elif isinstance(dtype, pl.List):
-            exprs.append(pl.col(name).map_elements(lambda v: json.dumps(list(v)), return_dtype=pl.String))
-    return frame.with_columns(exprs) if exprs else frame
-
-
-def _save(frame: pl.DataFrame, out: Path) -> None:
-    """Write ``frame`` to ``out`` (``.parquet`` or ``.csv``) atomically."""
-    if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise ConfigError(f"--out {out.name!r} must end in .parquet or .csv", field="out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if out.suffix.lower() == ".csv":
-        _csv_ready(frame).write_csv(tmp)
-    else:
-        frame.write_parquet(tmp)
-    tmp.replace(out)
-
-
 def _incidents(read: Callable[[], pl.DataFrame], file: Path, out: Path, extras: bool) -> None:
     from alertsim.frames import INCIDENTS
 
@@ -92,7 +69,7 @@ def _incidents(read: Callable[[], pl.DataFrame], file: Path, out: Path, extras: 
         frame = read()
         if not extras:
             frame = frame.select([c for c in frame.columns if c in INCIDENTS.columns])
-        _save(frame, out)
+        write_frame(frame, out)
     except AlertsimError as error:
         fail(error)
         return
@@ -133,7 +110,7 @@ def import_squadcast_command(
 def _metrics(read: Callable[[], pl.DataFrame], file: Path, out: Path) -> None:
     try:
         frame = read()
-        _save(frame, out)
+        write_frame(frame, out)
     except AlertsimError as error:
         fail(error)
         return

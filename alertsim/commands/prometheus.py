@@ -31,8 +31,10 @@ def fetch_prometheus(
 ) -> None:
     """Fetch QUERY results between START and END from URL into OUT (long metrics format)."""
     from alertsim.io.prometheus import FetchProgress, fetch, write_metrics
+    from alertsim.io.rundir import frame_format
 
     try:
+        frame_format(out)  # an --out it cannot write fails before the download, not after
         with Progress(TextColumn("[bold]fetch"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                       transient=True) as bar:

@@ -15,6 +15,7 @@ from alertsim.cli import console, fail, print_frame
 from alertsim.durations import format_duration
 from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
 from alertsim.frames import INSTANT, SHIFTS, Schema
+from alertsim.io.rundir import write_frame
 
 nab_app = typer.Typer(help="Score detectors and alert rules on the Numenta Anomaly Benchmark.",
                       no_args_is_help=True)
@@ -403,29 +404,6 @@ def nab_run_command(
 
 # --------------------------------------------------------------------------------------------- import
 
-def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Instants as ISO-8601 UTC text and lists as JSON, so a frame can be written as CSV."""
-    exprs = []
-    for name, dtype in frame.schema.items():
-        if isinstance(dtype, pl.Datetime):
-            exprs.append(pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"))
-        elif isinstance(dtype, pl.List):
-            exprs.append(pl.col(name).map_elements(lambda v: json.dumps(list(v)), return_dtype=pl.String))
-    return frame.with_columns(exprs) if exprs else frame
-
-
-def _save(frame: pl.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if out.suffix.lower() == ".csv":
-        csv_ready(frame).write_csv(tmp)
-    elif out.suffix.lower() in (".parquet", ".pq"):
-        frame.write_parquet(tmp)
-    else:
-        raise ConfigError(f"--out {out.name!r} must end in .parquet or .csv", field="out")
-    tmp.replace(out)
-
-
 def _keep(frame: pl.DataFrame, extras: bool) -> pl.DataFrame:
     from alertsim.frames import INCIDENTS
 
@@ -446,7 +424,7 @@ def import_pagerduty_command(
 
     try:
         frame = _keep(read_pagerduty(file, format=format, tz=tz), extras)  # type: ignore[arg-type]
-        _save(frame, out)
+        write_frame(frame, out)
     except AlertsimError as error:
         fail(error)
         return
@@ -467,7 +445,7 @@ def import_opsgenie_command(
 
     try:
         frame = _keep(read_opsgenie(file, tz=tz, elapsed_unit=elapsed_unit), extras)  # type: ignore[arg-type]
-        _save(frame, out)
+        write_frame(frame, out)
     except AlertsimError as error:
         fail(error)
         return

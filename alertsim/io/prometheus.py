@@ -223,24 +223,14 @@ def fetch(url: str, queries: Sequence[str], *, start: datetime | str, end: datet
 
 
 def write_metrics(frame: pl.DataFrame, out: str) -> None:
-    """Write a Metrics frame as Parquet (``.parquet``) or CSV (anything else), atomically."""
-    import os
-    import tempfile
-    from pathlib import Path
+    """Write a Metrics frame as Parquet (``.parquet``, ``.pq``) or CSV (``.csv``, timestamps to the
+    millisecond, as Prometheus stores them), atomically (:func:`alertsim.io.rundir.write_frame`);
+    ``ConfigError`` for any other suffix."""
+    from alertsim.io.rundir import frame_format, write_frame
 
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        if path.suffix == ".parquet":
-            frame.write_parquet(tmp)
-        else:
-            frame.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")).write_csv(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if frame_format(out) == "csv":
+        frame = frame.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
+    write_frame(frame, out)
 
 
 __all__ = ["ALERTS_FIRING", "FetchError", "FetchProgress", "chunk_ranges", "fetch", "query_range",

@@ -3,6 +3,8 @@
 Writes are atomic: frames go to a temporary sibling directory that is renamed into place, so a
 failed run leaves no half directory. Adding frames to an existing run (``notify`` adds
 notifications and pages to a replay's run) writes each file to a temporary name and renames it.
+:func:`write_frame` writes one frame to one file (Parquet or CSV) the same way, and :func:`csv_ready`
+is how every CSV copy of a frame is made.
 
 >>> import polars as pl, tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
@@ -26,13 +28,33 @@ from typing import Any
 
 import polars as pl
 
-from alertsim.errors import InputError
+from alertsim.errors import ConfigError, InputError
 
 MANIFEST = "manifest.json"
 
 
-def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """CSV cannot hold lists or structs: write those as JSON text; instants as ISO-8601 UTC."""
+def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every column CSV can hold: instants as ISO-8601 UTC text, durations as seconds,
+    lists, arrays and structs as JSON text; other columns unchanged.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Any frame; it is not modified.
+
+    Returns
+    -------
+    polars.DataFrame
+        A new frame ready for ``write_csv``.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime, timedelta
+    >>> frame = pl.DataFrame({"at": [datetime(2026, 1, 5, 2, 14, tzinfo=UTC)], "ids": [[1, 2]],
+    ...                       "took": [timedelta(seconds=90)]})
+    >>> csv_ready(frame).row(0)
+    ('2026-01-05T02:14:00Z', '[1, 2]', 90.0)
+    """
     exprs = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.List | pl.Struct | pl.Array):
@@ -47,11 +69,80 @@ def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(exprs) if exprs else frame
 
 
+FRAME_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+"""File suffixes :func:`write_frame` writes (any letter case), and the format each stands for."""
+
+
+def frame_format(path: str | os.PathLike[str]) -> str:
+    """``"parquet"`` or ``"csv"``, the format :func:`write_frame` gives ``path``, told by its suffix.
+
+    Raises
+    ------
+    ConfigError
+        The suffix is none of ``.parquet``, ``.pq`` or ``.csv`` (field ``out``).
+
+    Examples
+    --------
+    >>> frame_format("incidents.CSV")
+    'csv'
+    """
+    path = Path(path)
+    try:
+        return FRAME_SUFFIXES[path.suffix.lower()]
+    except KeyError:
+        raise ConfigError(f"--out {path.name!r} must end in .parquet or .csv", field="out") from None
+
+
+def write_frame(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` to one file, Parquet or CSV (:func:`csv_ready`) by the suffix, atomically.
+
+    The file is written to a temporary sibling and renamed into place, so a reader never sees half
+    a file and a failed write leaves the old file as it was. Missing parent directories are created.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The frame to write.
+    path : path
+        ``*.parquet`` / ``*.pq`` or ``*.csv``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ConfigError
+        For any other suffix (nothing is written).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = write_frame(pl.DataFrame({"a": [1]}), Path(tempfile.mkdtemp()) / "a.csv")
+    >>> out.read_text().splitlines()
+    ['a', '1']
+    """
+    path = Path(path)
+    kind = frame_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if kind == "csv":
+            csv_ready(frame).write_csv(tmp)
+        else:
+            frame.write_parquet(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def _write_frames(directory: Path, frames: Mapping[str, pl.DataFrame], csv: bool) -> None:
     for name, frame in frames.items():
         frame.write_parquet(directory / f"{name}.parquet")
         if csv:
-            _csv_ready(frame).write_csv(directory / f"{name}.csv")
+            csv_ready(frame).write_csv(directory / f"{name}.csv")
 
 
 def _versions() -> dict[str, str]:
