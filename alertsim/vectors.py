@@ -329,8 +329,7 @@ def _spread(values: np.ndarray, lo: np.ndarray, count: np.ndarray, fn: str) -> n
     return out if fn == "stdvar" else np.sqrt(out)
 
 
-def window_extreme(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray,
-                   fn: Literal["min", "max"]) -> np.ndarray:
+def window_extreme(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
     """Minimum or maximum of every window ``values[lo..hi]`` (inclusive), with a sparse table.
 
     O(N log W) build, O(1) per window. Like Prometheus' ``min_over_time``/``max_over_time``, NaN
