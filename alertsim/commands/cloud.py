@@ -17,7 +17,8 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from alertsim.cli import console, fail, print_frame
+from alertsim.cli import console, fail
+from alertsim.commands import add_group, import_incidents
 from alertsim.errors import AlertsimError
 from alertsim.io.rundir import write_frame
 
@@ -62,21 +63,6 @@ def lint_command(
 
 # ------------------------------------------------------------------------------------------ importers
 
-def _incidents(read: Callable[[], pl.DataFrame], file: Path, out: Path, extras: bool) -> None:
-    from alertsim.frames import INCIDENTS
-
-    try:
-        frame = read()
-        if not extras:
-            frame = frame.select([c for c in frame.columns if c in INCIDENTS.columns])
-        write_frame(frame, out)
-    except AlertsimError as error:
-        fail(error)
-        return
-    print_frame(frame, title=f"{frame.height} incidents from {file.name}", limit=10)
-    console.print(f"wrote {out}")
-
-
 _EXTRAS = "Keep number, team, escalation_policy and assignees."
 
 
@@ -90,7 +76,7 @@ def import_splunk_oncall_command(
     """Import Splunk On-Call (VictorOps) incident history as an Incidents file."""
     from alertsim.io.splunk_oncall import read_splunk_oncall
 
-    _incidents(lambda: read_splunk_oncall(file, tz=tz), file, out, extras)
+    import_incidents(lambda: read_splunk_oncall(file, tz=tz), file, out, extras=extras)
 
 
 @import_app.command("squadcast")
@@ -104,7 +90,8 @@ def import_squadcast_command(
     """Import a Squadcast incident export as an Incidents file."""
     from alertsim.io.squadcast import read_squadcast
 
-    _incidents(lambda: read_squadcast(file, format=format, tz=tz), file, out, extras)  # type: ignore[arg-type]
+    import_incidents(lambda: read_squadcast(file, format=format, tz=tz),  # type: ignore[arg-type]
+                     file, out, extras=extras)
 
 
 def _metrics(read: Callable[[], pl.DataFrame], file: Path, out: Path) -> None:
@@ -170,20 +157,10 @@ def import_datadog_metrics_command(
     _metrics(lambda: read_datadog_query(file), file, out)
 
 
-def _add_to_group(app: typer.Typer, name: str, sub: typer.Typer) -> None:
-    """Add ``sub``'s commands to the app's existing ``name`` group (``import`` of the quality commands),
-    or add ``sub`` as that group."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            info.typer_instance.registered_commands.extend(sub.registered_commands)
-            return
-    app.add_typer(sub, name=name)
-
-
 def register(app: typer.Typer) -> None:
     """Add ``lint`` and the cloud ``import`` commands to ``app``."""
     app.command("lint")(lint_command)
-    _add_to_group(app, "import", import_app)
+    add_group(app, "import", import_app)
 
 
 __all__: list[Any] = ["register"]

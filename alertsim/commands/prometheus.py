@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from alertsim.cli import console, fail
+from alertsim.commands import add_group
 from alertsim.errors import AlertsimError
 
 fetch_app = typer.Typer(help="Pull history from monitoring systems into the long metrics format.",
@@ -79,15 +80,6 @@ def export_promtool_command(
     console.print(f"wrote {path}; check it with: promtool test rules {path}")
 
 
-def _group(app: typer.Typer, name: str, sub: typer.Typer) -> None:
-    """Add ``sub``'s commands to an existing ``name`` group, or add ``sub`` as that group."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            info.typer_instance.registered_commands.extend(sub.registered_commands)
-            return
-    app.add_typer(sub, name=name)
-
-
 def register(app: typer.Typer) -> None:
-    _group(app, "fetch", fetch_app)
-    _group(app, "export", export_app)
+    add_group(app, "fetch", fetch_app)
+    add_group(app, "export", export_app)

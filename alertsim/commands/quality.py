@@ -12,10 +12,10 @@ import polars as pl
 import typer
 
 from alertsim.cli import console, fail, print_frame
+from alertsim.commands import add_group, import_incidents
 from alertsim.durations import format_duration
 from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
 from alertsim.frames import INSTANT, SHIFTS, Schema
-from alertsim.io.rundir import write_frame
 
 nab_app = typer.Typer(help="Score detectors and alert rules on the Numenta Anomaly Benchmark.",
                       no_args_is_help=True)
@@ -404,12 +404,6 @@ def nab_run_command(
 
 # --------------------------------------------------------------------------------------------- import
 
-def _keep(frame: pl.DataFrame, extras: bool) -> pl.DataFrame:
-    from alertsim.frames import INCIDENTS
-
-    return frame if extras else frame.select([c for c in frame.columns if c in INCIDENTS.columns])
-
-
 @import_app.command("pagerduty")
 def import_pagerduty_command(
     file: Path = typer.Argument(..., help="Legacy advanced CSV, Insights incidents CSV or Analytics JSON."),
@@ -422,14 +416,8 @@ def import_pagerduty_command(
     """Import a PagerDuty incident export as an Incidents file."""
     from alertsim.io.pagerduty import read_pagerduty
 
-    try:
-        frame = _keep(read_pagerduty(file, format=format, tz=tz), extras)  # type: ignore[arg-type]
-        write_frame(frame, out)
-    except AlertsimError as error:
-        fail(error)
-        return
-    print_frame(frame, title=f"{frame.height} incidents from {file.name}", limit=10)
-    console.print(f"wrote {out}")
+    import_incidents(lambda: read_pagerduty(file, format=format, tz=tz),  # type: ignore[arg-type]
+                     file, out, extras=extras)
 
 
 @import_app.command("opsgenie")
@@ -443,28 +431,13 @@ def import_opsgenie_command(
     """Import an Opsgenie alert export as an Incidents file."""
     from alertsim.io.opsgenie import read_opsgenie
 
-    try:
-        frame = _keep(read_opsgenie(file, tz=tz, elapsed_unit=elapsed_unit), extras)  # type: ignore[arg-type]
-        write_frame(frame, out)
-    except AlertsimError as error:
-        fail(error)
-        return
-    print_frame(frame, title=f"{frame.height} incidents from {file.name}", limit=10)
-    console.print(f"wrote {out}")
-
-
-def _group(app: typer.Typer, name: str, sub: typer.Typer) -> None:
-    """Add ``sub``'s commands to an existing ``name`` group, or add ``sub`` as that group."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            info.typer_instance.registered_commands.extend(sub.registered_commands)
-            return
-    app.add_typer(sub, name=name)
+    import_incidents(lambda: read_opsgenie(file, tz=tz, elapsed_unit=elapsed_unit),  # type: ignore[arg-type]
+                     file, out, extras=extras)
 
 
 def register(app: typer.Typer) -> None:
     app.command("score")(score_command)
     app.command("fatigue")(fatigue_command)
     app.command("response")(response_command)
-    _group(app, "nab", nab_app)
-    _group(app, "import", import_app)
+    add_group(app, "nab", nab_app)
+    add_group(app, "import", import_app)
