@@ -34,8 +34,8 @@ from typing import Literal
 import polars as pl
 
 from alertsim.errors import ConfigError, InputError
-from alertsim.io._tabular import read_table, row_problems
-from alertsim.io.pagerduty import build_incidents, pick, rename_columns, text
+from alertsim.io._tabular import row_problems
+from alertsim.io.pagerduty import build_incidents, pick, read_export, text
 
 ElapsedUnit = Literal["ms", "s"]
 
@@ -73,12 +73,8 @@ def read_opsgenie(path: str | os.PathLike[str], *, tz: str = "UTC",
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file", file=str(path))
-    table, problems = read_table(path)
-    if table is None or problems:
-        raise InputError(f"{path} cannot be read", problems, file=str(path))
-    frame, problems = rename_columns(table)
-    if problems:
-        raise InputError(f"{path} has ambiguous columns", problems, file=str(path))
+    table = read_export(path)
+    frame = table.frame
     frame = frame.rename({c: c.removeprefix("report_") for c in frame.columns
                           if c.startswith("report_") and c.removeprefix("report_") not in frame.columns})
     created = pick(frame, COLUMNS["started_at"])

@@ -44,6 +44,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -128,6 +129,25 @@ def rename_columns(table: Table) -> tuple[pl.DataFrame, list[Problem]]:
                                  reason=f"same column as {seen[key]!r} once case and punctuation are ignored"))
         seen[key] = column
     return table.frame.rename({original: key for key, original in seen.items()}), found
+
+
+def read_export(path: Path) -> Table:
+    """A CSV or Parquet export as a :class:`Table` whose frame has normalised column names
+    (:func:`rename_columns`); ``InputError`` listing every problem when it cannot be read or two
+    columns normalise alike."""
+    table, problems = read_table(path)
+    if table is None or problems:
+        raise InputError(f"{path} cannot be read", problems, file=str(path))
+    frame, problems = rename_columns(table)
+    if problems:
+        raise InputError(f"{path} has ambiguous columns", problems, file=str(path))
+    return replace(table, frame=frame)
+
+
+def opens_as_json(path: Path) -> bool:
+    """Whether the file's first character, after a byte-order mark and blanks, opens a JSON object or list."""
+    with path.open("rb") as handle:
+        return handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
 def pick(frame: pl.DataFrame, names: Sequence[str]) -> str | None:
@@ -360,16 +380,9 @@ def read_pagerduty(path: str | os.PathLike[str], *, format: Format = "auto", tz:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file", file=str(path))
-    with path.open("rb") as handle:
-        head = handle.read(64)
-    if format == "analytics" or (format == "auto" and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")):
+    if format == "analytics" or (format == "auto" and opens_as_json(path)):
         frame, _ = _read_json(path)
         return build_incidents(frame, COLUMNS["analytics"], file=str(path), tz=tz)
-    table, problems = read_table(path)
-    if table is None or problems:
-        raise InputError(f"{path} cannot be read", problems, file=str(path))
-    frame, problems = rename_columns(table)
-    if problems:
-        raise InputError(f"{path} has ambiguous columns", problems, file=str(path))
-    kind = format if format != "auto" else _detect(path, frame.columns)
-    return build_incidents(frame, COLUMNS[kind], file=str(path), tz=tz, typed=not table.text)
+    table = read_export(path)
+    kind = format if format != "auto" else _detect(path, table.frame.columns)
+    return build_incidents(table.frame, COLUMNS[kind], file=str(path), tz=tz, typed=not table.text)

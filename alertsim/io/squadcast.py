@@ -52,8 +52,8 @@ from typing import Any, Literal
 import polars as pl
 
 from alertsim.errors import ConfigError, InputError, Problem
-from alertsim.io._tabular import ROW, read_table
-from alertsim.io.pagerduty import build_incidents, rename_columns
+from alertsim.io._tabular import ROW
+from alertsim.io.pagerduty import build_incidents, opens_as_json, read_export
 
 log = logging.getLogger(__name__)
 
@@ -220,16 +220,10 @@ def read_squadcast(path: str | os.PathLike[str], *, format: Format = "auto", tz:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file", file=str(path))
-    with path.open("rb") as handle:
-        head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if format == "json" or (format == "auto" and head in (b"{", b"[")):
+    if format == "json" or (format == "auto" and opens_as_json(path)):
         return build_incidents(_json_frame(path), JSON_MAPPING, file=str(path), tz=tz)
-    table, problems = read_table(path)
-    if table is None or problems:
-        raise InputError(f"{path} cannot be read", problems, file=str(path))
-    frame, problems = rename_columns(table)
-    if problems:
-        raise InputError(f"{path} has ambiguous columns", problems, file=str(path))
+    table = read_export(path)
+    frame = table.frame
     status = next((c for c in ("status", "state") if c in frame.columns), None)
     resolved_column = next((c for c in CSV_MAPPING["resolved_at"] + CSV_MAPPING["resolve_seconds"]
                             if c in frame.columns), None)
