@@ -30,8 +30,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 import polars as pl
-import yaml
 
+from alertsim._yaml import load_yaml
 from alertsim.errors import ConfigError, InputError, Problem
 from alertsim.frames import INSTANT, PAGES, validate
 from alertsim.oncall._config import Section
@@ -161,13 +161,7 @@ def load_design(path: str | os.PathLike[str]) -> Design:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read design: {exc.strerror or exc}", file=str(path)) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
-                          line=mark.line + 1 if mark else None) from None
-    return parse_design(raw, file=str(path), base_dir=path.parent, name=path.stem)
+    return parse_design(load_yaml(text, file=str(path)), file=str(path), base_dir=path.parent, name=path.stem)
 
 
 def check_pages(pages: pl.DataFrame, *, file: str | None = None) -> pl.DataFrame:

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from alertsim._yaml import load_yaml
 from alertsim.durations import parse_duration, to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import series_name
@@ -378,15 +379,7 @@ def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None 
     """
     text = source if isinstance(source, str) else ""
     marks = _Marks(text) if text else _Marks("")
-    if isinstance(source, str):
-        try:
-            document = yaml.safe_load(source)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=file,
-                              line=mark.line + 1 if mark else None) from None
-    else:
-        document = source
+    document = load_yaml(source, file=file) if isinstance(source, str) else source
     if not isinstance(document, Mapping) or not isinstance(document.get("groups"), list):
         raise ConfigError("a Prometheus rule file is a mapping with a `groups:` list", file=file, field="groups")
     unknown = sorted(set(document) - {"groups"})

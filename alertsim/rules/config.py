@@ -33,8 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from alertsim._yaml import load_yaml
 from alertsim.durations import format_duration, parse_duration
 from alertsim.errors import ConfigError
 from alertsim.rules.model import (
@@ -354,12 +353,7 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read rule file: {exc}", file=str(path)) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
-                          line=mark.line + 1 if mark else None) from None
+    document = load_yaml(text, file=str(path))
     from alertsim.rules import cloudwatch, datadog, gcp
 
     for dialect in (cloudwatch, gcp, datadog):      # describe-alarms JSON, AlertPolicy, Datadog monitor
