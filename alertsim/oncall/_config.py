@@ -9,6 +9,7 @@ from typing import Any
 
 from alertsim.durations import parse_duration
 from alertsim.errors import ConfigError
+from alertsim.oncall._time import zone
 
 
 class Section:
@@ -62,6 +63,22 @@ class Section:
             if value not in options:
                 raise self.error(key, f"{value!r} is not allowed; use one of {options}")
         return value
+
+    def time_zone(self, key: str = "tz", default: str | None = None) -> str | None:
+        """An IANA time zone name (checked), ``default`` when absent.
+
+        >>> Section({"tz": "Mars/Olympus"}, path="layers[0]", allowed={"tz"}).time_zone()
+        Traceback (most recent call last):
+        ...
+        alertsim.errors.ConfigError: field 'layers[0].tz': unknown time zone 'Mars/Olympus'; ...
+        """
+        name = self.text(key, default)
+        if name is not None:
+            try:
+                zone(name)
+            except ConfigError as exc:
+                raise self.error(key, str(exc).split(": ", 1)[-1]) from None
+        return name
 
     def number(self, key: str, default: float | None = None, *, low: float | None = None,
                high: float | None = None, required: bool = False) -> float | None:

@@ -297,12 +297,7 @@ def _model(raw: object, path: str, file: str | None) -> ResponderModel:
             if key not in ("default", "high", "low") and not str(key).startswith("service:"):
                 raise s.error(f"work.{key}", "use default, high, low or service:<name>")
             work[str(key)] = _distribution(value, f"{s.where('work')}.{key}", file)
-    tz = s.text("tz")
-    if tz is not None:
-        try:
-            zone(tz)
-        except ConfigError as exc:
-            raise s.error("tz", str(exc).split(": ", 1)[-1]) from None
+    tz = s.time_zone()
     return ResponderModel(
         ack=_distribution(s.raw("ack"), s.where("ack"), file) if s.has("ack") else None,
         miss=s.number("miss", low=0, high=1),

@@ -654,11 +654,7 @@ def parse_schedule(name: str, raw: object, *, file: str | None = None, path: str
     where = path or f"schedules.{name}"
     s = Section(raw, path=where, file=file,
                 allowed={"tz", "layers", "overrides", "time_off", "holidays", "ical"})
-    tz = s.text("tz", "UTC")
-    try:
-        zone(tz)  # type: ignore[arg-type]
-    except ConfigError as exc:
-        raise s.error("tz", str(exc).split(": ", 1)[-1]) from None
+    tz = s.time_zone(default="UTC")
     layers: list[Layer | FixedLayer] = []
     if s.has("ical"):
         relative = str(s.text("ical"))
@@ -703,12 +699,7 @@ def _layer(raw: object, path: str, file: str | None, tz: str) -> Layer | FixedLa
         shift_tz = s.text("tz", tz) or tz
         items = _interval_items(s, "shifts", shift_tz, Entry)
         return FixedLayer(entries=tuple(sorted(items, key=lambda e: (e.start, e.end))), name=name)
-    ltz = s.text("tz")
-    if ltz is not None:
-        try:
-            zone(ltz)
-        except ConfigError as exc:
-            raise s.error("tz", str(exc).split(": ", 1)[-1]) from None
+    ltz = s.time_zone()
     start = parse_local(s.raw("start", required=True), ltz or tz, field=s.where("start"))
     if s.has("handoff"):
         start = datetime.combine(start.date(), _clock(s.raw("handoff"), s, "handoff"))
