@@ -127,3 +127,25 @@ def test_rules_that_aggregate_across_series_are_refused_not_mis_partitioned(stor
     rules = parse_prometheus_rules("groups:\n- name: g\n  rules:\n  - alert: Total\n    expr: sum(cpu) > 100\n")
     with pytest.raises(ConfigError, match="in memory"):
         replay_dataset(open_dataset(root / "dataset"), rules)
+
+
+def test_simulation_on_dask_is_identical_to_local(monkeypatch):
+    pytest.importorskip("distributed")
+    import importlib
+
+    from distributed import Client, LocalCluster
+
+    from alertsim.oncall import simulate
+
+    module = importlib.import_module("alertsim.oncall.simulate")
+    monkeypatch.setattr(module, "_chunk_size", lambda *args: 16)  # several chunks, spread over workers
+
+    pages = al.load_sample().pages
+    local = simulate(pages, "data/designs/weekly.yaml", replicates=60, seed=3)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        remote = simulate(pages, "data/designs/weekly.yaml", replicates=60, seed=3, engine="dask",
+                          scheduler=client)
+    assert remote.metrics.equals(local.metrics)
+    assert remote.outcomes.equals(local.outcomes)
+    assert remote.summary.equals(local.summary)

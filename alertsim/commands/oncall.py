@@ -23,6 +23,8 @@ def simulate_command(
     service: str | None = typer.Option(None, "--service", help="Only pages of this service."),
     outcomes: bool = typer.Option(True, "--outcomes/--no-outcomes", help="Write per-page outcomes "
                                   "(outcomes.parquet: one row per design, replicate and page)."),
+    engine: str = typer.Option("local", "--engine", help="local, or dask: replicates run on a Dask cluster."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (engine dask)."),
 ) -> None:
     """Simulate each DESIGN on PAGES; write summary.csv, per-page outcomes, burden and figures to OUT
     and print a side-by-side comparison (▲/▼: significantly higher/lower than the first design)."""
@@ -58,7 +60,7 @@ def simulate_command(
                 progress.update(task, advance=1, description=getattr(sim, "design", ""))
 
             result = compare(frame, designs, replicates=replicates, seed=seed, keep_outcomes=outcomes,
-                             progress=advance)
+                             progress=advance, engine=engine, scheduler=scheduler)
         with tempfile.TemporaryDirectory() as scratch:
             files: dict[str, Path] = {}
             if outcomes:

@@ -107,7 +107,8 @@ def differences(simulations: Sequence[Simulation], *, baseline: int = 0) -> pl.D
 
 def compare(pages: pl.DataFrame | str | os.PathLike[str],
             designs: Sequence[Design | str | os.PathLike[str]], *, replicates: int = 1000,
-            seed: int = 7, keep_outcomes: bool = True, progress: Any = None) -> Comparison:
+            seed: int = 7, keep_outcomes: bool = True, progress: Any = None, engine: str = "local",
+            scheduler: Any = None) -> Comparison:
     """Simulate each design on ``pages`` with the same seed; the first design is the baseline.
 
     Parameters
@@ -128,7 +129,8 @@ def compare(pages: pl.DataFrame | str | os.PathLike[str],
     frame = read_pages(pages) if not isinstance(pages, pl.DataFrame) else check_pages(pages)
     sims = []
     for design in loaded:
-        sims.append(simulate(frame, design, replicates=replicates, seed=seed, keep_outcomes=keep_outcomes))
+        sims.append(simulate(frame, design, replicates=replicates, seed=seed, keep_outcomes=keep_outcomes,
+                             engine=engine, scheduler=scheduler))
         if progress is not None:
             progress(sims[-1])
     people = pl.concat([s.people.select(pl.lit(s.design).alias("design"), pl.all()) for s in sims])

@@ -583,9 +583,34 @@ def _chunk_size(pages: int, slots: int, busy: bool) -> int:
     return max(1, budget // max(1, pages * (2 * slots + 12)))
 
 
+def _chunk_frames(plan: Plan, arrays: PageArrays, rotation: np.ndarray, chunk: Draws,
+                  keep_outcomes: bool) -> tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]:
+    """Run the engine on one chunk of replicates: (outcomes or None, burden, per-replicate metrics)."""
+    engine = _Engine(plan, arrays, chunk).run()
+    outcomes = _outcome_frame(engine, chunk.replicates) if keep_outcomes else None
+    acks = np.zeros((engine.R, engine.M), dtype=np.int64)
+    rows, cols = np.nonzero(engine.acked_by >= 0)
+    np.add.at(acks, (rows, engine.acked_by[rows, cols]), 1)
+    burden = _burden_frame(plan.people, chunk.replicates, engine.counts, engine.pages_hit, acks)
+    values = replicate_metrics(engine, arrays.paged_us, rotation)
+    metrics = pl.DataFrame({"replicate": pl.Series(chunk.replicates, dtype=pl.Int32),
+                            **{k: pl.Series(v, dtype=pl.Float64) for k, v in values.items()}})
+    return outcomes, burden, metrics
+
+
+def _remote_chunk(frame: pl.DataFrame, design: Design, replicates: range, entropy: int,
+                  keep_outcomes: bool) -> tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]:
+    """One chunk of replicates on a Dask worker: the same draws as locally (stream r of the seed)."""
+    arrays = PageArrays.of(frame)
+    plan = Plan(design, arrays)
+    rotation = np.array([plan.index[p] for p in design.rotation], dtype=np.int64)
+    return _chunk_frames(plan, arrays, rotation, _draw(frame.height, plan.layout, replicates, entropy),
+                         keep_outcomes)
+
+
 def simulate(pages: pl.DataFrame | str | os.PathLike[str], design: Design | str | os.PathLike[str], *,
              replicates: int = 1000, seed: int | np.random.Generator = 7, draws: Draws | None = None,
-             keep_outcomes: bool = True) -> Simulation:
+             keep_outcomes: bool = True, engine: str = "local", scheduler: Any = None) -> Simulation:
     """Simulate ``design`` over ``pages``: outcomes per page and replicate, burden, summaries.
 
     Parameters
@@ -597,6 +622,9 @@ def simulate(pages: pl.DataFrame | str | os.PathLike[str], design: Design | str 
     seed : integer seed or numpy Generator (default 7); replicate *r* uses stream *r* of the seed.
     draws : pre-made :func:`draw` output to use instead of drawing (``replicates``/``seed`` ignored).
     keep_outcomes : build the per-page outcomes frame (default True; False saves memory).
+    engine : ``"local"`` (default) or ``"dask"``: chunks of replicates run on a Dask cluster
+        (``scheduler``: an address, a ``distributed.Client``, or None for a temporary local cluster).
+        Replicate *r* draws from stream *r* of the seed wherever it runs, so the result is identical.
 
     Returns
     -------
@@ -626,27 +654,32 @@ def simulate(pages: pl.DataFrame | str | os.PathLike[str], design: Design | str 
         size = _chunk_size(frame.height, layout.slots, plan.busy)
         chunks = []
     rotation = np.array([plan.index[p] for p in design.rotation], dtype=np.int64)
-    outcome_parts, burden_parts, metric_parts = [], [], []
-    first = 0
-    while first < count:
-        if draws is not None:
-            chunk = chunks[0]
-        else:
-            chunk = _draw(frame.height, layout, range(first, min(count, first + size)), entropy)  # type: ignore[arg-type]
-        engine = _Engine(plan, arrays, chunk).run()
-        if keep_outcomes:
-            outcome_parts.append(_outcome_frame(engine, chunk.replicates))
-        acks = np.zeros((engine.R, engine.M), dtype=np.int64)
-        rows, cols = np.nonzero(engine.acked_by >= 0)
-        np.add.at(acks, (rows, engine.acked_by[rows, cols]), 1)
-        burden_parts.append(_burden_frame(plan.people, chunk.replicates, engine.counts,
-                                          engine.pages_hit, acks))
-        values = replicate_metrics(engine, arrays.paged_us, rotation)
-        metric_parts.append(pl.DataFrame({"replicate": pl.Series(chunk.replicates, dtype=pl.Int32),
-                                          **{k: pl.Series(v, dtype=pl.Float64)
-                                             for k, v in values.items()}}))
-        first += chunk.replicates.size
-        log.debug("design %s: %d of %d replicates", design.name, first, count)
+    parts: list[tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]] = []
+    if engine == "dask" and draws is None:
+        from alertsim.scale import dask_client
+
+        ranges = [range(first, min(count, first + size)) for first in range(0, count, size)]
+        with dask_client(scheduler) as client:
+            futures = [client.submit(_remote_chunk, frame, design, r, entropy, keep_outcomes, pure=False)
+                       for r in ranges]
+            parts = [future.result() for future in futures]
+    elif engine not in ("local", "dask"):
+        from alertsim.errors import ConfigError
+
+        raise ConfigError(f"unknown engine {engine!r}; use 'local' or 'dask'", field="engine")
+    else:
+        first = 0
+        while first < count:
+            if draws is not None:
+                chunk = chunks[0]
+            else:
+                chunk = _draw(frame.height, layout, range(first, min(count, first + size)), entropy)  # type: ignore[arg-type]
+            parts.append(_chunk_frames(plan, arrays, rotation, chunk, keep_outcomes))
+            first += chunk.replicates.size
+            log.debug("design %s: %d of %d replicates", design.name, first, count)
+    outcome_parts = [p[0] for p in parts if p[0] is not None]
+    burden_parts = [p[1] for p in parts]
+    metric_parts = [p[2] for p in parts]
     metrics = pl.concat(metric_parts)
     burden = pl.concat(burden_parts)
     outcomes = pl.concat(outcome_parts) if outcome_parts else PAGE_OUTCOMES.empty()
