@@ -165,7 +165,8 @@ class Condition:
     severity: str
     stay: np.ndarray | None = None
     score: np.ndarray | None = None
-    bound: np.ndarray | None = None
+    #: An array, or a function computing it: anomaly bounds are only built when evaluations are kept.
+    bound: np.ndarray | Callable[[], np.ndarray] | None = None
     budget: np.ndarray | None = None
     extra_labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -440,6 +441,10 @@ def _alert_rows(cond: Condition, eps: Episodes, grid: Grid) -> dict[str, list[An
     }
 
 
+def _resolve(values: np.ndarray | Callable[[], np.ndarray]) -> np.ndarray:
+    return values() if callable(values) else values
+
+
 def _evaluation_frame(cond: Condition, grid: Grid) -> pl.DataFrame:
     n, size = cond.enter.shape
     at = np.tile(grid.instants, n)
@@ -451,7 +456,7 @@ def _evaluation_frame(cond: Condition, grid: Grid) -> pl.DataFrame:
         "state": pl.Series(state).set(pl.Series(~cond.present.ravel()), None),
         "value": pl.Series(cond.value.ravel()),
         "score": pl.Series(cond.score.ravel() if cond.score is not None else np.full(n * size, np.nan)),
-        "bound": pl.Series(cond.bound.ravel() if cond.bound is not None else np.full(n * size, np.nan)),
+        "bound": pl.Series(_resolve(cond.bound).ravel() if cond.bound is not None else np.full(n * size, np.nan)),
     })
     return frame.with_columns(pl.col(c).fill_nan(None) for c in ("value", "score", "bound"))
 

@@ -8,7 +8,9 @@ Each evaluator returns the condition plus its ``score`` (in sigmas, or the ratio
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,7 +43,7 @@ def _grid_values(rule: AnomalyBase | SeasonalRule, prepared: Prepared, grid: Gri
 
 
 def _cond(rule: AnomalyBase | SeasonalRule, sel: Selection, enter: np.ndarray, present: np.ndarray,
-          values: np.ndarray, score: np.ndarray, bound: np.ndarray) -> Condition:
+          values: np.ndarray, score: np.ndarray, bound: np.ndarray | Callable[[], np.ndarray]) -> Condition:
     from alertsim.replay import Condition
 
     return Condition(rule=rule, series=sel.table["series"].to_list(), labels=sel.label_dicts(),
@@ -181,7 +183,7 @@ def zscore(rule: ZScoreRule, prepared: Prepared, grid: Grid, sem: Semantics) -> 
     score, valid, centre, std = sel.cached(("zscore", grid, sem, width, need), compute)
     enter = _decide(rule, score)
     enter &= valid
-    return [_cond(rule, sel, enter, valid, x, score, _bound(rule, centre, std, score))]
+    return [_cond(rule, sel, enter, valid, x, score, functools.partial(_bound, rule, centre, std, score))]
 
 
 def _sliding(x: np.ndarray, width: int) -> np.ndarray:
@@ -216,7 +218,7 @@ def mad(rule: MadRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[C
     valid = present & (count >= need) & ~np.isnan(x)
     score = np.where(valid, score, np.nan)
     enter = _decide(rule, score) & valid
-    return [_cond(rule, sel, enter, valid, x, score, _bound(rule, median, spread, score))]
+    return [_cond(rule, sel, enter, valid, x, score, functools.partial(_bound, rule, median, spread, score))]
 
 
 def ewma(rule: EwmaRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
@@ -235,7 +237,7 @@ def ewma(rule: EwmaRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list
     valid = present & warm & ~np.isnan(x) & ~np.isnan(mean)
     score = np.where(valid, score, np.nan)
     enter = _decide(rule, score) & valid
-    return [_cond(rule, sel, enter, valid, x, score, _bound(rule, mean, std, score))]
+    return [_cond(rule, sel, enter, valid, x, score, functools.partial(_bound, rule, mean, std, score))]
 
 
 def seasonal(rule: SeasonalRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
@@ -334,4 +336,4 @@ def holt_winters(rule: HoltWintersRule, prepared: Prepared, grid: Grid, sem: Sem
     valid = present & ~np.isnan(score)
     score = np.where(valid, score, np.nan)
     enter = _decide(rule, score) & valid
-    return [_cond(rule, sel, enter, valid, x, score, _bound(rule, forecast, sigma, score))]
+    return [_cond(rule, sel, enter, valid, x, score, functools.partial(_bound, rule, forecast, sigma, score))]
