@@ -112,7 +112,6 @@ def burn_rate(rule: BurnRateRule, prepared: Prepared, grid: Grid, sem: Semantics
                 ratio[width] = 1.0 - good / total
     label_rows: list[Mapping[str, str]] = [
         {k: v for k, v in zip(rule.by, key, strict=True) if v} for key in keys]
-    names = [series_name(f"slo:{rule.alertname}", dict(lbl)) for lbl in label_rows]
     out = []
     for tier in rule.windows:
         long_us, short_us = to_microseconds(tier.long), to_microseconds(tier.short)
@@ -122,11 +121,14 @@ def burn_rate(rule: BurnRateRule, prepared: Prepared, grid: Grid, sem: Semantics
         with np.errstate(invalid="ignore"):
             enter = (long_ratio > limit) & (short_ratio > limit) & present
             burn = long_ratio / budget
+        tier_labels = {"long": format_duration(tier.long), "short": format_duration(tier.short)}
+        # Each tier is its own alert identity (as Pyrra labels its tiers), so its series names the tier.
+        names = [series_name(f"slo:{rule.alertname}", {**lbl, **tier_labels}) for lbl in label_rows]
         out.append(Condition(
             rule=rule, series=names, labels=[dict(lbl) for lbl in label_rows], enter=enter,
             present=present, value=burn, severity=tier.severity, score=burn,
             bound=np.full(burn.shape, tier.factor),
             budget=burn * (long_us / period_us) * _coverage(prepared, rule, grid, long_us, sem, groups),
-            extra_labels={"long": format_duration(tier.long), "short": format_duration(tier.short)},
+            extra_labels=tier_labels,
         ))
     return out
