@@ -35,7 +35,7 @@ import polars as pl
 from alertsim.durations import Duration, format_duration, to_microseconds
 from alertsim.errors import ConfigError, InputError
 from alertsim.frames import ALERTS, EVALUATIONS, INSTANT, METRICS, label_columns, problems, series_name
-from alertsim.rules.model import Rule, RuleBase, ThresholdRule
+from alertsim.rules.model import RuleBase, ThresholdRule
 from alertsim.vectors import LOOKBACK_US, Grid, SeriesSet, Vector, compare, instant, over_time
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def _series_starts(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
     return np.flatnonzero(mask.to_numpy()).astype(np.int64)
 
 
-def prepare(metrics: pl.DataFrame) -> Prepared:
+def prepare(metrics: pl.DataFrame | Prepared) -> Prepared:
     """Check a Metrics frame and lay it out for evaluation (sorted by series, then time).
 
     Raises ``InputError`` when the frame breaks the Metrics schema.
@@ -228,7 +228,7 @@ def _evaluators() -> dict[str, Evaluator]:
     }
 
 
-def conditions(rule: Rule, prepared: Prepared, grid: Grid, semantics: Semantics | None = None
+def conditions(rule: RuleBase, prepared: Prepared, grid: Grid, semantics: Semantics | None = None
                ) -> list[Condition]:
     """Evaluate one rule's condition(s) for every matching series at every grid instant."""
     evaluator = _evaluators().get(rule.kind)
@@ -357,7 +357,7 @@ class Replay:
     and the rules."""
 
     alerts: pl.DataFrame
-    rules: tuple[Rule, ...]
+    rules: tuple[RuleBase, ...]
     grid: Grid
     evaluations: pl.DataFrame | None = None
 
@@ -461,11 +461,11 @@ def _evaluation_frame(cond: Condition, grid: Grid) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).fill_nan(None) for c in ("value", "score", "bound"))
 
 
-def replay(metrics: pl.DataFrame | Prepared | Any, rules: Sequence[Rule] | Rule, *,
+def replay(metrics: pl.DataFrame | Prepared | Any, rules: Sequence[RuleBase] | RuleBase, *,
            eval_interval: Duration = "1m", start: datetime | str | None = None,
            end: datetime | str | None = None, evaluations: bool = False,
            semantics: Semantics | None = None,
-           progress: Callable[[Rule], None] | None = None,
+           progress: Callable[[RuleBase], None] | None = None,
            engine: str = "memory", scheduler: Any = None) -> Replay:
     """Replay ``rules`` over ``metrics`` (a Metrics frame) and return the alerts they would have fired.
 

@@ -36,7 +36,7 @@ from alertsim.durations import Duration, to_microseconds
 from alertsim.errors import ConfigError, InputError
 from alertsim.frames import METRICS
 from alertsim.replay import Replay, Semantics, _instant_us, _to_datetime, replay
-from alertsim.rules import BurnRateRule, Rule
+from alertsim.rules.model import BurnRateRule, RuleBase
 from alertsim.vectors import Grid
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def series_table(dataset: Dataset) -> pl.DataFrame:
     return frame
 
 
-def _colocation_keys(series: pl.DataFrame, rules: Sequence[Rule], labels: list[str]) -> pl.Series:
+def _colocation_keys(series: pl.DataFrame, rules: Sequence[RuleBase], labels: list[str]) -> pl.Series:
     """A key per series: series of one burn-rate ``by`` group share a key; others are on their own."""
     own = pl.concat_str([pl.col("metric"), *[pl.col(c) for c in labels]], separator="\x1f")
     key = own
@@ -146,7 +146,7 @@ def _colocation_keys(series: pl.DataFrame, rules: Sequence[Rule], labels: list[s
     return series.select(key.alias("key")).to_series()
 
 
-def plan_partitions(series: pl.DataFrame, rules: Sequence[Rule], *, max_points: int = DEFAULT_MAX_POINTS
+def plan_partitions(series: pl.DataFrame, rules: Sequence[RuleBase], *, max_points: int = DEFAULT_MAX_POINTS
                     ) -> list[pl.DataFrame]:
     """Pack series into partitions of at most ``max_points`` samples, keeping co-located groups whole
     (a group larger than ``max_points`` becomes a partition of its own)."""
@@ -198,14 +198,15 @@ def utc_instants(frame: pl.DataFrame, column: str) -> pl.Expr:
     return expr.dt.cast_time_unit("us").dt.replace_time_zone("UTC")
 
 
-def _replay_partition(dataset: Dataset, keys: pl.DataFrame, rules: Sequence[Rule], eval_interval: Duration,
-                      start: datetime, end: datetime, semantics: Semantics | None) -> pl.DataFrame:
+def _replay_partition(dataset: Dataset, keys: pl.DataFrame, rules: Sequence[RuleBase],
+                      eval_interval: Duration, start: datetime, end: datetime,
+                      semantics: Semantics | None) -> pl.DataFrame:
     metrics = load_partition(dataset, keys)
     result = replay(metrics, rules, eval_interval=eval_interval, start=start, end=end, semantics=semantics)
     return result.alerts
 
 
-def _canonical(alerts: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
+def _canonical(alerts: pl.DataFrame, rules: Sequence[RuleBase]) -> pl.DataFrame:
     order = {r.name: i for i, r in enumerate(rules)}
     return (alerts.with_columns(pl.col("rule").replace_strict(order, return_dtype=pl.Int64).alias("_order"))
             .sort("_order", "series", "labels", "active_at").drop("_order", "alert_id")
@@ -213,7 +214,7 @@ def _canonical(alerts: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
             .select(alerts.columns))
 
 
-def replay_dataset(dataset: Dataset | str | os.PathLike[str], rules: Sequence[Rule], *,
+def replay_dataset(dataset: Dataset | str | os.PathLike[str], rules: Sequence[RuleBase], *,
                    eval_interval: Duration = "1m", start: datetime | str | None = None,
                    end: datetime | str | None = None, semantics: Semantics | None = None,
                    max_points: int = DEFAULT_MAX_POINTS, engine: Literal["local", "dask"] = "local",
@@ -267,7 +268,7 @@ def results_empty() -> pl.DataFrame:
     return ALERTS.empty().with_columns(pl.lit(None, pl.Float64).alias("budget_at_detection"))
 
 
-def _run(ds: Dataset, parts: list[pl.DataFrame], rules: Sequence[Rule], eval_interval: Duration,
+def _run(ds: Dataset, parts: list[pl.DataFrame], rules: Sequence[RuleBase], eval_interval: Duration,
          start: datetime, end: datetime, semantics: Semantics | None, engine: str,
          scheduler: Any) -> Iterator[pl.DataFrame]:
     if engine == "local":

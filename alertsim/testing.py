@@ -254,7 +254,8 @@ def _result_frame(timestamps: list[int], values: list[float], series: list[dict[
     clash = {"timestamp", "metric", "value"} & set(names)
     if clash:
         raise AlertsimError(f"result labels {sorted(clash)} clash with the frame's own columns")
-    schema = {"timestamp": INSTANT, "metric": pl.String, "value": pl.Float64, **{n: pl.String for n in names}}
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "timestamp": INSTANT, "metric": pl.String, "value": pl.Float64, **{n: pl.String for n in names}}
     frame = pl.DataFrame({
         "timestamp": pl.Series(timestamps, dtype=pl.Int64).cast(pl.Datetime("us"))
         .dt.replace_time_zone("UTC"),

@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -41,6 +41,9 @@ from alertsim.frames import DURATION
 from alertsim.replay import Prepared, Replay, prepare, replay
 from alertsim.rules import Rule, load_rules
 from alertsim.rules.model import RuleBase
+
+if TYPE_CHECKING:
+    from alertsim.scale import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +97,12 @@ def _recommend(table: pl.DataFrame, budget: float) -> pl.Series:
     rows = table.with_row_index("_i")
     for _team, members in rows.group_by("team", maintain_order=True):
         options: dict[str, list[tuple[int, float, float, float]]] = {}
-        for fam, frame in members.filter(pl.col("frontier")).group_by("family", maintain_order=True):
+        for family_key, frame in members.filter(pl.col("frontier")).group_by("family", maintain_order=True):
             ttd = frame["ttd_seconds"].fill_null(float("inf")).to_list()
             opts = sorted(zip(frame["_i"].to_list(), frame["pages_per_week"].to_list(),
                               frame["recall"].fill_null(0.0).to_list(), ttd, strict=True),
                           key=lambda o: (o[1], -o[2], o[3]))
-            options[str(fam[0])] = opts
+            options[str(family_key[0])] = opts
         current = {fam: 0 for fam in options}
         spent = sum(opts[0][1] for opts in options.values())
         while True:
@@ -125,7 +128,7 @@ def _recommend(table: pl.DataFrame, budget: float) -> pl.Series:
     return pl.Series("recommended", [i in picked for i in range(table.height)])
 
 
-def tune(metrics: pl.DataFrame | Prepared, rules: Sequence[Rule] | str | os.PathLike[str],
+def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[Rule] | str | os.PathLike[str],
          incidents: pl.DataFrame, *, budget: str | float = "2/week", eval_interval: Duration = "1m",
          start: datetime | str | None = None, end: datetime | str | None = None, early: Duration = "0m",
          late: Duration = "0m", match_on: Sequence[str] | dict[str, str] = ("service",),
@@ -135,7 +138,7 @@ def tune(metrics: pl.DataFrame | Prepared, rules: Sequence[Rule] | str | os.Path
 
     Parameters
     ----------
-    metrics : Metrics frame (or ``prepare()``-d).
+    metrics : Metrics frame (or ``prepare()``-d), or a :class:`alertsim.scale.Dataset`.
     rules : rules or a rule file; list-valued parameters expand into candidates.
     incidents : Incidents frame, the truth for precision/recall/time-to-detect.
     budget : pages per week per team, e.g. ``"2/week"``. Default ``"2/week"``.

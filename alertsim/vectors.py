@@ -164,7 +164,7 @@ def last_index(series: SeriesSet, grid: Grid, *, shift: int = 0, strict: bool = 
     Scatter-then-forward-fill: O(samples + series·instants), no search.
     """
     n, size = series.n, grid.size
-    out = np.full(n * size, -1, dtype=np.int64)
+    out: np.ndarray = np.full(n * size, -1, dtype=np.int64)
     if size == 0 or len(series.times) == 0:
         return out.reshape(n, size)
     rel = series.times - (grid.t0 + shift)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from alertsim.cli import console, fail, print_frame
 from alertsim.errors import AlertsimError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from alertsim.scale import Dataset
 
 
 def tune_command(
@@ -31,6 +37,7 @@ def tune_command(
 
     try:
         rule_list = load_rules(rules)
+        source: pl.DataFrame | Dataset
         if engine == "memory":
             source = read_metrics(metrics, metric=metric, table=table)
         else:

@@ -97,6 +97,7 @@ def expanding_notation(values: Sequence[float | None]) -> str:
             i = same + 1
             continue
         count = best - i
+        assert step is not None  # a run longer than one value (best > i) needs a step
         if step == 0:
             out.append(f"{format_value(v)}x{count}")
         else:

@@ -707,7 +707,10 @@ def _call(node: Call, ctx: Context) -> Vector | Scalar:
         matrix = _unwrap(args[-1])
         assert isinstance(matrix, MatrixSelector)
         q = _scalar_arg(args[0], ctx) if name == "quantile_over_time" else None
-        labels, values, present, originals = [], [], [], []
+        labels: list[Labels] = []
+        originals: list[Labels] = []
+        value_rows: list[np.ndarray] = []
+        present_rows: list[np.ndarray] = []
         for w in _select_range(matrix, ctx):
             if name in ("rate", "increase", "delta"):
                 v, p = _extrapolated(w, grid, name)
@@ -718,16 +721,17 @@ def _call(node: Call, ctx: Context) -> Vector | Scalar:
             keep_name = name == "last_over_time"
             originals += w.labels
             labels += [lbl if keep_name else _drop_name(lbl) for lbl in w.labels]
-            values.append(v)
-            present.append(p)
+            value_rows.append(v)
+            present_rows.append(p)
         if not labels:
             return Vector.empty(grid.size)
         order = sorted(range(len(labels)), key=originals.__getitem__)
-        return _merge([labels[i] for i in order], np.concatenate(values)[order],
-                      np.concatenate(present)[order], ctx, "vector cannot contain metrics with the same labelset")
+        return _merge([labels[i] for i in order], np.concatenate(value_rows)[order],
+                      np.concatenate(present_rows)[order], ctx,
+                      "vector cannot contain metrics with the same labelset")
     if name == "absent":
         vec = _vector_arg(args[0], ctx)
-        absent = ~vec.present.any(axis=0) if vec.n else np.ones(grid.size, dtype=bool)
+        absent = ~np.any(vec.present, axis=0) if vec.n else np.ones(grid.size, dtype=bool)
         return Vector([_absent_labels(_unwrap(args[0]))], np.where(absent, 1.0, np.nan)[None, :],
                       absent[None, :].copy())
     if name in ("abs", "clamp", "clamp_min", "clamp_max"):
@@ -826,7 +830,7 @@ def _histogram_quantile(q: np.ndarray, vec: Vector, ctx: Context) -> Vector:
 def _bucket_quantile(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray, pres: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
     m, size = counts.shape
-    has = pres.any(axis=0)
+    has = np.any(pres, axis=0)
     n = pres.sum(axis=0)
     c = counts.copy()
     # ensureMonotonic over the present buckets, in bound order.
@@ -903,8 +907,8 @@ def _aggregate(node: Aggregate, ctx: Context) -> Vector:
         members[g].append(row)
     width = max(len(m) for m in members)
     table = np.full((n_groups, width), -1, dtype=np.int64)
-    for g, rows in enumerate(members):
-        table[g, :len(rows)] = rows
+    for g, member_rows in enumerate(members):
+        table[g, :len(member_rows)] = member_rows
     present = np.zeros((n_groups, size), dtype=bool)
     for k in range(width):
         rows = table[:, k]
@@ -915,9 +919,9 @@ def _aggregate(node: Aggregate, ctx: Context) -> Vector:
         if op == "quantile":
             assert param is not None
             value = np.full((n_groups, size), np.nan)
-            for g, rows in enumerate(members):
-                block = vec.values[rows].T
-                valid = vec.present[rows].T
+            for g, member_rows in enumerate(members):
+                block = vec.values[member_rows].T
+                valid = vec.present[member_rows].T
                 block = _sort_with_nan_first(block, valid)
                 value[g] = _quantile_sorted(block, valid.sum(axis=1), param)
         else:

@@ -180,7 +180,8 @@ def plot_timeline(*, metrics: pl.DataFrame, incident: dict[str, Any], spans: pl.
     lanes.set_ylim(-0.7, max(len(rules), 1) - 0.3)
     for at, label, colour in marks:
         for ax in (top, lanes):
-            ax.axvline(at, color=colour, lw=1, ls="--")
+            # The stubs say float, but matplotlib converts datetimes through the axis units.
+            ax.axvline(at, color=colour, lw=1, ls="--")  # type: ignore[arg-type]
         top.annotate(label, (at, 1.0), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
                      va="top", ha="right", color=colour)
     top.set_title(f"Incident {incident['incident_id']}: metrics, rule states, notifications")

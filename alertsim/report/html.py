@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 import matplotlib.pyplot as plt
@@ -177,7 +177,7 @@ def _summary(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any], we
                          f"({frames['pages'].height / weeks:.1f} per week).")
     if "quality" in frames:
         q = frames["quality"]
-        incidents = int(q["incidents"].max() or 0) if q.height else 0
+        incidents = int(cast(int | None, q["incidents"].max()) or 0) if q.height else 0
         missed = frames.get("missed")
         caught = incidents - (missed.height if missed is not None else 0)
         s.bullets.append(f"{caught} of {incidents} incidents were caught by at least one rule.")
@@ -275,8 +275,9 @@ def _fairness(frames: Mapping[str, pl.DataFrame]) -> Section | None:
     if rows:
         s.tables.append(table(pl.DataFrame(rows), caption="Fairness indices (Gini 0 = even; equity and "
                               "pairwise balance 100/1 = even; outliers carry more than 2× the mean)"))
-    cols = [c for c in ("responder", "tz", "pages", "interruptions", "business", "off_hours", "sleep",
-                        "interrupted_hours", "interruptions_per_month", "band") if c in resp.columns]
+    cols: list[str] = [c for c in ("responder", "tz", "pages", "interruptions", "business", "off_hours",
+                                   "sleep", "interrupted_hours", "interruptions_per_month", "band")
+                       if c in resp.columns]
     s.tables.append(table(resp, cols, caption="Per person"))
     return s
 
@@ -289,9 +290,11 @@ def _response(frames: Mapping[str, pl.DataFrame]) -> Section | None:
         s.tables.append(table(frames["response_times"]))
     for key, label in (("trend_tta", "Median time to acknowledge"), ("trend_ttr", "Median time to resolve")):
         if key in frames and frames[key].height:
-            trend = frames[key]
+            def draw(ax: Any, trend: pl.DataFrame = frames[key], trend_label: str = label) -> Any:
+                return figures.plot_trend(trend, label=trend_label, ax=ax)
+
             s.figures.append(_figure(key, f"{label} per week with a bootstrap 95% confidence interval.",
-                                     lambda ax, t=trend, lb=label: figures.plot_trend(t, label=lb, ax=ax)))
+                                     draw))
     return s
 
 

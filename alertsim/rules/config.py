@@ -227,7 +227,7 @@ _STRUCTURED = {"windows", "by", "matchers", "labels", "annotations", "good", "ba
 
 def _grid_axes(spec: Mapping[str, Any]) -> list[tuple[tuple[str, ...], list[Any]]]:
     """(path, values) for every list-valued scalar parameter, in file order (nested in ``over``)."""
-    axes = []
+    axes: list[tuple[tuple[str, ...], list[Any]]] = []
     for key, value in spec.items():
         if key in _STRUCTURED:
             continue
@@ -253,7 +253,7 @@ def _expand(spec: Mapping[str, Any], ctx: _Ctx) -> list[tuple[dict[str, Any], st
     for path, values in axes:
         if not values:
             raise _Ctx(ctx.file, ctx.rule, ".".join(path)).error("an empty list gives no candidates")
-    out = []
+    out: list[tuple[dict[str, Any], str | None]] = []
     for combo in itertools.product(*(values for _, values in axes)):
         concrete: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in spec.items()}
         parts = []
