@@ -26,6 +26,7 @@ system-deps:
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check alertsim tests benchmarks
+	$(BIN)/mypy alertsim
 
 test: $(VENV)/.installed-dev system-deps lint
 	$(BIN)/python -m pytest -q
