@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from alertsim.datasets import SAMPLE_DIR, TEAMS, load_sample
-from alertsim.io.rundir import write_run
+from alertsim.io.rundir import claim_output, write_run
 from alertsim.notify import notify
 from alertsim.oncall import compare
 from alertsim.quality.detection import missed_incidents, score
@@ -60,7 +60,7 @@ def run_demo(out: str | os.PathLike[str] = "reports/demo", *, replicates: int = 
         if step:
             step(name)
 
-    out = Path(out)
+    out = claim_output(out)  # refuse a directory alertsim did not write before any work
     begin("load sample")
     sample = load_sample()
     prepared = prepare(sample.metrics)

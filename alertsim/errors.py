@@ -78,3 +78,57 @@ class ConfigError(AlertsimError, ValueError):
         if field:
             where.append(f"field {field!r}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class ArgumentError(ConfigError, TypeError):
+    """A Python API argument has the wrong type (also a ``TypeError``, as Python's own would be)."""
+
+
+def check_type(value: object, allowed: type | tuple[type, ...], *, name: str, expected: str) -> None:
+    """Raise :class:`ArgumentError` naming ``name``, the type given and ``expected`` unless ``value``
+    is an instance of ``allowed``.
+
+    >>> check_type(12345, str, name="path", expected="a path (str or pathlib.Path)")
+    Traceback (most recent call last):
+    alertsim.errors.ArgumentError: field 'path': expected a path (str or pathlib.Path), got int 12345
+    """
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in (
+            allowed if isinstance(allowed, tuple) else (allowed,))):
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ArgumentError(f"expected {expected}, got {type(value).__name__} {shown}", field=name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice:
+    """Something a result cannot show as a number: a rule that selected no series, a window without
+    data, incidents outside the replayed window. Results carry them in ``notices``; the CLI prints
+    them and ``--strict`` turns them into errors.
+
+    >>> print(Notice(code="no-series", message="selected no series", rule="HighCpu", field="metric"))
+    rule 'HighCpu', field 'metric': selected no series
+    """
+
+    code: str
+    message: str
+    rule: str | None = None
+    field: str | None = None
+    file: str | None = None
+
+    def __str__(self) -> str:
+        where = [w for w in (self.file, f"rule {self.rule!r}" if self.rule else None,
+                             f"field {self.field!r}" if self.field else None) if w]
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "rule": self.rule, "field": self.field,
+                "file": self.file}
+
+
+class StrictError(AlertsimError):
+    """``--strict`` (or ``strict=True``) was asked for and the result carries notices."""
+
+    def __init__(self, notices: Iterable[Notice]):
+        self.notices = tuple(notices)
+        super().__init__("\n".join(["strict mode: the result has warnings (drop --strict to get it anyway)",
+                                     *[f"  - {n}" for n in self.notices]]))

@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from alertsim.budget import check_size
 from alertsim.durations import Duration, format_duration, to_microseconds
-from alertsim.errors import ConfigError, InputError
+from alertsim.errors import ArgumentError, ConfigError, InputError, Notice, check_type
 from alertsim.frames import ALERTS, EVALUATIONS, INSTANT, METRICS, label_columns, problems, series_name
 from alertsim.rules.model import RuleBase, ThresholdRule
 from alertsim.vectors import LOOKBACK_US, Grid, SeriesSet, Vector, compare, instant, over_time
@@ -114,6 +115,8 @@ def prepare(metrics: pl.DataFrame | Prepared) -> Prepared:
     """
     if isinstance(metrics, Prepared):
         return metrics
+    check_type(metrics, pl.DataFrame, name="metrics",
+               expected="a Metrics frame (polars.DataFrame, e.g. from alertsim.read_metrics) or a prepare()-d one")
     found = problems(metrics, METRICS)
     if found:
         raise InputError("metrics are not a valid Metrics frame", found)
@@ -360,6 +363,8 @@ class Replay:
     rules: tuple[RuleBase, ...]
     grid: Grid
     evaluations: pl.DataFrame | None = None
+    #: What the alerts cannot show: rules that selected no series, a window without data, ...
+    notices: tuple[Notice, ...] = ()
 
     @property
     def start(self) -> datetime:
@@ -404,18 +409,101 @@ def _instant_us(value: datetime | str | None, field: str) -> int | None:
     return int((value - _to_datetime(0)) / timedelta(microseconds=1))
 
 
+#: Bytes a replay holds per (series, instant) while it evaluates a rule (condition, presence, value,
+#: index), used to refuse grids that cannot fit before any work starts.
+BYTES_PER_POINT = 24
+
+
 def make_grid(prepared: Prepared, eval_interval: Duration, start: datetime | str | None,
-              end: datetime | str | None) -> Grid:
+              end: datetime | str | None, notices: list[Notice] | None = None) -> Grid:
+    """The evaluation grid: ``start``/``end`` when given, else the span of the *bulk* of the samples.
+
+    A few samples far outside the rest (a stray timestamp from 1970 in a week of data) do not stretch
+    the grid: they are left out of it and reported in ``notices``. The grid's size is checked against
+    the memory budget (:mod:`alertsim.budget`) before anything is evaluated.
+    """
     step = to_microseconds(eval_interval, field="eval_interval")
     if step <= 0:
         raise ConfigError("must be longer than 0s", field="eval_interval")
     first = _instant_us(start, "start")
     last = _instant_us(end, "end")
-    first = prepared.first_us if first is None else first
-    last = prepared.last_us if last is None else last
+    bulk_first, bulk_last = _bulk_span(prepared, notices if notices is not None else [])
+    first = bulk_first if first is None else first
+    last = bulk_last if last is None else last
     if last < first:
         raise ConfigError(f"end ({_to_datetime(last)}) is before start ({_to_datetime(first)})", field="end")
+    instants = (last - first) // step + 1
+    check_size(float(instants) * max(prepared.data.n, 1) * BYTES_PER_POINT,
+               what=f"a grid of {instants:,} instants × {prepared.data.n:,} series", field="eval_interval",
+               advice="narrow --start/--end or lengthen --eval-interval")
+    if notices is not None and prepared.data.n and (first > prepared.last_us or last < prepared.first_us):
+        notices.append(Notice(code="no-data-in-window", field="start",
+                              message=f"no samples between {_to_datetime(first)} and {_to_datetime(last)}; the "
+                                      f"metrics span {_to_datetime(prepared.first_us)} to "
+                                      f"{_to_datetime(prepared.last_us)}"))
     return Grid.covering(first, last, step)
+
+
+def _bulk_span(prepared: Prepared, notices: list[Notice]) -> tuple[int, int]:
+    """First and last sample of the bulk of the data: samples more than ten bulk-widths before the
+    0.1 % quantile or after the 99.9 % quantile are outliers, left out and reported."""
+    first, last = prepared.first_us, prepared.last_us
+    times = prepared.data.times
+    if prepared.data.layout is not None or len(times) < 1000:
+        return first, last
+    lo, hi = (int(v) for v in np.quantile(times, [0.001, 0.999], method="nearest"))
+    width = max(hi - lo, 1)
+    keep_lo, keep_hi = lo - 10 * width, hi + 10 * width
+    if first >= keep_lo and last <= keep_hi:
+        return first, last
+    inside = times[(times >= keep_lo) & (times <= keep_hi)]
+    outside = times[(times < keep_lo) | (times > keep_hi)]
+    notices.append(Notice(
+        code="stray-samples", field="timestamp",
+        message=f"{len(outside):,} sample(s) lie far outside the bulk of the data ({_to_datetime(int(outside.min()))}"
+                f" … {_to_datetime(int(outside.max()))}); the grid covers {_to_datetime(int(inside.min()))} to "
+                f"{_to_datetime(int(inside.max()))} (pass --start/--end to include them)"))
+    return int(inside.min()), int(inside.max())
+
+
+def rule_notices(rule: RuleBase, conds: Sequence[Condition], prepared: Prepared) -> list[Notice]:
+    """What a rule's result cannot show: it selected no series (with close names from the data), or
+    its threshold is NaN (it can never fire)."""
+    found: list[Notice] = []
+    value = getattr(rule, "value", None)
+    if isinstance(value, float) and np.isnan(value):
+        found.append(Notice(code="nan-threshold", rule=rule.name, field="value",
+                            message="the threshold is NaN, so the condition is never true and the rule never fires"))
+    if prepared.data.n and not any(len(c.series) for c in conds):
+        found.append(Notice(code="no-series", rule=rule.name, field=_missing_field(rule, prepared),
+                            message="selected no series: " + _why_empty(rule, prepared)))
+    return found
+
+
+def _missing_field(rule: RuleBase, prepared: Prepared) -> str | None:
+    metric = getattr(rule, "metric", None)
+    if isinstance(metric, str):
+        return "metric" if metric not in set(prepared.table["metric"].to_list()) else "matchers"
+    return None
+
+
+def _why_empty(rule: RuleBase, prepared: Prepared) -> str:
+    import difflib
+
+    metric = getattr(rule, "metric", None)
+    if not isinstance(metric, str):
+        return "its expression matches none of the metrics' series"
+    names = sorted(set(prepared.table["metric"].to_list()))
+    if metric not in names:
+        close = difflib.get_close_matches(metric, names, n=3)
+        return f"no metric {metric!r} in the data" + (f" (did you mean {', '.join(map(repr, close))}?)" if close
+                                                      else f" ({len(names)} metrics, e.g. {names[:3]})")
+    unknown = [k for k in getattr(rule, "matchers", {}) if k not in prepared.labels]
+    if unknown:
+        hints = {k: difflib.get_close_matches(k, list(prepared.labels), n=1) for k in unknown}
+        said = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for k, h in hints.items())
+        return f"the data has no label {said}"
+    return f"no series of {metric!r} has the labels {dict(getattr(rule, 'matchers', {}))}"
 
 
 def _alert_rows(cond: Condition, eps: Episodes, grid: Grid) -> dict[str, list[Any]]:
@@ -484,7 +572,13 @@ def replay(metrics: pl.DataFrame | Prepared | Any, rules: Sequence[RuleBase] | R
     """
     if isinstance(rules, RuleBase):
         rules = [rules]
+    if isinstance(rules, str | bytes) or not hasattr(rules, "__iter__"):
+        raise ArgumentError(f"expected rules (a RuleBase or a list of them, e.g. from alertsim.load_rules), got "
+                            f"{type(rules).__name__} {rules!r:.60}; load a rule file with load_rules(path)",
+                            field="rules")
     rules = tuple(rules)
+    for rule in rules:
+        check_type(rule, RuleBase, name="rules", expected="rules built by alertsim (RuleBase), e.g. from load_rules")
     from alertsim.scale import Dataset, replay_dataset
 
     if isinstance(metrics, Dataset) or engine != "memory":
@@ -501,7 +595,8 @@ def replay(metrics: pl.DataFrame | Prepared | Any, rules: Sequence[RuleBase] | R
         dup = sorted({n for n in names if names.count(n) > 1})
         raise ConfigError(f"rule names must be unique; repeated: {dup}", field="name")
     prepared = prepare(metrics) if not isinstance(metrics, Prepared) else metrics
-    grid = make_grid(prepared, eval_interval, start, end)
+    notices: list[Notice] = []
+    grid = make_grid(prepared, eval_interval, start, end, notices)
     sem = semantics or Semantics()
     columns: dict[str, list[Any]] = {k: [] for k in ("rule", "series", "labels", "severity", "active_at",
                                                       "fired_at", "resolved_at", "budget_at_detection")}
@@ -509,7 +604,9 @@ def replay(metrics: pl.DataFrame | Prepared | Any, rules: Sequence[RuleBase] | R
     for rule in rules:
         # A rule of a Prometheus rule file runs on its group's own interval (PromQLRule.grid_on).
         rule_grid = rule.grid_on(grid) if hasattr(rule, "grid_on") else grid
-        for cond in conditions(rule, prepared, rule_grid, sem):
+        conds = conditions(rule, prepared, rule_grid, sem)
+        notices += rule_notices(rule, conds, prepared)
+        for cond in conds:
             eps = episodes(cond.enter, for_steps=_steps(to_microseconds(rule.for_), rule_grid.step),
                            keep_steps=_steps(to_microseconds(rule.keep_firing_for), rule_grid.step),
                            stay=cond.stay)
@@ -525,7 +622,9 @@ def replay(metrics: pl.DataFrame | Prepared | Any, rules: Sequence[RuleBase] | R
         evaluation_frame = (pl.concat(evals) if evals else EVALUATIONS.empty().with_columns(
             pl.lit(None, pl.Float64).alias("score"), pl.lit(None, pl.Float64).alias("bound")))
     log.info("replayed %d rules over %d series: %d alerts", len(rules), prepared.data.n, alerts.height)
-    return Replay(alerts=alerts, rules=rules, grid=grid, evaluations=evaluation_frame)
+    for notice in notices:
+        log.warning("%s", notice)
+    return Replay(alerts=alerts, rules=rules, grid=grid, evaluations=evaluation_frame, notices=tuple(notices))
 
 
 def _alerts_frame(columns: Mapping[str, list[Any]]) -> pl.DataFrame:

@@ -35,6 +35,8 @@ import polars as pl
 from alertsim.durations import Duration, to_microseconds
 from alertsim.errors import ConfigError, InputError
 from alertsim.frames import METRICS
+from alertsim.io.ingest import read_store_manifest
+from alertsim.io.sql import identifier, literal
 from alertsim.replay import Replay, Semantics, _instant_us, _to_datetime, replay
 from alertsim.rules.model import BurnRateRule, RuleBase
 from alertsim.vectors import Grid
@@ -62,25 +64,26 @@ class Dataset:
     def connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         if self.is_duckdb:
-            con.execute(f"ATTACH '{_sql_string(self.path)}' AS src (READ_ONLY)")
+            con.execute(f"ATTACH {literal(self.path)} AS src (READ_ONLY)")
         return con
 
     @property
     def relation(self) -> str:
         if self.is_duckdb:
-            return f'src."{self.table}"'
-        return (f"read_parquet('{_sql_string(str(Path(self.path) / '**' / '*.parquet'))}', "
-                "hive_partitioning = true, union_by_name = true)")
+            return f"src.{identifier(self.table or '')}"
+        manifest = read_store_manifest(self.path)
+        if manifest is not None:  # an ingest store: exactly its committed parts, never a half-written one
+            files = ", ".join(literal(str(Path(self.path) / part)) for part in manifest["parts"])
+            source = f"[{files}]"
+        else:
+            source = literal(str(Path(self.path) / "**" / "*.parquet"))
+        return f"read_parquet({source}, hive_partitioning = true, union_by_name = true)"
 
     def columns(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()]
 
     def labels(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         return sorted(c for c in self.columns(con) if c not in _RESERVED)
-
-
-def _sql_string(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def open_dataset(path: str | os.PathLike[str], *, table: str | None = None) -> Dataset:
@@ -116,8 +119,9 @@ def series_table(dataset: Dataset) -> pl.DataFrame:
     computed by DuckDB without loading samples."""
     with dataset.connect() as con:
         labels = dataset.labels(con)
-        keys = ", ".join(['"metric"', *[f'coalesce(CAST("{c}" AS VARCHAR), \'\') AS "{c}"' for c in labels]])
-        group = ", ".join(['"metric"', *[f'coalesce(CAST("{c}" AS VARCHAR), \'\')' for c in labels]])
+        q = identifier
+        keys = ", ".join(['"metric"', *[f"coalesce(CAST({q(c)} AS VARCHAR), '') AS {q(c)}" for c in labels]])
+        group = ", ".join(['"metric"', *[f"coalesce(CAST({q(c)} AS VARCHAR), '')" for c in labels]])
         bucket = ', min("bucket") AS "_bucket"' if "bucket" in dataset.columns(con) else ""
         frame = _fetch(con,
             f"SELECT {keys}, count(*) AS samples, epoch_us(min(timestamp)) AS first_us, "
@@ -178,9 +182,10 @@ def load_partition(dataset: Dataset, keys: pl.DataFrame) -> pl.DataFrame:
         wanted = keys.select(["metric", *labels])
         con.register("wanted", wanted.to_arrow())
         on = " AND ".join(['s."metric" = w."metric"',
-                           *[f'coalesce(CAST(s."{c}" AS VARCHAR), \'\') = w."{c}"' for c in labels]])
+                           *[f"coalesce(CAST(s.{identifier(c)} AS VARCHAR), '') = w.{identifier(c)}"
+                             for c in labels]])
         cols = ", ".join(['s."timestamp"', 's."metric"', 'CAST(s."value" AS DOUBLE) AS "value"',
-                          *[f'coalesce(CAST(s."{c}" AS VARCHAR), \'\') AS "{c}"' for c in labels]])
+                          *[f"coalesce(CAST(s.{identifier(c)} AS VARCHAR), '') AS {identifier(c)}" for c in labels]])
         where = ""
         if "_bucket" in keys.columns:
             buckets = ", ".join(str(int(b)) for b in keys["_bucket"].unique().sort().to_list())

@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from alertsim.durations import Duration
-from alertsim.errors import ConfigError
+from alertsim.errors import ConfigError, Notice
 from alertsim.frames import DURATION
 from alertsim.replay import Prepared, Replay, prepare, replay
 from alertsim.rules import Rule, load_rules
@@ -72,6 +72,8 @@ class Tuning:
     recommendations: pl.DataFrame
     replay: Replay
     budget_per_week: float
+    #: The replay's notices, and candidates that never fired (never recommended: nothing was measured).
+    notices: tuple[Notice, ...] = ()
 
     @property
     def frontier(self) -> pl.DataFrame:
@@ -184,6 +186,10 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[Rule] | str
                                group["pages_per_week"].to_numpy().astype(float),
                                group["ttd_seconds"].fill_null(np.nan).to_numpy().astype(float))
         frontier[idx] = ~dominated
+    # A candidate that never fired measured nothing: it is never on the frontier, never recommended.
+    silent = table["alerts"].to_numpy() == 0
+    frontier &= ~silent
+    notices = list(result.notices) + _silent_notices(table, silent)
     table = table.with_columns(pl.Series("frontier", frontier))
     table = table.with_columns(_recommend(table, budget_per_week))
     recommendations = (table.filter(pl.col("recommended"))
@@ -193,5 +199,24 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[Rule] | str
                        .with_columns(over_budget=pl.col("team_pages_per_week") > budget_per_week + 1e-9)
                        .sort("team", "family"))
     log.info("tuned %d candidates of %d rules", table.height, table["family"].n_unique())
+    for notice in notices[len(result.notices):]:
+        log.warning("%s", notice)
     return Tuning(candidates=table.drop("ttd_seconds"), recommendations=recommendations, replay=result,
-                  budget_per_week=budget_per_week)
+                  budget_per_week=budget_per_week, notices=tuple(notices))
+
+
+def _silent_notices(table: pl.DataFrame, silent: np.ndarray) -> list[Notice]:
+    found = []
+    for family, group in table.with_columns(pl.Series("_silent", silent)).group_by("family", maintain_order=True):
+        quiet = group.filter(pl.col("_silent"))["rule"].to_list()
+        if not quiet:
+            continue
+        if len(quiet) == group.height:
+            found.append(Notice(code="no-candidate-fired", rule=str(family[0]),
+                                message=f"none of its {group.height} candidate(s) fired over the replay, so none "
+                                        "is recommended: widen the grid or check the rule's metric"))
+        else:
+            found.append(Notice(code="candidate-never-fired", rule=str(family[0]),
+                                message=f"{len(quiet)} of {group.height} candidates never fired and are not "
+                                        f"recommended: {', '.join(quiet[:5])}{' ...' if len(quiet) > 5 else ''}"))
+    return found

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import typer
 
-from alertsim.cli import console, fail, print_frame
+from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
 from alertsim.commands import add_group, import_incidents
 from alertsim.durations import format_duration
 from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
@@ -185,22 +185,33 @@ def score_command(
     flap_window: str = typer.Option("1h", "--flap-window", help="Re-fires within this long are flaps."),
     start: str | None = typer.Option(None, "--start", help="Period start for rates (default: the run's)."),
     end: str | None = typer.Option(None, "--end", help="Period end for rates (default: the run's)."),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Score each rule's alerts against INCIDENTS; write quality and missed into RUN_DIR."""
+    from alertsim.errors import Notice
     from alertsim.io.rundir import read_frame
-    from alertsim.quality.detection import missed_incidents, score
+    from alertsim.quality.detection import incidents_outside, missed_incidents, score
 
     try:
         alerts = read_frame(run_dir, "alerts")
         truth = read_incident_file(incidents)
         keys = [k for k in match_on if k]
         period = _period(start, end, _manifest_period(run_dir))
+        outside = incidents_outside(truth, period)
+        notices = show_notices([Notice(code="incidents-outside-window", field="incidents", file=str(incidents),
+                                       message=f"{outside.height} of {truth.height} incident(s) fall outside the "
+                                               f"replayed window {period[0]} → {period[1]} and are left out of recall"
+                                               f": {', '.join(map(str, outside['incident_id'].head(10).to_list()))}"
+                                               f"{' ...' if outside.height > 10 else ''}")]
+                               if outside.height and period else [], strict=strict)
+        if outside.height:
+            truth = truth.join(outside.select("incident_id"), on="incident_id", how="anti")
         table = score(alerts, truth, early=early, late=late, match_on=keys, flap_window=flap_window,
                       period=period)
         missed = missed_incidents(alerts, truth, early=early, late=late, match_on=keys)
         _write(None, run_dir, {"quality": table, "missed": missed},
                {"command": "score", "incidents": str(incidents.resolve()), "early": early, "late": late,
-                "match_on": keys, "flap_window": flap_window,
+                "match_on": keys, "flap_window": flap_window, "notices": notices,
                 "period": [p.isoformat() for p in period] if period else None})
     except AlertsimError as error:
         fail(error)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from alertsim.cli import console, fail, print_frame
+from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
 from alertsim.errors import AlertsimError
 
 
@@ -25,14 +25,16 @@ def replay_command(
     engine: str = typer.Option("memory", "--engine", help="memory (load all), local (stream a dataset "
                                "partition by partition) or dask (partitions on a Dask cluster)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (engine dask)."),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Replay RULES over METRICS and write alerts.parquet/.csv and manifest.json into OUT."""
     from alertsim.io.metrics import read_metrics
-    from alertsim.io.rundir import file_digest, write_run
+    from alertsim.io.rundir import check_output, file_digest, write_run
     from alertsim.replay import prepare, replay
     from alertsim.rules import load_rules
 
     try:
+        check_output(out)  # before any work: never replace what alertsim did not write
         rule_list = load_rules(rules)
         if engine != "memory":
             from alertsim.scale import open_dataset
@@ -41,7 +43,8 @@ def replay_command(
             with console.status(f"replaying {len(rule_list)} rules partition by partition ({engine})"):
                 result = replay(source, rule_list, eval_interval=eval_interval, start=start, end=end,
                                 engine=engine, scheduler=scheduler)
-            write_run(out, {"alerts": result.alerts}, manifest={
+            notices = show_notices(result.notices, strict=strict)
+            write_run(out, {"alerts": result.alerts}, manifest={"notices": notices,
                 "command": "replay", "engine": engine, "eval_interval": eval_interval,
                 "metrics": {"path": str(metrics.resolve()), "table": table, "dataset": True},
                 "rules": {"path": str(rules.resolve()), "sha256": file_digest(rules), "count": len(rule_list)},
@@ -60,6 +63,7 @@ def replay_command(
 
             result = replay(prepared, rule_list, eval_interval=eval_interval, start=start, end=end,
                             evaluations=evaluations, progress=advance)
+        notices = show_notices(result.notices, strict=strict)
         frames = {"alerts": result.alerts}
         if result.evaluations is not None:
             frames["evaluations"] = result.evaluations
@@ -71,6 +75,7 @@ def replay_command(
             "rules": {"path": str(rules.resolve()), "sha256": file_digest(rules), "count": len(rule_list)},
             "eval_interval": eval_interval,
             "start": result.start.isoformat(), "end": result.end.isoformat(),
+            "notices": notices,
         }
         write_run(out, frames, manifest=manifest, files={f"rules{rules.suffix or '.yaml'}": rules})
     except AlertsimError as error:
@@ -86,7 +91,8 @@ def ingest_command(
     source: Path = typer.Argument(..., help="Metrics CSV/Parquet file, directory or glob (e.g. a fetch output)."),
     into: Path = typer.Option(..., "--into", help="A DuckDB file (*.duckdb) or a Parquet dataset directory."),
     table: str = typer.Option("metrics", "--table", help="Table name in a DuckDB store."),
-    buckets: int = typer.Option(16, "--buckets", help="Series hash buckets of a Parquet dataset."),
+    buckets: int | None = typer.Option(None, "--buckets", help="Series hash buckets of a new Parquet dataset "
+                                       "(default 16; an existing store keeps its own)."),
     metric: str | None = typer.Option(None, "--metric", help="Metric name of a timestamp,value file."),
 ) -> None:
     """Add SOURCE to the embedded store INTO, incrementally, skipping samples already stored."""

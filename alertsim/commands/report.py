@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from alertsim.cli import console, fail, print_frame
+from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
 from alertsim.errors import AlertsimError
 
 if TYPE_CHECKING:
@@ -27,15 +27,17 @@ def tune_command(
     table: str | None = typer.Option(None, "--table", help="Table name when METRICS is a DuckDB database."),
     engine: str = typer.Option("memory", "--engine", help="memory, local (stream a dataset) or dask."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (engine dask)."),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Replay a grid of candidate rules once, score them, and recommend one per rule under a budget."""
     from alertsim.io.incidents import read_incidents
     from alertsim.io.metrics import read_metrics
-    from alertsim.io.rundir import file_digest, write_run
+    from alertsim.io.rundir import check_output, file_digest, write_run
     from alertsim.rules import load_rules
     from alertsim.tune import tune
 
     try:
+        check_output(out)
         rule_list = load_rules(rules)
         source: pl.DataFrame | Dataset
         if engine == "memory":
@@ -47,9 +49,10 @@ def tune_command(
         with console.status(f"replaying {len(rule_list)} candidates"):
             result = tune(source, rule_list, read_incidents(incidents), budget=budget,
                           eval_interval=eval_interval, engine=engine, scheduler=scheduler)
+        notices = show_notices(result.notices, strict=strict)
         write_run(out, {"alerts": result.replay.alerts, "tune_candidates": result.candidates,
                         "tune_recommendations": result.recommendations, "incidents": read_incidents(incidents)},
-                  manifest={"command": "tune", "budget": budget, "eval_interval": eval_interval,
+                  manifest={"command": "tune", "notices": notices, "budget": budget, "eval_interval": eval_interval,
                             "metrics": {"path": str(metrics.resolve()), "metric": metric, "table": table},
                             "rules": {"path": str(rules.resolve()), "sha256": file_digest(rules)},
                             "start": result.replay.start.isoformat(), "end": result.replay.end.isoformat()},

@@ -99,6 +99,25 @@ def scoring_period(alerts: pl.DataFrame, incidents: pl.DataFrame,
     return min(instants), max(instants)  # type: ignore[type-var, return-value]
 
 
+def incidents_outside(incidents: pl.DataFrame, period: tuple[datetime, datetime] | None) -> pl.DataFrame:
+    """The incidents that do not overlap ``period`` (an incident still open counts as open until the end):
+    no replay of ``period`` could have caught them, so :func:`score` leaves them out of recall and
+    the CLI lists them.
+
+    >>> from datetime import UTC, datetime as d
+    >>> inc = pl.DataFrame({"incident_id": ["a", "b"], "started_at": [d(2026, 1, 2, tzinfo=UTC), d(2026, 3, 1,
+    ...     tzinfo=UTC)], "resolved_at": [d(2026, 1, 2, 1, tzinfo=UTC), None]})
+    >>> incidents_outside(inc, (d(2026, 1, 1, tzinfo=UTC), d(2026, 1, 8, tzinfo=UTC)))["incident_id"].to_list()
+    ['b']
+    """
+    if period is None or incidents.height == 0:
+        return incidents.clear()
+    start, end = (pl.lit(p, dtype=pl.Datetime("us", "UTC")) for p in period)
+    resolved = pl.col("resolved_at") if "resolved_at" in incidents.columns else pl.col("started_at")
+    return incidents.filter((pl.col("started_at") > end) | (resolved.fill_null(pl.col("started_at")) < start)
+                            & resolved.is_not_null())
+
+
 def flapping_alerts(alerts: pl.DataFrame, *, window: Duration = "1h") -> pl.DataFrame:
     """The alerts that re-fired within ``window`` of the previous episode of the same rule and
     series resolving (``fired_at − previous resolved_at <= window``).
@@ -155,6 +174,13 @@ def score(alerts: pl.DataFrame, incidents: pl.DataFrame, *, early: Duration = "0
     """
     alerts = conform(alerts, ALERTS, file="alerts")
     incidents = conform(incidents, INCIDENTS, file="incidents")
+    if period is not None:
+        # Incidents outside the scored period could not have been caught: they are not misses.
+        outside = incidents_outside(incidents, period)
+        if outside.height:
+            log.warning("%d incident(s) outside the scored period are left out of recall: %s", outside.height,
+                        ", ".join(map(str, outside["incident_id"].head(10).to_list())))
+            incidents = incidents.join(outside.select("incident_id"), on="incident_id", how="anti")
     matches = match_alerts(alerts, incidents, early=early, late=late, match_on=match_on)
     span = scoring_period(alerts, incidents, period)
     weeks = (span[1] - span[0]) / WEEK if span is not None else 0.0

@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt
 import polars as pl
 
 from alertsim.durations import format_duration
-from alertsim.io.rundir import read_manifest
+from alertsim.io.rundir import claim_output, os_error, read_manifest
 from alertsim.quality import fairness
 from alertsim.report import figures
 
@@ -323,26 +323,32 @@ def _designs(frames: Mapping[str, pl.DataFrame]) -> Section | None:
 
 # ------------------------------------------------------------------------------------------------ output
 
-def _markdown_escape(text: str) -> str:
+def markdown_escape(text: str) -> str:
+    """``text`` safe in Markdown: punctuation that Markdown or HTML would interpret is backslash-escaped,
+    so an incident title such as ``<img src=x onerror=...>`` is shown, never run.
+
+    >>> print(markdown_escape("<img src=x> | *a*"))
+    \\<img src=x\\> \\| \\*a\\*
+    """
     return re.sub(r"([\\`*_{}\[\]<>()#+!|])", r"\\\1", text)
 
 
 def _markdown(title: str, sections: list[Section]) -> str:
-    lines = [f"# {_markdown_escape(title)}", ""]
+    lines = [f"# {markdown_escape(title)}", ""]
     for s in sections:
-        lines += [f"## {_markdown_escape(s.title)}", ""]
-        lines += [_markdown_escape(p) + "\n" for p in s.paragraphs]
-        lines += [f"- {_markdown_escape(b)}" for b in s.bullets]
+        lines += [f"## {markdown_escape(s.title)}", ""]
+        lines += [markdown_escape(p) + "\n" for p in s.paragraphs]
+        lines += [f"- {markdown_escape(b)}" for b in s.bullets]
         if s.bullets:
             lines.append("")
         for f in s.figures:
-            lines += [f"![{_markdown_escape(f.caption)}](figures/{f.name}.png)", ""]
+            lines += [f"![{markdown_escape(f.caption)}](figures/{f.name}.png)", ""]
         for t in s.tables:
             if t.caption:
-                lines += [f"*{_markdown_escape(t.caption)}*", ""]
-            lines.append("| " + " | ".join(_markdown_escape(c) for c in t.columns) + " |")
+                lines += [f"*{markdown_escape(t.caption)}*", ""]
+            lines.append("| " + " | ".join(markdown_escape(c) for c in t.columns) + " |")
             lines.append("|" + "---|" * len(t.columns))
-            lines += ["| " + " | ".join(_markdown_escape(c) for c in row) + " |" for row in t.rows]
+            lines += ["| " + " | ".join(markdown_escape(c) for c in row) + " |" for row in t.rows]
             lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -366,8 +372,15 @@ def build_report(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     page = env.get_template("report.html.j2").render(title=title, sections=sections,
                                                      generated=datetime.now().astimezone().isoformat(
                                                          timespec="seconds"))
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_output(out)
+    try:
+        _write_report(out, sections, title, page)
+    except OSError as exc:
+        raise os_error(exc, out) from None
+    return out
+
+
+def _write_report(out: Path, sections: list[Section], title: str, page: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".report.", dir=out))
     try:
         (tmp / "figures").mkdir()
@@ -383,7 +396,6 @@ def build_report(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
         os.replace(tmp / "index.html", out / "index.html")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
-__all__ = ["build_report", "html", "load_frames", "recommendations", "table"]
+__all__ = ["build_report", "html", "load_frames", "markdown_escape", "recommendations", "table"]

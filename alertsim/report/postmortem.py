@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,12 @@ import matplotlib.pyplot as plt
 import polars as pl
 
 from alertsim.durations import Duration, parse_duration
-from alertsim.errors import InputError
+from alertsim.errors import ConfigError, InputError
 from alertsim.frames import INSTANT
-from alertsim.io.rundir import has_frame, read_frame, read_manifest
+from alertsim.io.rundir import claim_output, has_frame, os_error, read_frame, read_manifest
 from alertsim.replay import Prepared, prepare, replay
 from alertsim.report import figures
-from alertsim.report.html import TEMPLATES, Table, table
+from alertsim.report.html import TEMPLATES, Table, markdown_escape, table
 from alertsim.rules import load_rules
 
 
@@ -90,8 +90,15 @@ def postmortem(run_dir: str | os.PathLike[str], incident_id: str, out: str | os.
     rules = load_rules(rule_file)
     prepared = prepare(metrics)
     pad = parse_duration(margin)
-    lo = incident["started_at"] - pad
-    hi = (incident["resolved_at"] or incident["started_at"]) + pad
+    data_lo, data_hi = (datetime.fromtimestamp(us / 1e6, tz=UTC) for us in (prepared.first_us, prepared.last_us))
+    try:
+        lo = incident["started_at"] - pad
+        hi = (incident["resolved_at"] or incident["started_at"]) + pad
+    except OverflowError:
+        raise ConfigError(f"margin {margin} reaches outside the calendar; use a margin of hours or days",
+                          field="margin") from None
+    # A margin wider than the data shows nothing more: the window stops where the metrics stop.
+    lo, hi = max(lo, min(data_lo, incident["started_at"])), min(hi, max(data_hi, incident["started_at"]))
     window = replay(prepared, rules, eval_interval=manifest.get("eval_interval", "1m"),
                     start=lo - parse_duration(warmup), end=hi, evaluations=True)
     evaluations = window.evaluations
@@ -167,20 +174,29 @@ def _write(out: Path, incident_id: str, png: bytes, facts: Table, caught: Table)
     page = env.get_template("postmortem.html.j2").render(
         incident_id=incident_id, facts=facts, caught=caught,
         image="data:image/png;base64," + base64.b64encode(png).decode("ascii"))
-    lines = [f"# Postmortem timeline: {incident_id}", "", "![timeline](timeline.png)", "", "| field | value |",
-             "|---|---|", *[f"| {a} | {b} |" for a, b in facts.rows], "", "| " + " | ".join(caught.columns) + " |",
-             "|" + "---|" * len(caught.columns), *["| " + " | ".join(r) + " |" for r in caught.rows], ""]
-    out.mkdir(parents=True, exist_ok=True)
+    esc = markdown_escape
+    lines = [f"# Postmortem timeline: {esc(incident_id)}", "", "![timeline](timeline.png)", "",
+             "| field | value |", "|---|---|", *[f"| {esc(a)} | {esc(b)} |" for a, b in facts.rows], "",
+             "| " + " | ".join(esc(c) for c in caught.columns) + " |", "|" + "---|" * len(caught.columns),
+             *["| " + " | ".join(esc(c) for c in r) + " |" for r in caught.rows], ""]
+    out = claim_output(out)
+    try:
+        _replace_files(out, png, "\n".join(lines), page)
+    except OSError as exc:
+        raise os_error(exc, out) from None
+    return out
+
+
+def _replace_files(out: Path, png: bytes, markdown: str, page: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".postmortem.", dir=out))
     try:
         (tmp / "timeline.png").write_bytes(png)
-        (tmp / "postmortem.md").write_text("\n".join(lines), encoding="utf-8")
+        (tmp / "postmortem.md").write_text(markdown, encoding="utf-8")
         (tmp / "index.html").write_text(page, encoding="utf-8")
         for name in ("timeline.png", "postmortem.md", "index.html"):
             os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
 __all__: list[Any] = ["postmortem"]

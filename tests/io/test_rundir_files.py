@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from alertsim.errors import ConfigError
+from alertsim.errors import ConfigError, InputError
 from alertsim.io.rundir import csv_ready, frame_format, write_frame
 
 FRAME = pl.DataFrame({
@@ -64,7 +64,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pl.DataFrame, "write_csv", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(InputError, match="disk is full"):
         write_frame(FRAME, out)
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["incidents.csv"]
