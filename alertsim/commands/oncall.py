@@ -36,11 +36,12 @@ def simulate_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from alertsim.io.rundir import file_digest, write_run
+    from alertsim.io.rundir import check_output, file_digest, write_run
     from alertsim.oncall.compare import compare, comparison_table, plot_mtta, plot_sleep
     from alertsim.oncall.design import load_design, read_pages
 
     try:
+        check_output(out)  # before any work: never replace what alertsim did not write
         designs = [load_design(path) for path in design]
         frame = read_pages(pages)
         for column, value in (("team", team), ("service", service)):

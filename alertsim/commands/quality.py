@@ -253,7 +253,11 @@ def fatigue_command(
     from alertsim.quality.response import incidents_from_pages, response_times, weekly_trend
 
     run_dir = source if source.is_dir() and not from_incidents else None
+    from alertsim.io.rundir import check_output
+
     try:
+        if out is not None:
+            check_output(out)  # before any work: never replace what alertsim did not write
         if from_incidents:
             pages = pages_from_incidents(read_incident_file(source))
         else:

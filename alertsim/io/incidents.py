@@ -34,7 +34,7 @@ import os
 
 import polars as pl
 
-from alertsim.errors import InputError, Problem
+from alertsim.errors import InputError, Problem, check_type
 from alertsim.frames import INCIDENTS, validate
 from alertsim.io._tabular import (
     FILE,
@@ -88,6 +88,7 @@ def read_incidents(path: str | os.PathLike[str]) -> pl.DataFrame:
     >>> read_incidents(path).select("incident_id", "severity").row(0)
     ('7', None)
     """
+    check_type(path, (str, os.PathLike), name="path", expected="an incidents file (str or pathlib.Path)")
     display = os.fspath(path)
     files = find_files(path)
     names = [str(f) for f in files]

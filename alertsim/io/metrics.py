@@ -60,7 +60,7 @@ from pathlib import Path
 
 import polars as pl
 
-from alertsim.errors import ConfigError, InputError, Problem
+from alertsim.errors import ConfigError, InputError, Problem, check_type
 from alertsim.frames import LABEL_NAME, METRICS, series_expr, validate
 from alertsim.io._tabular import (
     CAUGHT,
@@ -180,6 +180,8 @@ def load_metrics(
     >>> read.frame["value"].to_list(), read.duplicates, read.inf_values
     ([1.0, inf], 1, 1)
     """
+    check_type(path, (str, os.PathLike), name="path",
+               expected="a metrics file, directory, glob or DuckDB file (str or pathlib.Path)")
     constant = _check_arguments(metric, labels, table, strict)
     display = os.fspath(path)
     if table is not None:

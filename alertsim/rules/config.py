@@ -35,7 +35,7 @@ from typing import Any
 
 from alertsim._yaml import load_yaml
 from alertsim.durations import format_duration, parse_duration
-from alertsim.errors import ConfigError
+from alertsim.errors import ConfigError, check_type
 from alertsim.rules.model import (
     OPS,
     RULE_KINDS,
@@ -312,6 +312,8 @@ def parse_rules(document: Any, *, file: str | None = None) -> list[Rule]:
         raise ConfigError(f"unknown top-level key(s) {unknown}; allowed: ['rules']", file=file)
     if not isinstance(document["rules"], list):
         raise top.error("`rules` must be a list")
+    if not document["rules"]:
+        raise top.error("`rules` is empty: the file holds no rules to replay (add at least one)")
     rules: list[Rule] = []
     seen: set[str] = set()
     for index, spec in enumerate(document["rules"]):
@@ -348,6 +350,7 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
 
     Raises ``ConfigError`` naming the file, the rule and the field for anything wrong.
     """
+    check_type(path, (str, os.PathLike), name="rules", expected="the path of a rule file (str or pathlib.Path)")
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
