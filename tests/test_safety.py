@@ -488,3 +488,71 @@ def test_strict_error_lists_every_notice() -> None:
 
     error = StrictError([Notice(code="a", message="one"), Notice(code="b", message="two")])
     assert "one" in str(error) and "two" in str(error)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_design_names_simulate_and_draw(world: World, name: str) -> None:
+    design = world.root / "evil.yaml"
+    text = (REPO / "data/designs/weekly.yaml").read_text().replace("name: weekly", f"name: {json.dumps(name)}", 1)
+    design.write_text(text)
+    out = world.root / "sim"
+    code, output = _invoke(["simulate", "--pages", str(REPO / "data/sample/pages.parquet"), "--design", str(design),
+                            "--design", str(REPO / "data/designs/daily.yaml"), "--replicates", "5", "--out", str(out)])
+    assert code == 0, output
+    assert all(p.parent == out for p in out.rglob("*"))  # nothing written outside the run
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_every_figure_draws_hostile_names_literally(name: str) -> None:
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from alertsim.report import figures
+
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    people = pl.DataFrame({"responder": [name, "ok"], "business": [1, 2], "off_hours": [0, 1], "sleep": [2, 0]})
+    designs = pl.DataFrame({"design": [name, "b"], "mtta_mean_min": [3.0, 4.0]})
+    spans = pl.DataFrame({"rule": [name], "state": ["firing"], "start_at": [at], "end_at": [at + timedelta(hours=1)]})
+    series = pl.DataFrame({"series": [name] * 2, "timestamp": [at, at + timedelta(hours=1)], "value": [1.0, 2.0]})
+    candidates = pl.DataFrame({"family": [name], "pages_per_week": [1.0], "recall": [0.5], "frontier": [True],
+                               "recommended": [True]})
+    axes = [figures.plot_interruptions(people), figures.plot_designs(designs), figures.plot_pareto(candidates),
+            *figures.plot_timeline(metrics=series, incident={"incident_id": name, "started_at": at,
+                                                             "resolved_at": at + timedelta(hours=1)},
+                                   spans=spans, marks=[(at, name, "blue")])]
+    for ax in axes:
+        ax.figure.savefig(io.BytesIO(), format="png")
+        plt.close(ax.figure)
+
+
+# ------------------------------------------------------------------------------------ bad metric files
+
+BAD_METRICS = {
+    "missing file": (None, "no such file"),
+    "empty file": ("", "empty"),
+    "header only": ("timestamp,metric,value\n", "header only"),
+    "no value column": ("timestamp,metric\n2026-03-02T00:00:00Z,cpu\n", "value"),
+    "text values": ("timestamp,metric,value\n2026-03-02T00:00:00Z,cpu,high\n", "value"),
+    "bad timestamp": ("timestamp,metric,value\nyesterday,cpu,1\n", "timestamp"),
+    "bad metric name": ("timestamp,metric,value\n2026-03-02T00:00:00Z,9cpu,1\n", "metric"),
+    "binary garbage": ("\x00\x01\x02\x03", ""),
+    "ragged rows": ("timestamp,metric,value\n2026-03-02T00:00:00Z,cpu,1,extra,more\n", ""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_METRICS))
+@pytest.mark.parametrize("command", ["validate", "replay"])
+def test_bad_metric_files_are_clear_errors(world: World, case: str, command: str) -> None:
+    body, words = BAD_METRICS[case]
+    path = world.root / "bad.csv"
+    if body is not None:
+        path.write_text(body)
+    args = ["validate", str(path)] if command == "validate" else [
+        "replay", str(path), "--rules", str(world.rules), "--out", str(world.root / "out")]
+    before = world.snapshot()
+    code, text = _invoke(args)
+    assert code in (1, 2), text
+    assert "bad.csv" in text and words.lower() in text.lower()
+    assert world.snapshot() == before
+    assert not (world.root / "out").exists()

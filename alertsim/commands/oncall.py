@@ -39,6 +39,7 @@ def simulate_command(
     from alertsim.io.rundir import check_output, file_digest, write_run
     from alertsim.oncall.compare import compare, comparison_table, plot_mtta, plot_sleep
     from alertsim.oncall.design import load_design, read_pages
+    from alertsim.text import safe_file_name
 
     try:
         check_output(out)  # before any work: never replace what alertsim did not write
@@ -76,7 +77,7 @@ def simulate_command(
                 plt.close(ax.figure)
                 files[name] = Path(scratch) / name
             for path, d in zip(design, designs, strict=True):
-                files[f"design-{d.name}.yaml"] = path
+                files[f"design-{safe_file_name(d.name)}.yaml"] = path
             write_run(out, {"summary": result.summary, "differences": result.differences,
                             "people": result.people}, files=files, manifest={
                 "command": "simulate", "replicates": replicates, "seed": seed,

@@ -32,6 +32,7 @@ import polars as pl
 from alertsim.errors import ConfigError
 from alertsim.oncall.design import Design, check_pages, load_design, read_pages
 from alertsim.oncall.simulate import METRICS, Simulation, simulate
+from alertsim.text import plain, plain_all
 
 HEADLINE = (
     ("mtta_mean_min", "MTTA mean (min)"),
@@ -172,7 +173,7 @@ def plot_mtta(comparison: Comparison, ax: Any = None) -> Any:
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(comparison.simulations)), 4.0))
     data = [s.metrics["mtta_mean_min"].drop_nans().drop_nulls().to_numpy() for s in comparison.simulations]
-    ax.boxplot(data, tick_labels=[s.design for s in comparison.simulations], showfliers=False)
+    ax.boxplot(data, tick_labels=plain_all(s.design for s in comparison.simulations), showfliers=False)
     ax.set_ylabel("MTTA per replicate (min)")
     ax.set_title("Mean time to acknowledge")
     ax.tick_params(axis="x", labelrotation=20)
@@ -192,8 +193,8 @@ def plot_sleep(comparison: Comparison, ax: Any = None) -> Any:
     for i, name in enumerate(designs):
         rows = comparison.people.filter(pl.col("design") == name)
         values = dict(zip(rows["responder"], rows["sleep_interruptions_mean"], strict=True))
-        ax.bar(x + i * width, [values.get(p, 0.0) for p in people], width, label=name)
-    ax.set_xticks(x + width * (len(designs) - 1) / 2, people, rotation=30, ha="right")
+        ax.bar(x + i * width, [values.get(p, 0.0) for p in people], width, label=plain(name))
+    ax.set_xticks(x + width * (len(designs) - 1) / 2, plain_all(people), rotation=30, ha="right")
     ax.set_ylabel("sleep-hour interruptions (mean)")
     ax.set_title("Sleep interruptions per person")
     ax.legend(fontsize="small")

@@ -22,6 +22,8 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
+from alertsim.text import plain, plain_all
+
 BUCKET_COLOURS = {"business": "#4c72b0", "off": "#dd8452", "off_hours": "#dd8452", "sleep": "#c44e52"}
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -45,7 +47,7 @@ def plot_pareto(candidates: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.scatter(rows["pages_per_week"], rows["recall"].fill_null(0.0), s=18, alpha=0.45, color=colour)
         front = rows.filter(pl.col("frontier")).sort("pages_per_week")
         ax.plot(front["pages_per_week"], front["recall"].fill_null(0.0), "-o", ms=4, color=colour,
-                label=str(family))
+                label=plain(family))
         chosen = rows.filter(pl.col("recommended"))
         ax.scatter(chosen["pages_per_week"], chosen["recall"].fill_null(0.0), marker="*", s=220,
                    color=colour, edgecolor="black", zorder=5)
@@ -94,7 +96,7 @@ def plot_interruptions(responders: pl.DataFrame, *, ax: Axes | None = None,
     """Stacked bars of interruptions per person by bucket (business / off hours / sleep)."""
     ax = _axes(ax, (8, 3.8))
     rows = responders.sort("responder")
-    names = rows["responder"].to_list()
+    names = plain_all(rows["responder"].to_list())
     bottom = np.zeros(len(names))
     for bucket in buckets:
         if bucket not in rows.columns:
@@ -138,7 +140,7 @@ def plot_designs(summary: pl.DataFrame, *, ax: Axes | None = None, metric: str =
     """Simulated designs side by side: a metric with its 95% interval (``<metric>_lo``/``_hi``)."""
     ax = _axes(ax, (7, 3.4))
     rows = summary.sort(metric)
-    names = rows["design"].to_list()
+    names = plain_all(rows["design"].to_list())
     values = rows[metric].to_numpy().astype(float)
     low_col, high_col = f"{metric}_lo", f"{metric}_hi"
     if low_col in rows.columns and high_col in rows.columns:
@@ -167,7 +169,7 @@ def plot_timeline(*, metrics: pl.DataFrame, incident: dict[str, Any], spans: pl.
         axes = list(created)
     top, lanes = axes[0], axes[1]
     for series, rows in metrics.group_by("series", maintain_order=True):
-        top.plot(rows["timestamp"].to_list(), rows["value"].to_list(), lw=1, label=str(series[0]))
+        top.plot(rows["timestamp"].to_list(), rows["value"].to_list(), lw=1, label=plain(series[0]))
     for ax in (top, lanes):
         ax.axvspan(incident["started_at"], incident["resolved_at"] or incident["started_at"], color="red",
                    alpha=0.1, label="incident" if ax is top else None)
@@ -176,15 +178,15 @@ def plot_timeline(*, metrics: pl.DataFrame, incident: dict[str, Any], spans: pl.
         for row in spans.filter(pl.col("rule") == rule).iter_rows(named=True):
             colour = "#f0ad4e" if row["state"] == "pending" else "#c9302c"
             lanes.barh(i, (row["end_at"] - row["start_at"]), left=row["start_at"], height=0.6, color=colour)
-    lanes.set_yticks(range(len(rules)), rules, fontsize=8)
+    lanes.set_yticks(range(len(rules)), plain_all(rules), fontsize=8)
     lanes.set_ylim(-0.7, max(len(rules), 1) - 0.3)
     for at, label, colour in marks:
         for ax in (top, lanes):
             # The stubs say float, but matplotlib converts datetimes through the axis units.
             ax.axvline(at, color=colour, lw=1, ls="--")  # type: ignore[arg-type]
-        top.annotate(label, (at, 1.0), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+        top.annotate(plain(label), (at, 1.0), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
                      va="top", ha="right", color=colour)
-    top.set_title(f"Incident {incident['incident_id']}: metrics, rule states, notifications")
+    top.set_title(f"Incident {plain(incident['incident_id'])}: metrics, rule states, notifications")
     top.legend(fontsize=7, loc="upper left")
     lanes.set_xlabel("time (UTC)")
     lanes.tick_params(axis="x", rotation=30)
