@@ -32,3 +32,24 @@ def load_yaml(text: str, *, file: str | None = None) -> Any:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=file,
                           line=mark.line + 1 if mark else None) from None
+
+
+def load_yaml_documents(text: str, *, file: str | None = None) -> list[Any]:
+    """Every document of a multi-document YAML stream (``---`` separated), empty ones as ``None``.
+
+    Raises
+    ------
+    ConfigError
+        ``text`` is not valid YAML; names ``file`` and the line of the error.
+
+    Examples
+    --------
+    >>> load_yaml_documents("a: 1\\n---\\nb: 2\\n")
+    [{'a': 1}, {'b': 2}]
+    """
+    try:
+        return list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=file,
+                          line=mark.line + 1 if mark else None) from None

@@ -23,6 +23,32 @@ from alertsim.errors import InputError, Problem
 INSTANT = pl.Datetime("us", "UTC")
 DURATION = pl.Duration("us")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+METRIC_NAME_RULE = "any non-empty text without control characters (as Prometheus 3 allows)"
+
+
+def metric_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a metric name, or ``None`` when it can.
+
+    One policy for every reader, importer and rule dialect: a metric name is kept exactly as its source
+    wrote it. Prometheus' classic names (``http_requests_total``), Datadog's dotted names
+    (``system.cpu.user``) and GCP's metric types (``compute.googleapis.com/instance/cpu/utilization``)
+    are all metric names, as Prometheus 3 accepts them (quoted in PromQL: ``{"system.cpu.user"}``).
+
+    >>> [metric_name_problem(n) for n in ("up", "system.cpu.user", "compute.googleapis.com/instance/cpu/utilization")]
+    [None, None, None]
+    >>> metric_name_problem("")
+    'empty metric name'
+    >>> metric_name_problem("cpu load"), metric_name_problem("cpu\\tload") is None
+    (None, False)
+    """
+    if not isinstance(name, str):
+        return f"{name!r} is not text"
+    if not name:
+        return "empty metric name"
+    if _CONTROL.search(name):
+        return f"{name!r} holds a control character; a metric name is {METRIC_NAME_RULE}"
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -99,7 +99,7 @@ def test_incidents(tmp_path):
 
 
 @pytest.mark.parametrize("arguments", [
-    ["--metric", "not a name"],
+    ["--metric", ""],
     ["--kind", "incidents", "--metric", "up"],
 ])
 def test_bad_arguments_exit_2_without_a_traceback(tmp_path, arguments):

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +60,7 @@ from pathlib import Path
 import polars as pl
 
 from alertsim.errors import ConfigError, InputError, Problem, check_type
-from alertsim.frames import LABEL_NAME, METRICS, series_expr, validate
+from alertsim.frames import LABEL_NAME, METRIC_NAME_RULE, METRICS, metric_name_problem, series_expr, validate
 from alertsim.io._tabular import (
     CAUGHT,
     FILE,
@@ -83,8 +82,6 @@ from alertsim.io._tabular import (
 
 logger = logging.getLogger(__name__)
 
-METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-"""Prometheus' metric name grammar."""
 
 _CORE = ("timestamp", "metric", "value")
 _STRING_LIKE = (pl.String, pl.Categorical)
@@ -240,8 +237,8 @@ def load_metrics(
 
 
 def _check_arguments(metric: object, labels: object, table: object, strict: object) -> dict[str, str]:
-    if metric is not None and (not isinstance(metric, str) or not METRIC_NAME.match(metric)):
-        raise ConfigError(f"{metric!r} is not a metric name; use [a-zA-Z_:][a-zA-Z0-9_:]*", field="metric")
+    if metric is not None and metric_name_problem(metric) is not None:
+        raise ConfigError(f"{metric!r} is not a metric name; a metric name is {METRIC_NAME_RULE}", field="metric")
     if table is not None and (not isinstance(table, str) or not table.strip()):
         raise ConfigError(f"expected a table name, got {table!r}", field="table")
     if not isinstance(strict, bool):
@@ -357,14 +354,14 @@ def _samples(table: Table, *, metric: str | None, constant: Mapping[str, str],
             return None, found, set()
         valued = valued.with_columns(pl.col("metric").cast(pl.String))
         names = valued["metric"].unique().to_list()
-        bad = [n for n in names if n and not METRIC_NAME.match(n)]
-        metrics = {n for n in names if n and METRIC_NAME.match(n)}
+        bad = [n for n in names if n and metric_name_problem(n) is not None]
+        metrics = {n for n in names if n and metric_name_problem(n) is None}
         empty = pl.col("metric").is_null() | (pl.col("metric") == "")
         found += error_problems(
             valued.with_columns(
                 pl.when(empty).then(pl.lit("empty metric name"))
                 .when(pl.col("metric").is_in(bad))
-                .then(pl.lit("{value} is not a metric name; use [a-zA-Z_:][a-zA-Z0-9_:]*"))
+                .then(pl.lit(f"{{value}} is not a metric name; a metric name is {METRIC_NAME_RULE}"))
                 .otherwise(None).alias("_merror")),
             "_merror", file=file, column="metric", value="metric")
         ok = ok & ~empty & ~pl.col("metric").is_in(bad)

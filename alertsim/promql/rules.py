@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from alertsim._yaml import load_yaml
+from alertsim._yaml import load_yaml_documents
 from alertsim.durations import parse_duration, to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import series_name
@@ -76,6 +76,7 @@ METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _GROUP_KEYS = {"name", "interval", "limit", "rules"}
 _RULE_KEYS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
+_IGNORED_GROUP_KEYS = {"partial_response_strategy": "a Thanos Ruler option; a replay has no partial responses"}
 _NEWER_GROUP_KEYS = {"query_offset": "a group's query_offset (Prometheus 2.53+)",
                      "labels": "group labels (Prometheus 3.0+)"}
 
@@ -307,17 +308,14 @@ def evaluate_rule(rule: PromQLRule, prepared: Any, grid: Grid, semantics: Any) -
 # Loading.
 
 class _Marks:
-    """Line numbers (1-based) of the YAML nodes of a rule file, by path."""
+    """Line numbers (1-based) of the YAML nodes of a rule file, by path below ``prefix``."""
 
-    def __init__(self, text: str):
-        try:
-            self.root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError:
-            self.root = None
+    def __init__(self, root: Any = None, prefix: tuple[str | int, ...] = ()):
+        self.root, self.prefix = root, prefix
 
     def node(self, *path: str | int) -> Any:
         node = self.root
-        for key in path:
+        for key in (*self.prefix, *path):
             if node is None:
                 return None
             if isinstance(key, int):
@@ -341,6 +339,59 @@ class _Marks:
         if getattr(node, "style", None) in ("|", ">"):
             first += 1
         return first + line_of(text, pos)
+
+
+def _nodes(text: str) -> list[Any]:
+    try:
+        return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return []
+
+
+_OPERATOR_API = "monitoring.coreos.com/"
+
+
+def _is_prometheus_rule(document: Any) -> bool:
+    return (isinstance(document, Mapping) and document.get("kind") == "PrometheusRule"
+            and str(document.get("apiVersion", "")).startswith(_OPERATOR_API))
+
+
+def rule_sources(document: Any, path: tuple[str | int, ...] = ()) -> list[tuple[Mapping[str, Any],
+                                                                                 tuple[str | int, ...], str]]:
+    """The rule files held by one YAML document: ``(mapping with groups, its path, what it is)``.
+
+    A Prometheus rule file is itself; a prometheus-operator ``PrometheusRule`` manifest holds one under
+    ``spec``; a Kubernetes ``List`` holds one per ``PrometheusRule`` item. Anything else holds none.
+
+    >>> doc = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+    ...        "metadata": {"name": "api"}, "spec": {"groups": []}}
+    >>> [(p, what) for _, p, what in rule_sources({"apiVersion": "v1", "kind": "List", "items": [doc]})]
+    [(('items', 0, 'spec'), 'PrometheusRule api')]
+    """
+    if not isinstance(document, Mapping):
+        return []
+    if _is_prometheus_rule(document):
+        spec = document.get("spec")
+        name = (document.get("metadata") or {}).get("name") if isinstance(document.get("metadata"), Mapping) else None
+        return [(spec if isinstance(spec, Mapping) else {"groups": None}, (*path, "spec"),
+                 f"PrometheusRule {name}" if name else "PrometheusRule")]
+    if document.get("kind") == "List" and isinstance(document.get("items"), list):
+        return [source for i, item in enumerate(document["items"])
+                for source in rule_sources(item, (*path, "items", i))]
+    if "groups" in document and "apiVersion" not in document:
+        return [(document, path, "rule file")]
+    return []
+
+
+def recognises(document: Any) -> bool:
+    """True for a Prometheus rule file, a ``PrometheusRule`` manifest or a ``List`` holding one."""
+    return bool(rule_sources(document))
+
+
+def _describe(document: Any) -> str:
+    if isinstance(document, Mapping) and "kind" in document:
+        return f"a {document.get('apiVersion', '?')} {document['kind']}"
+    return "not a rule file" if document is not None else "empty"
 
 
 def _error(message: str, *, file: str | None, rule: str | None, line: int | None, field: str | None = None
@@ -373,16 +424,67 @@ def _duration(value: Any, what: str, *, file: str | None, rule: str, line: int |
 def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None = None) -> list[PromQLRule]:
     """The alerting rules of a Prometheus rule file (YAML text or an already-loaded document).
 
-    Recording rules are kept in each rule's ``program`` and evaluated during replay. Raises
-    ``ConfigError`` naming the file, line, rule and field for anything Prometheus would reject and for
-    PromQL outside alertsim's subset.
+    The text may hold several YAML documents (``---``), each a rule file, a prometheus-operator
+    ``PrometheusRule`` manifest (rules under ``spec.groups``) or a Kubernetes ``List`` of them, as
+    kube-prometheus and Sloth write them; other Kubernetes objects in the stream are skipped with a
+    warning naming them. Group names are unique within each rule file or manifest, as Prometheus and the
+    operator require. Recording rules are kept in each rule's ``program`` and evaluated during replay.
+    Raises ``ConfigError`` naming the file, line, rule and field for anything Prometheus would reject and
+    for PromQL outside alertsim's subset.
     """
-    text = source if isinstance(source, str) else ""
-    marks = _Marks(text) if text else _Marks("")
-    document = load_yaml(source, file=file) if isinstance(source, str) else source
-    if not isinstance(document, Mapping) or not isinstance(document.get("groups"), list):
-        raise ConfigError("a Prometheus rule file is a mapping with a `groups:` list", file=file, field="groups")
-    unknown = sorted(set(document) - {"groups"})
+    if isinstance(source, str):
+        documents = load_yaml_documents(source, file=file)
+        nodes = _nodes(source)
+        if len(nodes) != len(documents):
+            nodes = [None] * len(documents)
+    else:
+        documents, nodes = [source], [None]
+    sources: list[tuple[Mapping[str, Any], _Marks, str]] = []
+    for d, (document, node) in enumerate(zip(documents, nodes, strict=True)):
+        found = rule_sources(document)
+        where = f"document {d + 1}" if len(documents) > 1 else "the file"
+        if not found and document is not None and len(documents) > 1:
+            log.warning("%s: %s is %s, not rules; skipped", file or "rules", where, _describe(document))
+        sources += [(spec, _Marks(node, path), what) for spec, path, what in found]
+    if not sources:
+        what = _describe(documents[0]) if len(documents) == 1 else "a stream of documents without rules"
+        raise ConfigError(f"a Prometheus rule file is a mapping with a `groups:` list, a PrometheusRule manifest "
+                          f"(apiVersion monitoring.coreos.com/v1, rules under spec.groups) or a List of them; "
+                          f"got {what}", file=file, field="groups")
+    entries: list[Entry] = []
+    group_specs: list[Mapping[str, Any]] = []
+    for document, marks, what in sources:
+        entries += _source_entries(document, marks, what, first=len(entries), file=file)
+        group_specs += [g for g in document["groups"] if isinstance(g, Mapping)]
+    program = RuleProgram(file=file, entries=tuple(entries))
+    program.evaluation_order()  # cycles are a ConfigError now, not at replay
+    specs = _specs(group_specs)
+    counts = Counter(e.name for e in entries if e.kind == "alert")
+    occurrence: Counter[str] = Counter()
+    out = []
+    for entry in entries:
+        if entry.kind != "alert":
+            continue
+        occurrence[entry.name] += 1
+        unique = entry.name if counts[entry.name] == 1 else f"{entry.name}[{occurrence[entry.name]}]"
+        spec = specs[entry.order]
+        out.append(PromQLRule(
+            name=unique, base_name=entry.name, expr=entry.expr, group=entry.group,
+            interval=None if entry.interval_us is None else timedelta(microseconds=entry.interval_us),
+            for_=spec["for"], keep_firing_for=spec["keep_firing_for"], labels=dict(sorted(entry.labels.items())),
+            annotations=spec["annotations"], severity=entry.labels.get("severity"),  # type: ignore[arg-type]
+            program=program, order=entry.order, line=entry.line))
+    return out
+
+
+def _source_entries(document: Mapping[str, Any], marks: _Marks, what: str, *, first: int, file: str | None
+                    ) -> list[Entry]:
+    """The rules of one rule file (or one manifest's ``spec``), numbered from ``first``."""
+    if not isinstance(document.get("groups"), list):
+        raise ConfigError(f"{what}: `groups` must be a list of rule groups", file=file,
+                          line=marks.line("groups") or marks.line(), field="groups")
+    allowed_top = {"groups"}
+    unknown = sorted(set(document) - allowed_top)
     if unknown:
         raise ConfigError(f"unknown top-level key(s) {unknown}; a Prometheus rule file has only `groups`",
                           file=file, line=marks.line(unknown[0]))
@@ -403,7 +505,10 @@ def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None 
             if key in _NEWER_GROUP_KEYS:
                 raise ConfigError(f"{_NEWER_GROUP_KEYS[key]} is not supported", file=file,
                                   line=marks.line("groups", g, key), field=key)
-        unknown = sorted(set(group) - _GROUP_KEYS)
+            if key in _IGNORED_GROUP_KEYS:
+                log.warning("%s:%s: group %r: %s is ignored (%s)", file or "rules", marks.line("groups", g, key),
+                            name, key, _IGNORED_GROUP_KEYS[key])
+        unknown = sorted(set(group) - _GROUP_KEYS - set(_IGNORED_GROUP_KEYS))
         if unknown:
             raise ConfigError(f"group {name!r}: unknown key(s) {unknown}; allowed: {sorted(_GROUP_KEYS)}",
                               file=file, line=marks.line("groups", g, unknown[0]), field=unknown[0])
@@ -422,32 +527,14 @@ def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None 
                               line=marks.line("groups", g, "rules"), field="rules")
         for r, spec in enumerate(rules):
             entries.append(_entry(spec, marks, ("groups", g, "rules", r), group=name, interval_us=interval_us,
-                                  limit=limit, order=len(entries), file=file))
-    program = RuleProgram(file=file, entries=tuple(entries))
-    program.evaluation_order()  # cycles are a ConfigError now, not at replay
-    specs = _specs(document)
-    counts = Counter(e.name for e in entries if e.kind == "alert")
-    occurrence: Counter[str] = Counter()
-    out = []
-    for entry in entries:
-        if entry.kind != "alert":
-            continue
-        occurrence[entry.name] += 1
-        unique = entry.name if counts[entry.name] == 1 else f"{entry.name}[{occurrence[entry.name]}]"
-        spec = specs[entry.order]
-        out.append(PromQLRule(
-            name=unique, base_name=entry.name, expr=entry.expr, group=entry.group,
-            interval=None if entry.interval_us is None else timedelta(microseconds=entry.interval_us),
-            for_=spec["for"], keep_firing_for=spec["keep_firing_for"], labels=dict(sorted(entry.labels.items())),
-            annotations=spec["annotations"], severity=entry.labels.get("severity"),  # type: ignore[arg-type]
-            program=program, order=entry.order, line=entry.line))
-    return out
+                                  limit=limit, order=first + len(entries), file=file))
+    return entries
 
 
-def _specs(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _specs(groups: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """``for``, ``keep_firing_for`` and ``annotations`` of every rule, in file order."""
     out = []
-    for group in document["groups"]:
+    for group in groups:
         for spec in group.get("rules") or []:
             annotations = spec.get("annotations") or {}
             out.append({
@@ -543,4 +630,4 @@ def recorded_series(rules: list[PromQLRule], prepared: Any, grid: Grid) -> dict[
 
 
 __all__ = ["EvaluationError", "GroupGrid", "PromQLRule", "RuleProgram", "evaluate_rule", "format_labels",
-           "load_prometheus_rules", "parse_prometheus_rules", "recorded_series"]
+           "load_prometheus_rules", "parse_prometheus_rules", "recognises", "recorded_series", "rule_sources"]

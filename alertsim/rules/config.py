@@ -33,7 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from alertsim._yaml import load_yaml
+from alertsim._yaml import load_yaml_documents
 from alertsim.durations import format_duration, parse_duration
 from alertsim.errors import ConfigError, check_type
 from alertsim.rules.model import (
@@ -345,8 +345,9 @@ def parse_rules(document: Any, *, file: str | None = None) -> list[Rule]:
 
 
 def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
-    """Load rules from a YAML file: alertsim's native format (``rules:``) or a Prometheus rule file
-    (``groups:``).
+    """Load rules from a YAML or JSON file: alertsim's native format (``rules:``), a Prometheus rule file
+    (``groups:``), prometheus-operator ``PrometheusRule`` manifests (one or several ``---`` documents, or
+    a Kubernetes ``List``), a CloudWatch alarm, a GCP alert policy or a Datadog monitor.
 
     Raises ``ConfigError`` naming the file, the rule and the field for anything wrong.
     """
@@ -356,14 +357,20 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read rule file: {exc}", file=str(path)) from None
-    document = load_yaml(text, file=str(path))
+    documents = load_yaml_documents(text, file=str(path))
+    from alertsim.promql import rules as prometheus
     from alertsim.rules import cloudwatch, datadog, gcp
 
-    for dialect in (cloudwatch, gcp, datadog):      # describe-alarms JSON, AlertPolicy, Datadog monitor
-        if dialect.recognises(document):
-            return dialect.parse(document, file=str(path))  # type: ignore[no-any-return]
-    if isinstance(document, Mapping) and "groups" in document:
-        from alertsim.promql.rules import parse_prometheus_rules
-
-        return parse_prometheus_rules(text, file=str(path))  # type: ignore[return-value]
-    return parse_rules(document, file=str(path))
+    present = [d for d in documents if d is not None]
+    if len(present) == 1:
+        document = present[0]
+        for dialect in (cloudwatch, gcp, datadog):  # describe-alarms JSON, AlertPolicy, Datadog monitor
+            if dialect.recognises(document):
+                return dialect.parse(document, file=str(path))  # type: ignore[no-any-return]
+        if isinstance(document, Mapping) and "rules" in document and "apiVersion" not in document:
+            return parse_rules(document, file=str(path))
+    # Prometheus rule files, PrometheusRule manifests, Lists and multi-document streams of them.
+    if len(present) != 1 or prometheus.recognises(present[0]) or (
+            isinstance(present[0], Mapping) and "apiVersion" in present[0]):
+        return prometheus.parse_prometheus_rules(text, file=str(path))  # type: ignore[return-value]
+    return parse_rules(present[0], file=str(path))

@@ -253,13 +253,28 @@ _QUERY = re.compile(
     r"(?P<space>avg|sum|min|max|p\d{1,2}(?:\.\d+)?)\s*:\s*(?P<metric>[A-Za-z0-9_.\-]+)\s*"
     r"\{(?P<tags>[^{}]*)\}\s*(?P<mods1>(?:\.as_(?:count|rate)\(\)\s*)*)"
     r"(?:by\s*\{(?P<by>[^{}]*)\}\s*)?(?P<mods2>(?:\.as_(?:count|rate)\(\)\s*)*)"
-    r"(?P<op><=|>=|<|>)\s*(?P<threshold>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+    r"(?P<op><=|>=|<|>)\s*(?P<threshold>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+    r"(?:by\s*\{(?P<by_after>[^{}]*)\}\s*)?$")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
+#: The monitor template wrapper of Datadog's integrations and of the UI's "export monitor" with metadata:
+#: ``{"version": 2, "title", "description", "tags", ..., "definition": {monitor}}``.
+_WRAPPER_KEYS = {"version", "created_at", "last_updated_at", "title", "tags", "description", "definition",
+                 "author", "recommended_monitor_metadata", "integration", "id", "name"}
+
+
+def _unwrap(document: Any) -> Any:
+    if isinstance(document, Mapping) and isinstance(document.get("definition"), Mapping) and "query" not in document:
+        return document["definition"]
+    return document
+
+
 def recognises(document: Any) -> bool:
-    """True for a Datadog monitor object or a list of them."""
+    """True for a Datadog monitor object, a monitor template (``{"version", "definition": {...}}``) or
+    a list of them."""
     def is_monitor(d: Any) -> bool:
+        d = _unwrap(d)
         return isinstance(d, Mapping) and "query" in d and "type" in d
     if isinstance(document, list):
         return bool(document) and all(is_monitor(d) for d in document)
@@ -275,9 +290,22 @@ class _Ctx:
 
 
 def _number(value: Any, ctx: _Ctx, field: str) -> float:
+    if isinstance(value, str):  # Datadog's API and its templates also write numbers as strings ("0")
+        try:
+            value = float(value)
+        except ValueError:
+            raise ctx.error(f"expected a number, got {value!r}", field) from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ctx.error(f"expected a number, got {value!r}", field)
     return float(value)
+
+
+def _ignore_unknown(keys: list[str], where: str, ctx: _Ctx) -> None:
+    """Keys Datadog adds over time (``restriction_policy``, ``avalanche_window``, ...) do not change how a
+    metric monitor evaluates its query as far as alertsim knows; they are named in a warning and ignored."""
+    for key in keys:
+        log.warning("%s: monitor %r: %s%s is not a key alertsim knows; ignored", ctx.file or "monitor", ctx.rule,
+                    where, key)
 
 
 def _minutes(value: Any, ctx: _Ctx, field: str) -> timedelta:
@@ -320,7 +348,10 @@ def parse_query(query: Any, ctx: _Ctx) -> dict[str, Any]:
                                 "(no negation, wildcards, template variables or OR)", "query")
             key, value = part.split(":", 1)
             tags[key.strip()] = value.strip()
-    by = tuple(k.strip() for k in (match.group("by") or "").split(",") if k.strip())
+    if match.group("by") is not None and match.group("by_after") is not None:
+        raise ctx.error("the query groups twice (`by {...}` before and after the threshold); give one", "query")
+    grouping = match.group("by") if match.group("by") is not None else match.group("by_after")
+    by = tuple(k.strip() for k in (grouping or "").split(",") if k.strip())
     time, space = match.group("time"), match.group("space")
     q = None
     if space.startswith("p"):
@@ -346,24 +377,24 @@ def _check_recovery(op: str, alert: float, recovery: float | None, what: str, ct
 
 
 def _monitor(spec: Any, index: int, file: str | None) -> DatadogMonitor:
+    wrapper = spec if isinstance(spec, Mapping) and _unwrap(spec) is not spec else None
+    spec = _unwrap(spec)
     if not isinstance(spec, Mapping):
         raise ConfigError(f"monitor #{index + 1} must be an object", file=file)
     name = spec.get("name")
     ctx = _Ctx(file, name if isinstance(name, str) and name else f"monitor #{index + 1}")
     if not isinstance(name, str) or not name:
         raise ctx.error("a monitor needs a name", "name")
-    unknown = sorted(set(spec) - _MONITOR_KEYS)
-    if unknown:
-        raise ctx.error(f"unknown key(s) {unknown}; a monitor has {sorted(_MONITOR_KEYS)}", unknown[0])
+    if wrapper is not None:
+        _ignore_unknown(sorted(set(wrapper) - _WRAPPER_KEYS), "", ctx)
+    _ignore_unknown(sorted(set(spec) - _MONITOR_KEYS), "", ctx)
     if spec.get("type") not in _TYPES:
         raise ctx.error(f"monitor type {spec.get('type')!r} is not replayed; alertsim replays {list(_TYPES)}", "type")
     parts = parse_query(spec.get("query"), ctx)
     options = spec.get("options") or {}
     if not isinstance(options, Mapping):
         raise ctx.error("options must be an object", "options")
-    unknown = sorted(set(options) - _OPTION_KEYS)
-    if unknown:
-        raise ctx.error(f"unknown option(s) {unknown}; allowed: {sorted(_OPTION_KEYS)}", f"options.{unknown[0]}")
+    _ignore_unknown(sorted(set(options) - _OPTION_KEYS), "options.", ctx)
     if options.get("scheduling_options"):
         raise ctx.error("custom schedules and cumulative windows (scheduling_options) are not replayed",
                         "options.scheduling_options")
@@ -411,9 +442,11 @@ def _monitor(spec: Any, index: int, file: str | None) -> DatadogMonitor:
         extra["new_group_delay"] = _seconds(options.get("new_group_delay", 60), ctx, "options.new_group_delay")
     if options.get("timeout_h") is not None:
         hours = _number(options["timeout_h"], ctx, "options.timeout_h")
-        if not 0 < hours <= 24:
-            raise ctx.error("timeout_h is between 1 and 24 hours", "options.timeout_h")
-        extra["timeout"] = timedelta(hours=hours)
+        if not 0 <= hours <= 24:
+            raise ctx.error(f"timeout_h is between 0 (never) and 24 hours, got {options['timeout_h']!r}",
+                            "options.timeout_h")
+        if hours:
+            extra["timeout"] = timedelta(hours=hours)
     if options.get("renotify_interval") is not None:
         extra["renotify_interval"] = _minutes(options["renotify_interval"], ctx, "options.renotify_interval")
     if options.get("renotify_occurrences") is not None:
@@ -438,7 +471,8 @@ def _monitor(spec: Any, index: int, file: str | None) -> DatadogMonitor:
 def parse_datadog(document: Any, *, file: str | None = None) -> list[DatadogMonitor]:
     """The monitors of a monitor JSON object or list as :class:`DatadogMonitor` records."""
     if not recognises(document):
-        raise ConfigError("expected a Datadog monitor ({\"type\", \"query\", \"options\", ...}) or a list of them",
+        raise ConfigError("expected a Datadog monitor ({\"type\", \"query\", \"options\", ...}), a monitor template "
+                          "({\"version\", \"definition\": {...}}) or a list of them",
                           file=file)
     specs = document if isinstance(document, list) else [document]
     monitors = [_monitor(spec, i, file) for i, spec in enumerate(specs)]

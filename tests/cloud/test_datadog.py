@@ -3,15 +3,20 @@ frequency, evaluation_delay, require_full_window, missing data) and the monitor 
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from alertsim.errors import ConfigError
 from alertsim.replay import replay
+from alertsim.rules import load_rules
 from alertsim.rules.datadog import DatadogMonitor, parse_datadog
 from tests.cloud.helpers import metrics, one, spans
+
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "datadog"
 
 
 def monitor(query: str, **options: Any) -> dict[str, Any]:
@@ -166,7 +171,8 @@ def test_unsupported_queries_are_config_errors(query: str, message: str) -> None
     ({"thresholds": {"critical": 90, "critical_recovery": 95}}, "must be below"),
     ({"thresholds": {"critical": 90, "warning": 95}}, "less severe"),
     ({"on_missing_data": "panic"}, "on_missing_data"),
-    ({"frobnicate": True}, "unknown option"),
+    ({"timeout_h": 25}, "between 0"),
+    ({"timeout_h": -1}, "between 0"),
     ({"scheduling_options": {"evaluation_window": {"day_starts": "04:00"}}}, "cumulative"),
 ])
 def test_bad_options_are_config_errors(options: dict[str, Any], message: str) -> None:
@@ -183,3 +189,43 @@ def test_priority_tags_and_message() -> None:
     assert (parsed.severity, dict(parsed.labels), parsed.renotify_interval) == (
         "info", {"team": "core"}, timedelta(minutes=30))
     assert parsed.annotations == {"message": "see https://runbooks.example/cpu"}
+
+
+def test_unknown_vendor_keys_are_named_in_a_warning_and_ignored(caplog: pytest.LogCaptureFixture) -> None:
+    document = {**monitor("avg(last_5m):avg:cpu{*} > 90", avalanche_window=10, timeout_h=0),
+                "restriction_policy": {"bindings": []}}
+    with caplog.at_level(logging.WARNING):
+        (parsed,) = parse_datadog(document, file="m.json")
+    assert parsed.timeout is None  # timeout_h: 0 is Datadog's "never"
+    assert "'M': restriction_policy is not a key alertsim knows; ignored" in caplog.text
+    assert "'M': options.avalanche_window is not a key alertsim knows; ignored" in caplog.text
+
+
+def test_a_monitor_template_wraps_its_monitor_in_a_definition(caplog: pytest.LogCaptureFixture) -> None:
+    template = {"version": 2, "title": "CPU", "description": "d", "tags": ["integration:x"],
+                "recommended_monitor_metadata": {"x": 1}, "definition": monitor("avg(last_5m):avg:cpu{*} > 90")}
+    with caplog.at_level(logging.WARNING):
+        assert [m.name for m in parse_datadog([template, monitor("avg(last_5m):avg:mem{*} > 90") | {"name": "N"}])
+                ] == ["M", "N"]
+    assert caplog.text == ""
+
+
+def test_the_threshold_may_come_before_by() -> None:
+    (parsed,) = parse_datadog(monitor("avg(last_15m):avg:postgresql.percent_usage_connections{*} > 0.9 by {host}"))
+    assert (parsed.metric, parsed.by, parsed.critical) == ("postgresql.percent_usage_connections", ("host",), 0.9)
+    with pytest.raises(ConfigError, match="groups twice"):
+        parse_datadog(monitor("avg(last_5m):avg:cpu{*} by {a} > 0.9 by {b}"))
+
+
+@pytest.mark.parametrize(("name", "outcome"), [
+    ("postgres_percent_usage_connections.json", "[Postgres] Number of connections is approaching connection limit"),
+    ("redisdb_high_mem.json", "no arithmetic or functions"),
+    ("nginx_conn_dropped.json", "anomalies monitors are not replayed"),
+])
+def test_real_monitor_templates(name: str, outcome: str) -> None:
+    try:
+        names = [m.name for m in load_rules(REAL / name)]
+    except ConfigError as exc:
+        assert outcome in str(exc) and exc.field == "query"
+    else:
+        assert names[0].startswith(outcome)

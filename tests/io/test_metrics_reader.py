@@ -162,9 +162,11 @@ BAD_INPUT = [
                    "comma-separated files")],
         id="semicolon-separated"),
     pytest.param(
-        LONG_HEADER + "2026-01-01T00:00:00Z,,1,api\n2026-01-01T00:00:00Z,cpu-usage,1,api\n", {},
+        LONG_HEADER + "2026-01-01T00:00:00Z,,1,api\n2026-01-01T00:00:00Z,cpu\tusage,1,api\n"
+        "2026-01-01T00:00:00Z,system.cpu.user,1,api\n2026-01-01T00:00:00Z,compute.googleapis.com/x,1,api\n", {},
         [(1, "metric", "empty metric name"),
-         (2, "metric", "'cpu-usage' is not a metric name; use [a-zA-Z_:][a-zA-Z0-9_:]*")],
+         (2, "metric", "'cpu\\tusage' is not a metric name; a metric name is any non-empty text without "
+                       "control characters (as Prometheus 3 allows)")],
         id="bad metric names"),
     pytest.param(
         LONG_HEADER + "2026-01-01T00:00:00Z,up,1,api\n", {"labels": {"job": "web"}},
@@ -199,7 +201,8 @@ def test_missing_path_names_the_path(tmp_path):
 
 
 @pytest.mark.parametrize(("options", "field"), [
-    ({"metric": "cpu usage"}, "metric"),
+    ({"metric": "cpu\nusage"}, "metric"),
+    ({"metric": 3}, "metric"),
     ({"metric": ""}, "metric"),
     ({"labels": {"host name": "a"}}, "labels"),
     ({"labels": {"value": "a"}}, "labels"),
