@@ -86,7 +86,7 @@ receivers:
 - name: storefront
   pagerduty_configs: [{routing_key: x}]
 - name: tickets
-  email_configs: [{to: t@example.com}]
+  email_configs: [{to: t@example.com, from: am@example.com, smarthost: "smtp.example.com:25"}]
 """
 
 
@@ -129,6 +129,21 @@ def test_routing(tree, labels, receivers):
     assert [r.receiver for r in tree.route.match(labels)] == receivers
 
 
+#: The least each integration needs for Alertmanager to load it.
+MINIMAL = {
+    "webhook": "{url: 'http://hook'}",
+    "email": "{to: a@example.com, from: am@example.com, smarthost: 'smtp:25'}",
+    "pagerduty": "{routing_key: k}", "slack": "{api_url: 'http://hook'}", "opsgenie": "{api_key: k}",
+    "wechat": "{api_secret: s, corp_id: c}", "pushover": "{user_key: u, token: t}",
+    "victorops": "{api_key: k, routing_key: r}", "sns": "{topic_arn: 'arn:aws:sns:x'}",
+    "telegram": "{bot_token: t, chat_id: 1}", "discord": "{webhook_url: 'http://hook'}",
+    "webex": "{room_id: r, http_config: {authorization: {credentials: c}}}",
+    "msteams": "{webhook_url: 'http://hook'}", "msteamsv2": "{webhook_url: 'http://hook'}",
+    "jira": "{api_url: 'http://jira', project: P, issue_type: Bug}", "rocketchat": "{token: t, token_id: i}",
+    "mattermost": "{webhook_url: 'http://hook'}", "incidentio": "{url: 'http://hook', alert_source_token: t}",
+}
+
+
 @pytest.mark.parametrize(("kind", "send_resolved"), [
     ("webhook", True), ("email", False), ("pagerduty", True), ("slack", False), ("opsgenie", True),
     ("wechat", False), ("pushover", True), ("victorops", True), ("sns", True), ("telegram", True),
@@ -136,13 +151,15 @@ def test_routing(tree, labels, receivers):
     ("rocketchat", False), ("mattermost", True), ("incidentio", True),
 ])
 def test_send_resolved_defaults(kind, send_resolved):
-    config = AlertmanagerConfig.from_yaml(f"route: {{receiver: r}}\nreceivers: [{{name: r, {kind}_configs: [{{}}]}}]")
+    config = AlertmanagerConfig.from_yaml(f"route: {{receiver: r}}\nreceivers: [{{name: r, {kind}_configs: "
+                                          f"[{MINIMAL[kind]}]}}]")
     (integration,) = config.receivers["r"].integrations
     assert (integration.name, integration.send_resolved) == (f"{kind}[0]", send_resolved)
 
 
 def test_send_resolved_can_be_set_and_receivers_know_if_they_page():
     config = AlertmanagerConfig.from_yaml("""
+global: {slack_api_url: "https://hooks.slack.com/services/x", opsgenie_api_key: k}
 route: {receiver: r}
 receivers:
 - name: r

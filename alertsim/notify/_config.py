@@ -4,8 +4,10 @@ and ``group_by``), receivers and their integrations, inhibition rules and named 
 Validation follows Alertmanager's own loader (strict YAML: unknown or duplicate keys are errors; the
 root route needs a receiver and no matchers; every receiver and time interval a route names must
 exist; ``group_by`` cannot mix ``...`` with labels; ``group_interval``/``repeat_interval`` cannot
-be zero). Integration settings other than ``send_resolved`` do not affect timing and are only
-checked for unknown keys.
+be zero). Integration settings other than ``send_resolved`` do not affect timing; they are checked
+for unknown keys and for what Alertmanager requires of them (a PagerDuty key, a Slack URL or app token,
+at most one of a value and its ``_file``, ...; see ``alertsim.notify._secrets``). A Kubernetes
+``Secret`` holding the configuration under ``alertmanager.yaml`` is read as that configuration.
 
 >>> config = AlertmanagerConfig.from_yaml('''
 ... route:
@@ -27,6 +29,8 @@ datetime.timedelta(seconds=300)
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import os
 from collections.abc import Mapping
@@ -46,6 +50,7 @@ from alertsim.notify._matchers import (
     matchers_string,
     parse_matchers,
 )
+from alertsim.notify._secrets import problems
 from alertsim.notify._timeintervals import TimeInterval, parse_time_interval
 
 DEFAULT_GROUP_WAIT = timedelta(seconds=30)
@@ -233,8 +238,21 @@ class AlertmanagerConfig:
 
     @classmethod
     def from_yaml(cls, text: str, *, file: str = "<string>") -> AlertmanagerConfig:
-        """Parse the text of an ``alertmanager.yml``."""
-        return _Parser(file).config(_load_yaml(text, file))
+        """Parse the text of an ``alertmanager.yml``, or of a Kubernetes ``Secret`` holding one under
+        the key ``alertmanager.yaml`` (``stringData``, or base64 in ``data``), as prometheus-operator
+        and kube-prometheus deploy it; lines are then lines of the embedded configuration.
+
+        >>> import base64
+        >>> embedded = base64.b64encode(b"route: {receiver: x}\\nreceivers: [{name: x}]\\n").decode()
+        >>> secret = f"apiVersion: v1\\nkind: Secret\\ndata:\\n  alertmanager.yaml: {embedded}\\n"
+        >>> AlertmanagerConfig.from_yaml(secret).route.receiver
+        'x'
+        """
+        raw = _load_yaml(text, file)
+        if isinstance(raw, dict) and raw.get("kind") == "Secret" and "apiVersion" in raw:
+            text, file = _from_secret(raw, file)
+            raw = _load_yaml(text, file)
+        return _Parser(file).config(raw)
 
     def routes(self) -> list[Route]:
         """Every route of the tree, depth first from the root."""
@@ -271,6 +289,35 @@ def load_alertmanager_config(path: str | os.PathLike[str]) -> AlertmanagerConfig
     except OSError as exc:
         raise ConfigError(f"cannot read Alertmanager config: {exc.strerror or exc}", file=str(path)) from None
     return AlertmanagerConfig.from_yaml(text, file=str(path))
+
+
+SECRET_KEY = "alertmanager.yaml"
+
+
+def _from_secret(secret: Mapping[str, Any], file: str) -> tuple[str, str]:
+    """The configuration text a Kubernetes Secret holds, and how to name it in messages."""
+    meta = secret.get("metadata")
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    where = f"{file} (Secret {name or '?'}, key {SECRET_KEY})"
+    for section, encoded in (("stringData", False), ("data", True)):
+        values = secret.get(section)
+        if not isinstance(values, Mapping) or SECRET_KEY not in values:
+            continue
+        value = values[SECRET_KEY]
+        if not isinstance(value, str):
+            raise ConfigError(f"{section}.{SECRET_KEY} must be text, got {value!r}", file=file,
+                              field=f"{section}.{SECRET_KEY}")
+        if not encoded:
+            return value, where
+        try:
+            return base64.b64decode(value, validate=True).decode("utf-8"), where
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise ConfigError(f"data.{SECRET_KEY} is not base64-encoded UTF-8 text: {exc}", file=file,
+                              field=f"data.{SECRET_KEY}") from None
+    keys = sorted({str(k) for section in ("stringData", "data")
+                   if isinstance(secret.get(section), Mapping) for k in secret[section]})
+    raise ConfigError(f"this Kubernetes Secret holds no {SECRET_KEY} (the key prometheus-operator reads); "
+                      f"its keys: {keys or 'none'}", file=file, field="data")
 
 
 # --- YAML with line numbers ----------------------------------------------------------------------
@@ -340,6 +387,19 @@ class _Parser:
         elif isinstance(container, _Seq):
             line = container.lines[key] if isinstance(key, int) and key < len(container.lines) else container.line
         return ConfigError(message, file=self.file, field=where, line=line)
+
+    @staticmethod
+    def locate(top: _Map, where: str) -> tuple[Any, Any]:
+        """The container and key of the node at ``where`` (``receivers[0].slack_configs[1]``)."""
+        container: Any = top
+        key: Any = None
+        for part in where.replace("]", "").split("."):
+            name, _, index = part.partition("[")
+            for step in (name, int(index)) if index else (name,):
+                if key is not None:
+                    container = container[key] if isinstance(container, dict | list) else container
+                key = step
+        return container, key
 
     def mapping(self, value: Any, where: str, allowed: frozenset[str], parent: Any = None,
                 key: Any = None) -> _Map:
@@ -412,6 +472,8 @@ class _Parser:
         for i, item in enumerate(templates):
             self.string(item, f"templates[{i}]", templates, i)
         receivers = self.receivers(top)
+        for where, reason in problems(top):
+            raise self.error(reason, where, *self.locate(top, where))
         intervals = self.time_intervals(top)
         if top.get("route") is None:
             raise self.error("no routes provided; the root route is required", "route", top, None)
