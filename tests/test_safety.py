@@ -535,7 +535,7 @@ BAD_METRICS = {
     "no value column": ("timestamp,metric\n2026-03-02T00:00:00Z,cpu\n", "value"),
     "text values": ("timestamp,metric,value\n2026-03-02T00:00:00Z,cpu,high\n", "value"),
     "bad timestamp": ("timestamp,metric,value\nyesterday,cpu,1\n", "timestamp"),
-    "bad metric name": ("timestamp,metric,value\n2026-03-02T00:00:00Z,9cpu,1\n", "metric"),
+    "bad metric name": ("timestamp,metric,value\n2026-03-02T00:00:00Z,cpu\tload,1\n", "metric"),
     "binary garbage": ("\x00\x01\x02\x03", ""),
     "ragged rows": ("timestamp,metric,value\n2026-03-02T00:00:00Z,cpu,1,extra,more\n", ""),
 }

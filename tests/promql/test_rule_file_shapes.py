@@ -90,7 +90,7 @@ def test_a_group_name_may_repeat_in_different_manifests(tmp_path: Path) -> None:
     assert [r.name for r in load_rules(path)] == ["ManyErrors", "Other"]
 
 
-REAL_FILES = sorted([*REAL.glob("kube-prometheus/*.yaml"), *REAL.glob("sloth/*.y*ml")])
+REAL_FILES = sorted([*REAL.glob("kube-prometheus/*-prometheusRule.yaml"), *REAL.glob("sloth/*.y*ml")])
 
 
 @pytest.mark.parametrize("path", REAL_FILES, ids=[f"{p.parent.name}/{p.name}" for p in REAL_FILES])
