@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 import alertsim
 from alertsim.errors import AlertsimError
@@ -24,6 +24,25 @@ class _Commands(TyperGroup):
     ``OSError`` (a full disk, a read-only directory) is printed with what to do; anything else is
     reported as an internal error (``ALERTSIM_DEBUG=1`` shows the traceback).
     """
+
+    _listing = False  # while the group's own help is written: commands are listed from COMMANDS
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if self._listing:  # the name and one line of help, without importing the command's module
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
+        return _command(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: Any) -> Any:  # the toolkit's own Context class
         try:
@@ -65,19 +84,62 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-# Modules that add commands to `app`: each defines `register(app: typer.Typer) -> None`.
-COMMAND_MODULES: tuple[str, ...] = (
-    "alertsim.commands.data",
-    "alertsim.commands.datasets",
-    "alertsim.commands.replay",
-    "alertsim.commands.notify",
-    "alertsim.commands.quality",
-    "alertsim.commands.report",
-    "alertsim.commands.demo",
-    "alertsim.commands.oncall",
-    "alertsim.commands.prometheus",
-    "alertsim.commands.cloud",
-)
+# Every command, the modules that register it (each defines ``register(app: typer.Typer) -> None``) and
+# the one-line help ``alertsim --help`` shows: a command's module, and with it its dependencies, is
+# imported only when that command runs or shows its own help (a test checks these lines against the
+# commands' own help).
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "validate": (("alertsim.commands.data",),
+                 "Check FILE and print every problem (row, column, reason); exit 1 when there is any."),
+    "replay": (("alertsim.commands.replay",),
+               "Replay RULES over METRICS and write alerts.parquet/.csv and manifest.json into OUT."),
+    "ingest": (("alertsim.commands.replay",),
+               "Add SOURCE to the embedded store INTO, incrementally, skipping samples already stored."),
+    "notify": (("alertsim.commands.notify",),
+               "Send RUN_DIR's alerts through CONFIG and add notifications and pages to RUN_DIR."),
+    "score": (("alertsim.commands.quality",),
+              "Score each rule's alerts against INCIDENTS; write quality and missed into RUN_DIR."),
+    "fatigue": (("alertsim.commands.quality",),
+                "Pages per week/team/shift, interruptions per person (local time), noisy rules, burden and "
+                "fairness."),
+    "response": (("alertsim.commands.quality",),
+                 "MTTA and MTTR (mean, median, p90, p95) with a weekly trend and a trend test."),
+    "tune": (("alertsim.commands.report",),
+             "Replay a grid of candidate rules once, score them, and recommend one per rule under a budget."),
+    "report": (("alertsim.commands.report",),
+               "Write the fatigue report (index.html, report.md, figures/*.png) for RUN_DIR."),
+    "postmortem": (("alertsim.commands.report",),
+                   "Draw one incident's timeline: metrics, every rule's pending/firing spans, notifications, "
+                   "pages."),
+    "demo": (("alertsim.commands.demo",),
+             "Replay the sample rule pack, score, notify, measure fatigue, simulate designs, tune, and report."),
+    "simulate": (("alertsim.commands.oncall",),
+                 "Simulate each DESIGN on PAGES; write summary.csv, per-page outcomes, burden and figures to "
+                 "OUT and print a side-by-side comparison (▲/▼: significantly higher/lower than the first "
+                 "design)."),
+    "lint": (("alertsim.commands.cloud",),
+             "Lint alert rules for missing runbooks and severities, one-sample pages, burn-rate tiers that "
+             "can never fire, duplicates and overlaps, and routes that page on info. Exit 1 on errors."),
+    "datasets": (("alertsim.commands.datasets",), "Generate the seeded, synthetic sample data set."),
+    "nab": (("alertsim.commands.quality",), "Score detectors and alert rules on the Numenta Anomaly Benchmark."),
+    "import": (("alertsim.commands.quality", "alertsim.commands.cloud"),
+               "Import incident history from on-call tools."),
+    "fetch": (("alertsim.commands.prometheus",),
+              "Pull history from monitoring systems into the long metrics format."),
+    "export": (("alertsim.commands.prometheus",), "Export a replay to other tools."),
+}
+
+_loaded = typer.Typer()  # the commands whose modules have been imported so far
+_registered: set[str] = set()
+
+
+def _command(name: str) -> Any:
+    """The command ``name``, importing the modules that register it (once)."""
+    for module in COMMANDS[name][0]:
+        if module not in _registered:
+            importlib.import_module(module).register(_loaded)
+            _registered.add(module)
+    return typer.main.get_group(_loaded).commands[name]
 
 
 def _version(value: bool) -> None:
@@ -122,7 +184,7 @@ STRICT_HELP = "Treat warnings (rules that select nothing, empty windows, ...) as
 
 def print_frame(frame, title: str | None = None, *, limit: int = 40) -> None:  # type: ignore[no-untyped-def]
     """Print a polars frame as a Rich table."""
-    from alertsim.report.html import display_value
+    from alertsim.report.tables import display_value
 
     table = Table(title=title, show_lines=False)
     for name in frame.columns:
@@ -134,15 +196,8 @@ def print_frame(frame, title: str | None = None, *, limit: int = 40) -> None:  #
         console.print(f"... {frame.height - limit} more rows")
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
-
-
 def main() -> None:
     app()
 
 
-_register_all()
-
-__all__ = ["STRICT_HELP", "Path", "app", "console", "fail", "main", "print_frame", "show_notices"]
+__all__ = ["COMMANDS", "STRICT_HELP", "Path", "app", "console", "fail", "main", "print_frame", "show_notices"]

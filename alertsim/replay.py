@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -579,9 +580,12 @@ def replay(metrics: pl.DataFrame | Prepared | Any, rules: Sequence[RuleBase] | R
     rules = tuple(rules)
     for rule in rules:
         check_type(rule, RuleBase, name="rules", expected="rules built by alertsim (RuleBase), e.g. from load_rules")
-    from alertsim.scale import Dataset, replay_dataset
+    # alertsim.scale (and DuckDB with it) is imported only for a partitioned replay: a Dataset exists only
+    # once alertsim.scale has been imported.
+    scale = sys.modules.get("alertsim.scale")
+    if engine != "memory" or (scale is not None and isinstance(metrics, scale.Dataset)):
+        from alertsim.scale import Dataset, replay_dataset
 
-    if isinstance(metrics, Dataset) or engine != "memory":
         if not isinstance(metrics, Dataset):
             raise ConfigError(f"engine {engine!r} replays a Dataset (alertsim.scale.open_dataset); "
                               "an in-memory frame uses engine='memory'", field="engine")

@@ -305,13 +305,14 @@ def recover(out: str | os.PathLike[str]) -> list[str]:
 
 
 def _versions() -> dict[str, str]:
-    import duckdb
+    from importlib.metadata import version  # DuckDB's version without importing DuckDB
+
     import numpy
 
     import alertsim
 
     return {"alertsim": alertsim.__version__, "polars": pl.__version__, "numpy": numpy.__version__,
-            "duckdb": duckdb.__version__}
+            "duckdb": version("duckdb")}
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:

@@ -29,7 +29,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -37,10 +37,10 @@ import jinja2
 import matplotlib.pyplot as plt
 import polars as pl
 
-from alertsim.durations import format_duration
 from alertsim.io.rundir import claim_output, os_error, read_manifest
 from alertsim.quality import fairness
 from alertsim.report import figures
+from alertsim.report.tables import display_value
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -71,23 +71,6 @@ class Section:
     bullets: list[str] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
-
-
-def display_value(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value != value:
-            return "—"
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, timedelta):
-        sign = "-" if value < timedelta(0) else ""
-        return sign + format_duration(abs(value).__class__(seconds=round(abs(value).total_seconds())))
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
 
 
 def table(frame: pl.DataFrame, columns: list[str] | None = None, *, caption: str = "", limit: int = 50) -> Table:
