@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from alertsim.io.splunk_oncall import read_splunk_oncall
     from alertsim.io.squadcast import read_squadcast
     from alertsim.lint import lint
-    from alertsim.notify import load_alertmanager_config, notify
+    from alertsim.notify import load_alertmanager_config, notify, vendor_notifications
     from alertsim.oncall import fit_responders, load_design, on_call, shifts
     from alertsim.oncall.simulate import simulate
     from alertsim.promql import evaluate as evaluate_promql
@@ -50,13 +50,13 @@ if TYPE_CHECKING:
     from alertsim.quality.matching import match_alerts
     from alertsim.quality.nab import read_nab_corpus, read_nab_results, run_nab, score_nab
     from alertsim.quality.response import Trend, mtta, mttr, response_times, trend_test, weekly_trend
-    from alertsim.replay import Replay, prepare, replay
+    from alertsim.replay import Replay, replay
     from alertsim.rules import load_rules, parse_rules
-    from alertsim.rules._vendor import vendor_notifications
     from alertsim.rules.cloudwatch import CloudWatchAlarm
     from alertsim.rules.datadog import DatadogMonitor
     from alertsim.rules.gcp import GcpPolicy
     from alertsim.scale import open_dataset
+    from alertsim.series import prepare
     from alertsim.tune import Tuning, tune
 
 __version__ = "0.1.0"
@@ -121,11 +121,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "trend_test": ("alertsim.quality.response", "trend_test"),
     "weekly_trend": ("alertsim.quality.response", "weekly_trend"),
     "Replay": ("alertsim.replay", "Replay"),
-    "prepare": ("alertsim.replay", "prepare"),
+    "prepare": ("alertsim.series", "prepare"),
     "replay": ("alertsim.replay", "replay"),
     "load_rules": ("alertsim.rules", "load_rules"),
     "parse_rules": ("alertsim.rules", "parse_rules"),
-    "vendor_notifications": ("alertsim.rules._vendor", "vendor_notifications"),
+    "vendor_notifications": ("alertsim.notify", "vendor_notifications"),
     "CloudWatchAlarm": ("alertsim.rules.cloudwatch", "CloudWatchAlarm"),
     "DatadogMonitor": ("alertsim.rules.datadog", "DatadogMonitor"),
     "GcpPolicy": ("alertsim.rules.gcp", "GcpPolicy"),

@@ -26,9 +26,10 @@ from alertsim.oncall import compare
 from alertsim.quality.detection import missed_incidents, score
 from alertsim.quality.fatigue import fatigue
 from alertsim.quality.response import incidents_from_pages, response_times, weekly_trend
-from alertsim.replay import prepare, replay
+from alertsim.replay import replay
 from alertsim.report.html import build_report
 from alertsim.rules import load_rules
+from alertsim.series import prepare
 from alertsim.tune import tune
 
 log = logging.getLogger(__name__)

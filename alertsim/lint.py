@@ -42,7 +42,6 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,7 +50,8 @@ import yaml
 
 from alertsim.errors import AlertsimError
 from alertsim.frames import Schema, validate
-from alertsim.rules.model import AnomalyBase, BurnRateRule, RuleBase, SeasonalRule, ThresholdRule
+from alertsim.notify import load_alertmanager_config
+from alertsim.rules import RuleBase, gcp, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,6 @@ FINDINGS = Schema(
 PAGING_SEVERITIES = frozenset({"page", "critical", "high", "error", "emergency", "p1", "p2", "sev1", "sev2"})
 LINK_KEYS = re.compile(r"runbook|playbook|dashboard|grafana|wiki|docs?$|documentation", re.IGNORECASE)
 URL = re.compile(r"https?://", re.IGNORECASE)
-COUNTER = re.compile(r"(_total|_count|_sum|_bucket)$")
-PAGING_HANDLES = re.compile(r"@(pagerduty|opsgenie|victorops|splunk-oncall)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,82 +113,6 @@ def _has_link(annotations: Mapping[str, str]) -> bool:
     return any((LINK_KEYS.search(k) and v.strip()) or URL.search(v) for k, v in annotations.items())
 
 
-def _duration(value: timedelta) -> str:
-    from alertsim.durations import format_duration
-
-    return format_duration(value)
-
-
-def _single_sample(rule: RuleBase) -> str | None:
-    """Why a rule fires on one evaluation of a gauge, or None."""
-    kind = rule.kind
-    if isinstance(rule, ThresholdRule | AnomalyBase | SeasonalRule):
-        metric = rule.metric
-        if COUNTER.search(metric) or rule.for_ > timedelta(0):
-            return None
-        if isinstance(rule, ThresholdRule | SeasonalRule) and rule.over is not None:
-            return None
-        return f"`for: 0` on the gauge {metric}: one sample over the line pages someone"
-    if kind == "promql":
-        expr = str(getattr(rule, "expr", ""))
-        if rule.for_ > timedelta(0) or re.search(r"\b(rate|irate|increase|_over_time|histogram_quantile)\s*\(", expr):
-            return None
-        return "`for: 0` on an instant gauge expression: one evaluation over the line pages someone"
-    if kind == "cloudwatch":
-        m = getattr(rule, "m", 1)
-        if m == 1 and getattr(rule, "period", timedelta(0)) <= timedelta(minutes=1):
-            return "1 datapoint of 1 minute to alarm: one sample over the line pages someone"
-        return None
-    if kind == "gcp":
-        for cond in getattr(rule, "conditions", ()):
-            agg = cond.aggregation
-            if cond.type == "threshold" and cond.duration == timedelta(0) and (
-                    agg is None or agg.alignment_period <= timedelta(minutes=1)):
-                return f"condition {cond.name!r} has duration 0 on a 1-minute alignment: one sample pages"
-        return None
-    if kind == "datadog":
-        window, aggregation, op = rule.window, rule.time_aggregation, rule.op  # type: ignore[attr-defined]
-        if window <= timedelta(minutes=1):
-            return f"a {_duration(window)} window: one point over the line pages someone"
-        if (aggregation == "max" and op in (">", ">=")) or (aggregation == "min" and op in ("<", "<=")):
-            return f"{aggregation}(last_{_duration(window)}) {op}: any single point over the line pages someone"
-        return None
-    return None
-
-
-def _signal(rule: RuleBase) -> tuple[str, dict[str, str], str] | None:
-    """(metric, label constraints, direction) of a threshold-like rule, for the overlap check."""
-    op: str | None = None
-    metric: str
-    matchers: dict[str, str]
-    if isinstance(rule, ThresholdRule):
-        metric, matchers, op = rule.metric, dict(rule.matchers), rule.op
-    elif rule.kind == "cloudwatch":
-        from alertsim.rules.cloudwatch import STATIC_OPERATORS
-
-        comparison = getattr(rule, "comparison", "")
-        if comparison not in STATIC_OPERATORS:
-            return None
-        metric, matchers, op = rule.metric, dict(rule.dimensions), STATIC_OPERATORS[comparison]  # type: ignore[attr-defined]
-    elif rule.kind == "datadog":
-        metric, matchers, op = rule.metric, dict(rule.tags), rule.op  # type: ignore[attr-defined]
-    elif rule.kind == "gcp":
-        from alertsim.rules.gcp import COMPARISONS
-
-        conds = [c for c in rule.conditions if c.type == "threshold"]  # type: ignore[attr-defined]
-        if len(conds) != 1:
-            return None
-        metric, matchers, op = conds[0].metric, dict(conds[0].matchers), COMPARISONS[conds[0].comparison]
-    else:
-        return None
-    direction = "up" if op in (">", ">=") else "down" if op in ("<", "<=") else None
-    return (metric, matchers, direction) if direction else None
-
-
-def _compatible(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-    return all(b.get(k, v) == v for k, v in a.items())
-
-
 def _identity(rule: RuleBase) -> Any:
     """Everything that decides when a rule fires (not its name, annotations or grid origin)."""
     skip = {"name", "base_name", "annotations", "program", "order", "line", "group"}
@@ -230,30 +152,18 @@ def _rule_findings(items: Sequence[tuple[str | None, RuleBase]], explicit: Mappi
     for (file, family), members in families.items():
         rule = members[0]
         for member in members:
-            if isinstance(member, BurnRateRule):
-                found += _burn_rate_findings(member, file)
+            found += [Finding(check=check, rule=member.name, file=file, message=message)
+                      for check, message in member.findings()]
         severity = rule.severity
-        if rule.kind == "datadog":
-            message = rule.annotations.get("message", "")
-            handle = PAGING_HANDLES.search(message)
-            if getattr(rule, "priority", None) in (4, 5) and handle:
-                found.append(Finding(check="info-pages", rule=rule.name, file=file, message=(
-                    f"priority P{rule.priority} (info) but its message notifies {handle.group(0)}, "  # type: ignore[attr-defined]
-                    "which pages")))
-        given = True if rule.kind == "burn_rate" else explicit.get(rule.alertname)
-        if given is None:
-            given = {"datadog": getattr(rule, "priority", None) is not None,
-                     "promql": severity is not None}.get(rule.kind, True)
-        if not given:
+        if not rule.severity_given(explicit.get(rule.alertname)):
             found.append(Finding(check="no-severity", rule=family, file=file, message=(
-                "no severity: say whether it pages, opens a ticket or is info "
-                + ("(priority 1-5)" if rule.kind == "datadog" else "(severity)")
+                f"no severity: say whether it pages, opens a ticket or is info ({rule.severity_field})"
                 + (f"; alertsim assumes {severity!r}" if severity else ""))))
         if (severity or "").lower() != "info" and not _has_link(rule.annotations):
             found.append(Finding(check="no-runbook", rule=family, file=file, message=(
                 "no runbook or dashboard link: add a runbook/dashboard annotation (or a URL in the description) "
                 "so whoever is paged knows what to do")))
-        offenders = [(m, why) for m in members if _is_paging(m.severity) and (why := _single_sample(m))]
+        offenders = [(m, why) for m in members if _is_paging(m.severity) and (why := m.single_sample())]
         if offenders:
             why = offenders[0][1]
             if len(members) > 1:
@@ -261,15 +171,6 @@ def _rule_findings(items: Sequence[tuple[str | None, RuleBase]], explicit: Mappi
             found.append(Finding(check="page-on-one-sample", rule=family, file=file, message=why))
     found += _pairs(items)
     return found
-
-
-def _burn_rate_findings(rule: BurnRateRule, file: str | None) -> list[Finding]:
-    ceiling = 1.0 / (1.0 - rule.objective)
-    return [Finding(check="burn-rate-never-fires", rule=rule.name, file=file, message=(
-        f"tier {_duration(tier.long)}/{_duration(tier.short)} needs a burn rate of {tier.factor:g}, but the most "
-        f"a {rule.objective:.6g} objective can burn is 1/(1−{rule.objective:.6g}) = {ceiling:.4g} (every "
-        "request failing): it can never fire"))
-        for tier in rule.windows if tier.factor > ceiling * (1 + 1e-12)]
 
 
 def _pairs(items: Sequence[tuple[str | None, RuleBase]]) -> list[Finding]:
@@ -299,18 +200,7 @@ def _pairs(items: Sequence[tuple[str | None, RuleBase]]) -> list[Finding]:
             # Overlaps are a property of one rule set (file); rules of different systems may well overlap.
             if file_a != file_b or a.alertname == b.alertname or (_family(a), _family(b)) in reported:
                 continue
-            message = None
-            if isinstance(a, BurnRateRule) and isinstance(b, BurnRateRule):
-                if (a.total, a.bad, a.good, a.by) == (b.total, b.bad, b.good, b.by):
-                    message = (f"alerts on the same SLO as {b.alertname!r} ({a.objective:.6g} vs {b.objective:.6g}): "
-                               "one burn, two pages; keep one, or inhibit the slower tiers")
-            else:
-                sa, sb = _signal(a), _signal(b)
-                if sa and sb and sa[0] == sb[0] and sa[2] == sb[2] and _compatible(sa[1], sb[1]) \
-                        and _compatible(sb[1], sa[1]):
-                    word = "above" if sa[2] == "up" else "below"
-                    message = (f"pages on {sa[0]} {word} a threshold for the same series as {b.alertname!r}: "
-                               "one incident, two pages")
+            message = a.overlaps(b)
             if message:
                 reported.add((_family(a), _family(b)))
                 found.append(Finding(check="overlapping-rules", rule=_family(a), file=file_a, message=message))
@@ -355,8 +245,6 @@ def _is_alertmanager(document: Any) -> bool:
 
 def _explicit_severity(document: Any, rules: Sequence[RuleBase]) -> dict[str, bool]:
     """Which alerts of a native or GCP document were given a severity in the source."""
-    from alertsim.rules import gcp
-
     out: dict[str, bool] = {}
     if isinstance(document, Mapping) and isinstance(document.get("rules"), list):
         for spec in document["rules"]:
@@ -395,9 +283,6 @@ def lint(paths: Sequence[str | os.PathLike[str]], *, alertmanager: str | os.Path
     >>> lint([path]).select("check", "level").rows()[0]
     ('burn-rate-never-fires', 'error')
     """
-    from alertsim.notify import load_alertmanager_config
-    from alertsim.rules import load_rules
-
     found: list[Finding] = []
     items: list[tuple[str | None, RuleBase]] = []
     explicit: dict[str, bool] = {}

@@ -34,19 +34,16 @@ import polars as pl
 
 from alertsim.durations import Duration, to_microseconds
 from alertsim.errors import ConfigError, InputError
-from alertsim.frames import METRICS
+from alertsim.frames import ALERTS, METRICS
 from alertsim.io.ingest import read_store_manifest
 from alertsim.io.sql import identifier, literal
-from alertsim.replay import Replay, Semantics, _instant_us, _to_datetime, replay
-from alertsim.rules.model import BurnRateRule, RuleBase
-from alertsim.vectors import Grid
+from alertsim.replay import Replay, replay
+from alertsim.rules.base import RuleBase
+from alertsim.series import Grid, Semantics, instant_us, to_datetime
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_POINTS = 10_000_000
-#: Rule kinds a series partition can replay: per-series rules, and burn-rate rules whose ``by`` groups
-#: the planner keeps whole. CloudWatch alarms read exactly one dimension set (one series).
-PARTITIONABLE = ("threshold", "zscore", "mad", "ewma", "seasonal", "holt_winters", "burn_rate", "cloudwatch")
 _RESERVED = {"timestamp", "metric", "value", "bucket", "day"}
 
 
@@ -131,21 +128,23 @@ def series_table(dataset: Dataset) -> pl.DataFrame:
 
 
 def _colocation_keys(series: pl.DataFrame, rules: Sequence[RuleBase], labels: list[str]) -> pl.Series:
-    """A key per series: series of one burn-rate ``by`` group share a key; others are on their own."""
+    """A key per series: series a rule needs together (:meth:`~alertsim.rules.base.RuleBase.colocated`, e.g.
+    one burn-rate ``by`` group) share a key; others are on their own."""
     own = pl.concat_str([pl.col("metric"), *[pl.col(c) for c in labels]], separator="\x1f")
     key = own
     for rule in rules:
-        if not isinstance(rule, BurnRateRule):
+        together = rule.colocated()
+        if together is None:
             continue
-        selectors = [s for s in (rule.total, rule.bad, rule.good) if s is not None]
+        selectors, by = together
         match = pl.lit(False)
-        for sel in selectors:
-            cond = pl.col("metric") == sel.metric
-            for label, value in sel.matchers.items():
+        for metric, matchers in selectors:
+            cond = pl.col("metric") == metric
+            for label, value in matchers.items():
                 cond = cond & ((pl.col(label) if label in labels else pl.lit("")) == value)
             match = match | cond
         group = pl.concat_str([pl.lit(f"slo:{rule.name}"),
-                               *[(pl.col(c) if c in labels else pl.lit("")) for c in rule.by]], separator="\x1f")
+                               *[(pl.col(c) if c in labels else pl.lit("")) for c in by]], separator="\x1f")
         key = pl.when(match).then(group).otherwise(key)
     return series.select(key.alias("key")).to_series()
 
@@ -239,8 +238,7 @@ def replay_dataset(dataset: Dataset | str | os.PathLike[str], rules: Sequence[Ru
     """
     ds = dataset if isinstance(dataset, Dataset) else open_dataset(dataset)
     rules = list(rules)
-    unsupported = [r.name for r in rules if r.kind not in
-                   PARTITIONABLE]
+    unsupported = [r.name for r in rules if not r.partitionable]
     if unsupported:
         raise ConfigError(f"rules {unsupported} aggregate across series in ways a series partition cannot "
                           "keep together (PromQL, GCP reducers, Datadog space aggregation); replay them "
@@ -249,12 +247,12 @@ def replay_dataset(dataset: Dataset | str | os.PathLike[str], rules: Sequence[Ru
     if not series.height:
         raise InputError(f"{ds.path} holds no samples", file=ds.path)
     step = to_microseconds(eval_interval, field="eval_interval")
-    first = _instant_us(start, "start")
-    last = _instant_us(end, "end")
+    first = instant_us(start, "start")
+    last = instant_us(end, "end")
     first = int(series["first_us"].min()) if first is None else first  # type: ignore[arg-type]
     last = int(series["last_us"].max()) if last is None else last  # type: ignore[arg-type]
     grid = Grid.covering(first, last, step)
-    grid_start, grid_end = _to_datetime(grid.t0), _to_datetime(grid.t0 + grid.step * max(grid.size - 1, 0))
+    grid_start, grid_end = to_datetime(grid.t0), to_datetime(grid.t0 + grid.step * max(grid.size - 1, 0))
     parts = plan_partitions(series, rules, max_points=max_points)
     log.info("replaying %d series in %d partitions (%s engine)", series.height, len(parts), engine)
     results: list[pl.DataFrame] = []
@@ -268,8 +266,6 @@ def replay_dataset(dataset: Dataset | str | os.PathLike[str], rules: Sequence[Ru
 
 
 def results_empty() -> pl.DataFrame:
-    from alertsim.frames import ALERTS
-
     return ALERTS.empty().with_columns(pl.lit(None, pl.Float64).alias("budget_at_detection"))
 
 
@@ -294,6 +290,7 @@ def _run(ds: Dataset, parts: list[pl.DataFrame], rules: Sequence[RuleBase], eval
 def dask_client(scheduler: str | Any | None) -> Iterator[Any]:
     """A ``distributed.Client`` for ``scheduler``: an address, an existing Client (used as is), or None
     for a temporary two-worker local cluster (closed on exit)."""
+    # distributed is an optional extra and slow to import: loaded only when a Dask engine is asked for.
     from distributed import Client, LocalCluster
 
     if scheduler is not None and not isinstance(scheduler, str):

@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -38,12 +38,11 @@ import polars as pl
 from alertsim.durations import Duration
 from alertsim.errors import ConfigError, Notice
 from alertsim.frames import DURATION
-from alertsim.replay import Prepared, Replay, prepare, replay
-from alertsim.rules import Rule, load_rules
-from alertsim.rules.model import RuleBase
-
-if TYPE_CHECKING:
-    from alertsim.scale import Dataset
+from alertsim.quality.detection import score
+from alertsim.replay import Replay, replay
+from alertsim.rules import RuleBase, load_rules
+from alertsim.scale import Dataset, replay_dataset
+from alertsim.series import Prepared, prepare
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +129,7 @@ def _recommend(table: pl.DataFrame, budget: float) -> pl.Series:
     return pl.Series("recommended", [i in picked for i in range(table.height)])
 
 
-def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[Rule] | str | os.PathLike[str],
+def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] | str | os.PathLike[str],
          incidents: pl.DataFrame, *, budget: str | float = "2/week", eval_interval: Duration = "1m",
          start: datetime | str | None = None, end: datetime | str | None = None, early: Duration = "0m",
          late: Duration = "0m", match_on: Sequence[str] | dict[str, str] = ("service",),
@@ -149,15 +148,17 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[Rule] | str
     engine, scheduler : ``"local"``/``"dask"`` to sweep a :class:`alertsim.scale.Dataset` partition by
         partition (locally or on a Dask cluster); default in memory.
     """
-    from alertsim.quality.detection import score
-
     budget_per_week = parse_budget(budget)
     rule_list = list(load_rules(rules) if isinstance(rules, str | os.PathLike) else rules)
-    from alertsim.scale import Dataset
-
-    source = metrics if isinstance(metrics, Dataset) else prepare(metrics)
-    result = replay(source, rule_list, eval_interval=eval_interval, start=start, end=end, engine=engine,
-                    scheduler=scheduler)
+    if isinstance(metrics, Dataset):
+        result = replay_dataset(metrics, rule_list, eval_interval=eval_interval, start=start, end=end,
+                                engine="local" if engine == "memory" else engine,  # type: ignore[arg-type]
+                                scheduler=scheduler)
+    elif engine != "memory":
+        raise ConfigError(f"engine {engine!r} replays a Dataset (alertsim.scale.open_dataset); "
+                          "an in-memory frame uses engine='memory'", field="engine")
+    else:
+        result = replay(prepare(metrics), rule_list, eval_interval=eval_interval, start=start, end=end)
     period = (result.start, result.end)
     weeks = max((result.end - result.start).total_seconds() / (7 * 86400), 1e-9)
     quality = score(result.alerts, incidents, early=early, late=late, match_on=match_on, period=period,

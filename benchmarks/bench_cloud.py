@@ -15,9 +15,10 @@ import numpy as np
 from alertsim.datasets import load_sample
 from alertsim.io.cloud_metrics import read_datadog_query
 from alertsim.lint import lint
-from alertsim.replay import prepare, replay
+from alertsim.replay import replay
 from alertsim.rules import load_rules
 from alertsim.rules.cloudwatch import BAD, GOOD, MISSING, alarm_states
+from alertsim.series import prepare
 
 REPO = Path(__file__).resolve().parents[1]
 CLOUD = REPO / "data" / "cloud"

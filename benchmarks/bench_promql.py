@@ -53,7 +53,8 @@ def metrics(services: int, days: int, seed: int = 1) -> pl.DataFrame:
 
 def run(quick: bool = False) -> list[dict]:
     from alertsim.promql.rules import parse_prometheus_rules
-    from alertsim.replay import prepare, replay
+    from alertsim.replay import replay
+    from alertsim.series import prepare
 
     services, days = (2, 3) if quick else (10, 30)
     frame = metrics(services, days)
@@ -81,7 +82,7 @@ def run(quick: bool = False) -> list[dict]:
             server.query_range(raw, frame["timestamp"].min(), frame["timestamp"].max(), "1m")
             peer = time.perf_counter() - began
         from alertsim.promql.engine import Store, evaluate
-        from alertsim.vectors import Grid
+        from alertsim.series.vectors import Grid
 
         t0 = int(frame["timestamp"].min().timestamp()) * 1_000_000
         began = time.perf_counter()

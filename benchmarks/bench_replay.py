@@ -45,8 +45,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from alertsim.replay import Prepared, prepare, replay
+from alertsim.replay import replay
 from alertsim.rules import BurnRateRule, Selector, ThresholdRule, ZScoreRule
+from alertsim.series import Prepared, prepare
 
 MINUTE_US = 60_000_000
 START_US = 1_767_225_600_000_000          # 2026-01-01T00:00:00Z, a multiple of the step

@@ -95,7 +95,7 @@ def test_dask_engine_gives_identical_alerts(stores, history, rules):
     local = replay_dataset(dataset, rules, max_points=100_000, end=END - dt.timedelta(minutes=1))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        remote = al.replay(dataset, rules, engine="dask", scheduler=client, end=END - dt.timedelta(minutes=1))
+        remote = replay_dataset(dataset, rules, engine="dask", scheduler=client, end=END - dt.timedelta(minutes=1))
         tuned = al.tune(dataset, parse_rules({"rules": [{"name": "Hi", "metric": "cpu", "value": [70, 80]}]}),
                         al.load_sample().incidents, engine="dask", scheduler=client)
     assert remote.alerts.equals(local.alerts)
@@ -117,7 +117,7 @@ def test_bad_stores_are_input_errors(tmp_path):
 
 def test_memory_engine_rejects_a_dataset_engine_name_mismatch(history, rules):
     with pytest.raises(ConfigError, match="engine"):
-        al.replay(history, rules, engine="dask")
+        al.tune(history, rules, al.load_sample().incidents, engine="dask")
 
 
 def test_rules_that_aggregate_across_series_are_refused_not_mis_partitioned(stores):

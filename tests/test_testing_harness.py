@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 
 from alertsim.errors import AlertsimError, InputError
-from alertsim.replay import prepare
+from alertsim.series import prepare
+from alertsim.series.vectors import Grid, instant, over_time
 from alertsim.testing import (
     MAX_POINTS_PER_QUERY,
     openmetrics_text,
@@ -22,7 +23,6 @@ from alertsim.testing import (
     start_prometheus,
     write_openmetrics,
 )
-from alertsim.vectors import Grid, instant, over_time
 from tests.conftest import require_binary
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)

@@ -30,19 +30,20 @@ def replay_command(
     """Replay RULES over METRICS and write alerts.parquet/.csv and manifest.json into OUT."""
     from alertsim.io.metrics import read_metrics
     from alertsim.io.rundir import check_output, file_digest, write_run
-    from alertsim.replay import prepare, replay
+    from alertsim.replay import replay
     from alertsim.rules import load_rules
+    from alertsim.series import prepare
 
     try:
         check_output(out)  # before any work: never replace what alertsim did not write
         rule_list = load_rules(rules)
         if engine != "memory":
-            from alertsim.scale import open_dataset
+            from alertsim.scale import open_dataset, replay_dataset
 
             source = open_dataset(metrics, table=table)
             with console.status(f"replaying {len(rule_list)} rules partition by partition ({engine})"):
-                result = replay(source, rule_list, eval_interval=eval_interval, start=start, end=end,
-                                engine=engine, scheduler=scheduler)
+                result = replay_dataset(source, rule_list, eval_interval=eval_interval, start=start, end=end,
+                                        engine=engine, scheduler=scheduler)  # type: ignore[arg-type]
             notices = show_notices(result.notices, strict=strict)
             write_run(out, {"alerts": result.alerts}, manifest={"notices": notices,
                 "command": "replay", "engine": engine, "eval_interval": eval_interval,

@@ -21,7 +21,7 @@ its rule produced the series, and a stale marker (no sample) at every other one,
 sees a recorded series only while its rule still produces it.
 
 >>> import numpy as np
->>> from alertsim.vectors import Grid, SeriesSet
+>>> from alertsim.series.vectors import Grid, SeriesSet
 >>> data = SeriesSet.from_arrays(np.arange(6) * 60_000_000, np.arange(6) * 60.0)
 >>> store = Store.from_series([(("__name__", "c"),)], data)
 >>> out = evaluate("rate(c[2m])", store, Grid(t0=120_000_000, step=60_000_000, size=4))
@@ -55,7 +55,7 @@ from alertsim.promql.ast import (
     VectorMatching,
     VectorSelector,
 )
-from alertsim.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index, window_extreme
+from alertsim.series.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index, window_extreme
 
 Labels = tuple[tuple[str, str], ...]
 """A label set: ``(name, value)`` pairs sorted by name, no empty values, ``__name__`` included."""

@@ -67,8 +67,8 @@ from alertsim.promql.engine import (
     labels_of,
 )
 from alertsim.promql.parser import PromQLSyntaxError, Unsupported, line_of, parse
-from alertsim.rules.model import RuleBase
-from alertsim.vectors import LOOKBACK_US, Grid
+from alertsim.rules.base import Condition, RuleBase
+from alertsim.series import LOOKBACK_US, Grid, Prepared, Semantics
 
 log = logging.getLogger(__name__)
 
@@ -270,16 +270,29 @@ class PromQLRule(RuleBase):
         return GroupGrid(t0=covering.t0, step=covering.step, size=covering.size,
                          base_step=getattr(grid, "base_step", grid.step))
 
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return evaluate_rule(self, prepared, grid, semantics)
+
+    def single_sample(self) -> str | None:
+        if self.for_ > timedelta(0) or _RANGE_FUNCTION.search(self.expr):
+            return None
+        return "`for: 0` on an instant gauge expression: one evaluation over the line pages someone"
+
+    def severity_given(self, explicit: bool | None) -> bool:
+        return self.severity is not None if explicit is None else explicit
+
+
+#: A function over a range of samples: a rule using one does not fire on a single gauge sample.
+_RANGE_FUNCTION = re.compile(r"\b(rate|irate|increase|_over_time|histogram_quantile)\s*\(")
+
 
 def _entry_of(rule: PromQLRule) -> Entry:
     assert rule.program is not None
     return rule.program.entries[rule.order]
 
 
-def evaluate_rule(rule: PromQLRule, prepared: Any, grid: Grid, semantics: Any) -> list[Any]:
-    """The replay evaluator for ``kind="promql"``: one condition, a row per alert series."""
-    from alertsim.replay import Condition
-
+def evaluate_rule(rule: PromQLRule, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+    """One condition, a row per alert series."""
     if rule.program is None:
         program = parse_prometheus_rules({"groups": [{"name": rule.group or "alertsim", "rules": [
             {"alert": rule.alertname, "expr": rule.expr}]}]})[0].program
@@ -287,8 +300,8 @@ def evaluate_rule(rule: PromQLRule, prepared: Any, grid: Grid, semantics: Any) -
         entry = program.entries[0]
     else:
         program, entry = rule.program, _entry_of(rule)
-    lookback = getattr(semantics, "lookback", LOOKBACK_US)
-    left_open = getattr(semantics, "left_open", False)
+    lookback = semantics.lookback
+    left_open = semantics.left_open
     store = program.store(prepared, grid, lookback, left_open)
     ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open, order=entry.order,
                   rule=rule.name, expr=rule.expr)

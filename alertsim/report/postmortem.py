@@ -27,10 +27,11 @@ from alertsim.durations import Duration, parse_duration
 from alertsim.errors import ConfigError, InputError
 from alertsim.frames import INSTANT
 from alertsim.io.rundir import claim_output, has_frame, os_error, read_frame, read_manifest
-from alertsim.replay import Prepared, prepare, replay
+from alertsim.replay import replay
 from alertsim.report import figures
 from alertsim.report.html import TEMPLATES, Table, markdown_escape, table
 from alertsim.rules import load_rules
+from alertsim.series import Prepared, prepare
 
 
 def _spans(evaluations: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:

@@ -1,34 +1,38 @@
-"""Alert rules: records (frozen dataclasses), the native YAML format and grids of candidates."""
+"""Alert rules: every rule kind and dialect implements one contract (:mod:`alertsim.rules.base`); the native
+YAML format and grids of candidates (:mod:`alertsim.rules.config`); the rule file formats
+(:mod:`alertsim.rules.formats`)."""
 
-from alertsim.rules.config import load_rules, parse_rules
-from alertsim.rules.model import (
-    OPS,
-    RULE_KINDS,
-    WORKBOOK_WINDOWS,
-    BurnRateRule,
-    BurnWindow,
+from alertsim.rules.anomaly import (
+    AnomalyBase,
     EwmaRule,
     HoltWintersRule,
     MadRule,
-    Over,
-    Rule,
     SeasonalRule,
-    Selector,
-    ThresholdRule,
     ZScoreRule,
 )
+from alertsim.rules.base import Condition, RuleBase
+from alertsim.rules.config import RULE_KINDS, Rule, parse_rules
+from alertsim.rules.formats import DIALECTS, Dialect, load_rules
+from alertsim.rules.model import OPS, Over, Selector
+from alertsim.rules.slo import WORKBOOK_WINDOWS, BurnRateRule, BurnWindow
+from alertsim.rules.threshold import ThresholdRule
 
 __all__ = [
+    "DIALECTS",
     "OPS",
     "RULE_KINDS",
     "WORKBOOK_WINDOWS",
+    "AnomalyBase",
     "BurnRateRule",
     "BurnWindow",
+    "Condition",
+    "Dialect",
     "EwmaRule",
     "HoltWintersRule",
     "MadRule",
     "Over",
     "Rule",
+    "RuleBase",
     "SeasonalRule",
     "Selector",
     "ThresholdRule",

@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from alertsim.durations import to_microseconds
 from alertsim.errors import ConfigError
-from alertsim.vectors import Grid, SeriesSet
+from alertsim.rules.base import Sent
+from alertsim.series.vectors import Grid, SeriesSet
 
 RETAIN = -1
 """An evaluation that keeps the current state (CloudWatch ``ignore``, Datadog's skipped evaluations)."""
@@ -184,77 +184,27 @@ def steps(duration: timedelta, step_us: int) -> int:
     return max(0, to_microseconds(duration) // step_us)
 
 
-def vendor_notifications(alerts: pl.DataFrame, rules: Sequence[Any], *, end: datetime | None = None
-                         ) -> pl.DataFrame:
-    """The notifications CloudWatch, Cloud Monitoring and Datadog themselves send for replayed alerts of
-    their rules (a Notifications frame), for comparing with an Alertmanager layer or counting pages.
+def episode_notifications(fired: datetime, resolved: datetime | None, end: datetime | None, *, fire: bool = True,
+                          repeat: timedelta | None = None, limit: int | None = None, close: bool = True
+                          ) -> list[Sent]:
+    """The notifications of one alert episode under a vendor's model: ``firing`` when it starts (if ``fire``),
+    a ``repeat`` every ``repeat`` while it lasts (at most ``limit``; open episodes until ``end``), and
+    ``resolved`` when it ends (if ``close``).
 
-    * CloudWatch runs actions on state changes only: one ``firing`` notification when an episode starts
-      (if the alarm has ``AlarmActions``), one ``resolved`` when it ends (if it has ``OKActions``).
-    * Cloud Monitoring notifies when an incident opens, every ``renotifyInterval`` while it stays open
-      (``repeat``), and when it closes unless ``notificationPrompts`` leaves ``CLOSED`` out.
-    * Datadog notifies on each transition to ALERT, WARN or NO DATA, re-notifies every
-      ``renotify_interval`` while the status is one of ``renotify_statuses`` (default alert and no data),
-      at most ``renotify_occurrences`` times, and notifies the recovery.
-
-    Alerts of other rules are left out (they go through :func:`alertsim.notify`). Episodes still open
-    re-notify until ``end`` (default: the latest instant in ``alerts``). ``receiver`` is the vendor
-    (``cloudwatch``, ``gcp``, ``datadog``) and ``group_key`` is ``rule/series``.
-
-    >>> import polars as pl, datetime as dt
-    >>> from alertsim.rules.gcp import GcpPolicy, GcpCondition
-    >>> at = lambda m: dt.datetime(2026, 1, 1, 0, m, tzinfo=dt.UTC)
-    >>> policy = GcpPolicy(name="P", conditions=(GcpCondition(name="c", metric="x"),),
-    ...                    renotify_interval=dt.timedelta(minutes=20))
-    >>> alerts = pl.DataFrame({"alert_id": [0], "rule": ["P"], "series": ["x"], "labels": ["{}"],
-    ...     "severity": ["page"], "active_at": [at(0)], "fired_at": [at(0)], "resolved_at": [at(50)]})
-    >>> vendor_notifications(alerts, [policy]).select("kind", "sent_at").rows()[1]
-    ('repeat', datetime.datetime(2026, 1, 1, 0, 20, tzinfo=zoneinfo.ZoneInfo(key='UTC')))
+    >>> from datetime import datetime, timedelta
+    >>> t = datetime(2026, 1, 1)
+    >>> [k for _, k in episode_notifications(t, t + timedelta(minutes=50), None, repeat=timedelta(minutes=20))]
+    ['firing', 'repeat', 'repeat', 'resolved']
     """
-    from alertsim.frames import ALERTS, INSTANT, NOTIFICATIONS, validate
-
-    by_name = {r.name: r for r in rules}
-    if end is None and alerts.height:
-        end = pl.concat([alerts["fired_at"], alerts["resolved_at"].drop_nulls()]).max()  # type: ignore[assignment]
-    sent: list[tuple[str, str, Any, str, int]] = []
-    for row in alerts.select(list(ALERTS.required)).iter_rows(named=True):
-        rule = by_name.get(row["rule"])
-        if rule is None or rule.kind not in ("cloudwatch", "gcp", "datadog"):
-            continue
-        key, receiver = f"{row['rule']}/{row['series']}", rule.kind
-        fired, resolved = row["fired_at"], row["resolved_at"]
-        stop = resolved if resolved is not None else end
-        repeat, limit = None, None
-        if rule.kind == "cloudwatch":
-            if rule.alarm_actions:
-                sent.append((key, receiver, fired, "firing", row["alert_id"]))
-            if rule.ok_actions and resolved is not None:
-                sent.append((key, receiver, resolved, "resolved", row["alert_id"]))
-            continue
-        if rule.kind == "gcp":
-            repeat = rule.renotify_interval
-            notify_close = rule.notify_on_close
-        else:
-            status = json.loads(row["labels"]).get("datadog_status", "alert")
-            statuses = rule.renotify_statuses or ("alert", "no data")
-            repeat = rule.renotify_interval if status in statuses else None
-            limit = rule.renotify_occurrences
-            notify_close = True
-        sent.append((key, receiver, fired, "firing", row["alert_id"]))
-        if repeat is not None and repeat > timedelta(0) and stop is not None:
-            count, moment = 0, fired + repeat
-            while moment < stop and (limit is None or count < limit):
-                sent.append((key, receiver, moment, "repeat", row["alert_id"]))
-                count, moment = count + 1, moment + repeat
-        if notify_close and resolved is not None:
-            sent.append((key, receiver, resolved, "resolved", row["alert_id"]))
-    sent.sort(key=lambda s: (s[2], s[0], s[3]))
-    frame = pl.DataFrame({
-        "notification_id": pl.Series(range(len(sent)), dtype=pl.Int64),
-        "group_key": pl.Series([s[0] for s in sent], dtype=pl.String),
-        "receiver": pl.Series([s[1] for s in sent], dtype=pl.String),
-        "sent_at": pl.Series([s[2] for s in sent], dtype=INSTANT),
-        "kind": pl.Series([s[3] for s in sent], dtype=pl.String),
-        "alert_ids": pl.Series([[s[4]] for s in sent], dtype=pl.List(pl.Int64)),
-    })
-    return validate(frame, NOTIFICATIONS)
+    sent: list[Sent] = []
+    if fire:
+        sent.append((fired, "firing"))
+    stop = resolved if resolved is not None else end
+    if repeat is not None and repeat > timedelta(0) and stop is not None:
+        count, moment = 0, fired + repeat
+        while moment < stop and (limit is None or count < limit):
+            sent.append((moment, "repeat"))
+            count, moment = count + 1, moment + repeat
+    if close and resolved is not None:
+        sent.append((resolved, "resolved"))
+    return sent

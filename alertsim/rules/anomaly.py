@@ -10,42 +10,112 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from alertsim.durations import to_microseconds
-from alertsim.rules.model import (
-    AnomalyBase,
-    EwmaRule,
-    HoltWintersRule,
-    MadRule,
-    SeasonalRule,
-    ZScoreRule,
-)
-from alertsim.vectors import Grid, compare
-
-if TYPE_CHECKING:
-    from alertsim.replay import Condition, Prepared, Selection, Semantics
+from alertsim.rules.base import Condition, RuleBase
+from alertsim.rules.model import Direction, Op, Over
+from alertsim.rules.threshold import gauge_single_sample
+from alertsim.series import Grid, Prepared, Selection, Semantics, value
+from alertsim.series.vectors import compare
 
 MAD_SCALE = 1.4826  # makes the MAD a consistent estimator of the standard deviation for normal data
 
 
+@dataclass(frozen=True, kw_only=True)
+class AnomalyBase(RuleBase):
+    metric: str
+    matchers: Mapping[str, str] = field(default_factory=dict)
+    threshold: float = 3.0
+    direction: Direction = "both"
+
+    partitionable = True
+
+    def single_sample(self) -> str | None:
+        return gauge_single_sample(self.metric, self.for_, None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZScoreRule(AnomalyBase):
+    window: timedelta = timedelta(hours=1)
+    #: Fewest samples in the window for a score (default: half the window's instants).
+    min_samples: int | None = None
+    kind: str = field(init=False, default="zscore")
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return zscore(self, prepared, grid, semantics)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MadRule(AnomalyBase):
+    window: timedelta = timedelta(hours=1)
+    min_samples: int | None = None
+    kind: str = field(init=False, default="mad")
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return mad(self, prepared, grid, semantics)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EwmaRule(AnomalyBase):
+    halflife: timedelta = timedelta(minutes=30)
+    #: Instants to observe before the chart may alert.
+    warmup: timedelta = timedelta(hours=1)
+    kind: str = field(init=False, default="ewma")
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return ewma(self, prepared, grid, semantics)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeasonalRule(RuleBase):
+    metric: str
+    matchers: Mapping[str, str] = field(default_factory=dict)
+    period: timedelta = timedelta(days=1)
+    mode: Literal["ratio", "difference"] = "ratio"
+    op: Op = ">"
+    value: float
+    over: Over | None = None
+    kind: str = field(init=False, default="seasonal")
+
+    partitionable = True
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return seasonal(self, prepared, grid, semantics)
+
+    def single_sample(self) -> str | None:
+        return gauge_single_sample(self.metric, self.for_, self.over)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoltWintersRule(AnomalyBase):
+    season: timedelta = timedelta(days=1)
+    train: timedelta = timedelta(days=7)
+    refit: timedelta = timedelta(days=1)
+    #: Resample to this step before fitting (keeps seasonal models small); the band is held between.
+    resolution: timedelta = timedelta(minutes=15)
+    method: Literal["ets", "stl"] = "stl"
+    kind: str = field(init=False, default="holt_winters")
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return holt_winters(self, prepared, grid, semantics)
+
+
 def _grid_values(rule: AnomalyBase | SeasonalRule, prepared: Prepared, grid: Grid, sem: Semantics
                  ) -> tuple[Selection, np.ndarray, np.ndarray]:
-    from alertsim.replay import _value
-
     sel = prepared.select(rule.metric, rule.matchers)
-    vec = _value(sel, grid, None, sem)
+    vec = value(sel, grid, None, sem)
     return sel, vec.values, vec.present
 
 
 def _cond(rule: AnomalyBase | SeasonalRule, sel: Selection, enter: np.ndarray, present: np.ndarray,
           values: np.ndarray, score: np.ndarray, bound: np.ndarray | Callable[[], np.ndarray]) -> Condition:
-    from alertsim.replay import Condition
-
     return Condition(rule=rule, series=sel.table["series"].to_list(), labels=sel.label_dicts(),
                      enter=enter & present, present=present, value=values, severity=rule.severity,
                      score=score, bound=bound)
@@ -243,11 +313,9 @@ def ewma(rule: EwmaRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list
 def seasonal(rule: SeasonalRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
     """``x`` against ``x offset period`` (PromQL ``offset``): ratio ``x / x_ago`` or difference
     ``x − x_ago``, compared with ``op value``."""
-    from alertsim.replay import _value
-
     sel = prepared.select(rule.metric, rule.matchers)
-    now = _value(sel, grid, rule.over, sem)
-    ago = _value(sel, grid, rule.over, sem, offset=to_microseconds(rule.period))
+    now = value(sel, grid, rule.over, sem)
+    ago = value(sel, grid, rule.over, sem, offset=to_microseconds(rule.period))
     with np.errstate(invalid="ignore", divide="ignore"):
         if rule.mode == "ratio":
             score = now.values / ago.values
@@ -257,8 +325,6 @@ def seasonal(rule: SeasonalRule, prepared: Prepared, grid: Grid, sem: Semantics)
             bound = ago.values + rule.value
     present = now.present & ago.present
     enter = compare(score, rule.op, rule.value) & present
-    from alertsim.replay import Condition
-
     return [Condition(rule=rule, series=sel.table["series"].to_list(), labels=sel.label_dicts(),
                       enter=enter, present=present, value=now.values, severity=rule.severity,
                       score=np.where(present, score, np.nan), bound=np.where(present, bound, np.nan))]
@@ -266,6 +332,7 @@ def seasonal(rule: SeasonalRule, prepared: Prepared, grid: Grid, sem: Semantics)
 
 def _forecast(train: np.ndarray, horizon: int, period: int, method: str) -> tuple[np.ndarray, float] | None:
     """Forecast ``horizon`` steps after ``train`` and the residual standard deviation."""
+    # statsmodels is heavy (about 1 s to import): loaded only when a Holt-Winters rule is evaluated.
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
     from statsmodels.tsa.seasonal import STL
 

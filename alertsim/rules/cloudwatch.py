@@ -1,7 +1,8 @@
 """AWS CloudWatch metric alarms, replayed with CloudWatch's own semantics.
 
-``load_rules()`` reads the JSON of ``aws cloudwatch describe-alarms`` (``{"MetricAlarms": [...]}``):
-every metric alarm becomes a :class:`CloudWatchAlarm` (``kind="cloudwatch"``). A native ``threshold``
+``load_rules()`` reads the JSON of ``aws cloudwatch describe-alarms`` (``{"MetricAlarms": [...]}``,
+:mod:`alertsim.rules.cloudwatch_alarms`): every metric alarm becomes a :class:`CloudWatchAlarm`
+(``kind="cloudwatch"``). A native ``threshold``
 rule with any of the options ``period``, ``statistic``, ``evaluation_periods``,
 ``datapoints_to_alarm`` or ``treat_missing_data`` becomes one too (see :func:`from_threshold`).
 
@@ -71,12 +72,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -84,12 +84,19 @@ import polars as pl
 from alertsim.durations import to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import series_name
-from alertsim.rules._vendor import RETAIN, cadence_grid, extended, hold_or_set, label_name
-from alertsim.rules.model import RuleBase
-from alertsim.vectors import Grid, compare, over_time
-
-if TYPE_CHECKING:
-    from alertsim.replay import Condition, Prepared, Semantics
+from alertsim.rules._vendor import (
+    RETAIN,
+    cadence_grid,
+    episode_notifications,
+    extended,
+    hold_or_set,
+    label_name,
+    series_set,
+)
+from alertsim.rules.base import Condition, RuleBase, Sent
+from alertsim.rules.threshold import direction_signal
+from alertsim.series import Grid, Prepared, Semantics
+from alertsim.series.vectors import compare, over_time
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +117,6 @@ BAND_OPERATORS: tuple[str, ...] = (
 STATISTICS: dict[str, str] = {"Average": "avg", "Sum": "sum", "Minimum": "min", "Maximum": "max",
                               "SampleCount": "count"}
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d{1,10})?|100)$")
-_BAND = re.compile(r"^\s*ANOMALY_DETECTION_BAND\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:,\s*([0-9]*\.?[0-9]+)\s*)?\)\s*$")
 DATAPOINTS = "__datapoints__"
 """Metric name of the datapoint series a band rule is fitted on."""
 
@@ -164,6 +170,28 @@ class CloudWatchAlarm(RuleBase):
         """CloudWatch evaluates every minute (every 10 s for sub-minute periods), whatever the replay's
         interval."""
         return cadence_grid(grid, self.cadence_us)
+
+    #: An alarm reads exactly one dimension set: one series at a time.
+    partitionable = True
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return evaluate(self, prepared, grid, semantics)
+
+    def notifications(self, alert: Mapping[str, Any], end: datetime | None) -> list[Sent]:
+        """Actions run on state changes only: entering ALARM (``AlarmActions``) and back to OK
+        (``OKActions``)."""
+        return episode_notifications(alert["fired_at"], alert["resolved_at"], end, fire=self.alarm_actions,
+                                     close=self.ok_actions)
+
+    def single_sample(self) -> str | None:
+        if self.m == 1 and self.period <= timedelta(minutes=1):
+            return "1 datapoint of 1 minute to alarm: one sample over the line pages someone"
+        return None
+
+    def signal(self) -> tuple[str, dict[str, str], str] | None:
+        if self.comparison not in STATIC_OPERATORS:
+            return None
+        return direction_signal(self.metric, dict(self.dimensions), STATIC_OPERATORS[self.comparison])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -298,7 +326,8 @@ def alarm_state(datapoints: str, *, evaluation_periods: int, datapoints_to_alarm
 # --------------------------------------------------------------------------------------------------
 # Evaluation on the metrics.
 
-def _statistic(statistic: str) -> tuple[str, float | None]:
+def statistic_function(statistic: str) -> tuple[str, float | None]:
+    """The ``*_over_time`` function (and quantile) of a CloudWatch statistic (``Average``, ``p99``, ...)."""
     if statistic in STATISTICS:
         return STATISTICS[statistic], None
     match = _PERCENTILE.match(statistic)
@@ -323,15 +352,13 @@ def _low_sample_minimum(q: float) -> float:
 
 
 def evaluate(alarm: CloudWatchAlarm, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
-    """Replay evaluator (``kind="cloudwatch"``): the alarm state of every matching series at every
-    evaluation of ``grid`` (the alarm's own cadence, see :meth:`CloudWatchAlarm.grid_on`)."""
-    from alertsim.replay import Condition
-
+    """The alarm state of every matching series at every evaluation of ``grid`` (the alarm's own cadence,
+    see :meth:`CloudWatchAlarm.grid_on`)."""
     sel = prepared.select(alarm.metric, _matchers(alarm, prepared.labels))
     if sel.table.height == 0:
         log.warning("CloudWatch alarm %r matches no series of %s%s: every datapoint is missing", alarm.name,
                     alarm.metric, dict(alarm.dimensions))
-    fn, q = _statistic(alarm.statistic)
+    fn, q = statistic_function(alarm.statistic)
     period = to_microseconds(alarm.period)
     shift = period // grid.step
     n_slots = alarm.slots
@@ -389,9 +416,6 @@ def evaluate(alarm: CloudWatchAlarm, prepared: Prepared, grid: Grid, sem: Semant
 
 def _band_breach(alarm: CloudWatchAlarm, values: np.ndarray, present: np.ndarray, grid: Grid) -> np.ndarray:
     """Which datapoints fall outside the band of ``alarm.band`` (fitted on the datapoint series)."""
-    from alertsim.replay import Prepared, Semantics, _evaluators
-    from alertsim.rules._vendor import series_set
-
     assert alarm.band is not None
     data = series_set(values, present, grid.instants)
     names = [f"{DATAPOINTS}{{row=\"{i}\"}}" for i in range(len(values))]
@@ -400,7 +424,7 @@ def _band_breach(alarm: CloudWatchAlarm, values: np.ndarray, present: np.ndarray
     synthetic = Prepared(data=data, table=table, labels=("row",))
     band = replace(alarm.band, metric=DATAPOINTS, matchers={}, threshold=alarm.band_width,  # type: ignore[call-arg]
                    direction="both")
-    conds = _evaluators()[band.kind](band, synthetic, grid, Semantics())
+    conds = band.conditions(synthetic, grid, Semantics())
     score = conds[0].score if conds and conds[0].score is not None else np.full(values.shape, np.nan)
     with np.errstate(invalid="ignore"):
         if alarm.comparison == "GreaterThanUpperThreshold":
@@ -413,28 +437,9 @@ def _band_breach(alarm: CloudWatchAlarm, values: np.ndarray, present: np.ndarray
     return outside & present & ~np.isnan(score)
 
 
-# --------------------------------------------------------------------------------------------------
-# describe-alarms JSON → records.
+class AlarmContext:
+    """Where a setting of an alarm comes from (file and alarm), for errors that name it."""
 
-_KNOWN = frozenset({
-    "ActionsEnabled", "AlarmActions", "AlarmArn", "AlarmConfigurationUpdatedTimestamp", "AlarmDescription",
-    "AlarmName", "ComparisonOperator", "DatapointsToAlarm", "Dimensions", "EvaluateLowSampleCountPercentile",
-    "EvaluationPeriods", "EvaluationState", "ExtendedStatistic", "InsufficientDataActions", "MetricName",
-    "Metrics", "Namespace", "OKActions", "Period", "StateReason", "StateReasonData",
-    "StateTransitionedTimestamp", "StateUpdatedTimestamp", "StateValue", "Statistic", "Threshold",
-    "ThresholdMetricId", "TreatMissingData", "Unit", "EvaluationWindow", "EvaluationCriteria",
-    "EvaluationInterval", "Tags", "Alertsim",
-})
-_OPTIONS = {"evaluation_range", "stale_breach", "premature", "ignore_partial", "band", "severity"}
-_TOP = {"MetricAlarms", "CompositeAlarms", "NextToken"}
-
-
-def recognises(document: Any) -> bool:
-    """True for the output of ``aws cloudwatch describe-alarms``."""
-    return isinstance(document, Mapping) and ("MetricAlarms" in document or "CompositeAlarms" in document)
-
-
-class _Ctx:
     def __init__(self, file: str | None, rule: str | None):
         self.file, self.rule = file, rule
 
@@ -442,19 +447,7 @@ class _Ctx:
         return ConfigError(message, file=self.file, rule=self.rule, field=field)
 
 
-def _int(value: Any, ctx: _Ctx, field: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < minimum:
-        raise ctx.error(f"expected a whole number >= {minimum}, got {value!r}", field)
-    return int(value)
-
-
-def _number(value: Any, ctx: _Ctx, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ctx.error(f"expected a number, got {value!r}", field)
-    return float(value)
-
-
-def check_period(seconds: int, evaluation_periods: int, ctx: _Ctx) -> None:
+def check_period(seconds: int, evaluation_periods: int, ctx: AlarmContext) -> None:
     """CloudWatch's limits: 10, 20, 30 or a multiple of 60 seconds; Period × N at most 7 days (1 day
     for periods under an hour)."""
     if seconds not in (10, 20, 30) and seconds % 60:
@@ -463,223 +456,6 @@ def check_period(seconds: int, evaluation_periods: int, ctx: _Ctx) -> None:
     if seconds * evaluation_periods > cap:
         raise ctx.error(f"Period × EvaluationPeriods is {seconds * evaluation_periods} s; CloudWatch allows at "
                         f"most {cap} s for a {seconds} s period", "EvaluationPeriods")
-
-
-def _dimensions(value: Any, ctx: _Ctx) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, list):
-        raise ctx.error(f"expected a list of {{Name, Value}}, got {value!r}", "Dimensions")
-    out: dict[str, str] = {}
-    for item in value:
-        if (not isinstance(item, Mapping) or set(item) != {"Name", "Value"}
-                or not isinstance(item["Name"], str) or not isinstance(item["Value"], str)):
-            raise ctx.error(f"each dimension is {{\"Name\": ..., \"Value\": ...}}, got {item!r}", "Dimensions")
-        if item["Name"] in out:
-            raise ctx.error(f"dimension {item['Name']!r} given twice", "Dimensions")
-        out[item["Name"]] = item["Value"]
-    return out
-
-
-def _metric_math(spec: Mapping[str, Any], ctx: _Ctx) -> tuple[dict[str, Any], float | None]:
-    """The metric and band of an alarm with ``Metrics``: one ``MetricStat`` (``ReturnData``), optionally with
-    an ``ANOMALY_DETECTION_BAND`` expression named by ``ThresholdMetricId``. Other metric math is refused."""
-    metrics = spec["Metrics"]
-    if not isinstance(metrics, list) or not metrics:
-        raise ctx.error("Metrics must be a non-empty list of MetricDataQuery objects", "Metrics")
-    stats = [m for m in metrics if isinstance(m, Mapping) and "MetricStat" in m]
-    exprs = [m for m in metrics if isinstance(m, Mapping) and "Expression" in m]
-    band_id = spec.get("ThresholdMetricId")
-    width = None
-    for expr in exprs:
-        match = _BAND.match(str(expr["Expression"]))
-        if not match or expr.get("Id") != band_id:
-            raise ctx.error(f"metric math expression {expr.get('Expression')!r} is not supported; alertsim replays "
-                            "single-metric alarms and ANOMALY_DETECTION_BAND(m, width) named by ThresholdMetricId",
-                            "Metrics")
-        width = float(match.group(2)) if match.group(2) else 2.0
-        if match.group(1) not in {m.get("Id") for m in stats}:
-            raise ctx.error(f"ANOMALY_DETECTION_BAND refers to {match.group(1)!r}, which is not a MetricStat Id",
-                            "Metrics")
-    if len(stats) != 1:
-        raise ctx.error(f"expected exactly one MetricStat query, got {len(stats)}", "Metrics")
-    stat = stats[0]["MetricStat"]
-    metric = stat.get("Metric", {}) if isinstance(stat, Mapping) else {}
-    if not isinstance(metric, Mapping) or "MetricName" not in metric:
-        raise ctx.error("MetricStat needs Metric{Namespace, MetricName, Dimensions}", "Metrics")
-    return {"Namespace": metric.get("Namespace"), "MetricName": metric["MetricName"],
-            "Dimensions": metric.get("Dimensions"), "Period": stat.get("Period"),
-            "Statistic": stat.get("Stat")}, width
-
-
-def _band_rule(value: Any, ctx: _Ctx, name: str, period: timedelta) -> RuleBase:
-    from alertsim.rules.config import parse_rules
-    from alertsim.rules.model import AnomalyBase, HoltWintersRule
-
-    if value is None:
-        return HoltWintersRule(name=f"{name} band", metric=DATAPOINTS, direction="both", season=timedelta(days=1),
-                               train=timedelta(days=14), refit=timedelta(days=1),
-                               resolution=max(period, timedelta(minutes=15)), method="stl")
-    if not isinstance(value, Mapping) or "kind" not in value:
-        raise ctx.error("Alertsim.band is a native anomaly rule without name/metric, e.g. "
-                        "{\"kind\": \"zscore\", \"window\": \"3h\"}", "Alertsim.band")
-    spec = {"name": f"{name} band", "metric": DATAPOINTS, **value}
-    rule = parse_rules({"rules": [spec]}, file=ctx.file)[0]
-    if not isinstance(rule, AnomalyBase):
-        raise ctx.error(f"a band needs an anomaly rule (zscore, mad, ewma, holt_winters), got {rule.kind!r}",
-                        "Alertsim.band")
-    return rule
-
-
-def _alarm(spec: Any, index: int, file: str | None) -> CloudWatchAlarm:
-    if not isinstance(spec, Mapping):
-        raise ConfigError(f"MetricAlarms[{index}] must be an object", file=file, field="MetricAlarms")
-    name = spec.get("AlarmName")
-    ctx = _Ctx(file, name if isinstance(name, str) and name else f"MetricAlarms[{index}]")
-    if not isinstance(name, str) or not name:
-        raise ctx.error("every alarm needs a non-empty AlarmName", "AlarmName")
-    unknown = sorted(set(spec) - _KNOWN)
-    if unknown:
-        raise ctx.error(f"unknown key(s) {unknown}; a MetricAlarm has {sorted(_KNOWN - {'Alertsim'})} "
-                        "(and alertsim's own options under \"Alertsim\")", unknown[0])
-    if "EvaluationCriteria" in spec:
-        raise ctx.error("PromQL alarms (EvaluationCriteria) are not replayed as CloudWatch alarms; put the query "
-                        "in a Prometheus rule file (groups:) and replay that", "EvaluationCriteria")
-    source = dict(spec)
-    width = None
-    if "Metrics" in spec:
-        for key in ("MetricName", "Namespace", "Dimensions", "Statistic", "ExtendedStatistic", "Period"):
-            if key in spec:
-                raise ctx.error(f"{key} and Metrics are mutually exclusive", key)
-        found, width = _metric_math(spec, ctx)
-        source.update({k: v for k, v in found.items() if v is not None})
-    operator = spec.get("ComparisonOperator")
-    if operator not in STATIC_OPERATORS and operator not in BAND_OPERATORS:
-        raise ctx.error(f"ComparisonOperator {operator!r} is not one of {[*STATIC_OPERATORS, *BAND_OPERATORS]}",
-                        "ComparisonOperator")
-    if operator in BAND_OPERATORS and width is None:
-        raise ctx.error(f"{operator} needs Metrics with an ANOMALY_DETECTION_BAND expression named by "
-                        "ThresholdMetricId", "ThresholdMetricId")
-    if operator in STATIC_OPERATORS and "Threshold" not in spec:
-        raise ctx.error(f"{operator} needs a Threshold", "Threshold")
-    if "Threshold" in spec and "ThresholdMetricId" in spec:
-        raise ctx.error("Threshold and ThresholdMetricId are mutually exclusive", "Threshold")
-    metric = source.get("MetricName")
-    if not isinstance(metric, str) or not metric:
-        raise ctx.error("needs a MetricName (or Metrics)", "MetricName")
-    if ("Statistic" in source) == ("ExtendedStatistic" in source):
-        raise ctx.error("give exactly one of Statistic and ExtendedStatistic", "Statistic")
-    statistic = source.get("Statistic", source.get("ExtendedStatistic"))
-    if not isinstance(statistic, str):
-        raise ctx.error(f"expected a statistic name, got {statistic!r}", "Statistic")
-    try:
-        _statistic(statistic)
-    except ConfigError as exc:
-        raise ctx.error(str(exc).split(": ", 1)[-1], "Statistic") from None
-    n = _int(spec.get("EvaluationPeriods"), ctx, "EvaluationPeriods")
-    period_s = _int(source.get("Period"), ctx, "Period")
-    check_period(period_s, n, ctx)
-    m = _int(spec["DatapointsToAlarm"], ctx, "DatapointsToAlarm") if "DatapointsToAlarm" in spec else None
-    if m is not None and m > n:
-        raise ctx.error(f"DatapointsToAlarm ({m}) cannot exceed EvaluationPeriods ({n})", "DatapointsToAlarm")
-    namespace = source.get("Namespace")
-    treat = spec.get("TreatMissingData")
-    if treat is None:
-        treat = "ignore" if namespace == "AWS/DynamoDB" else "missing"
-    if treat not in TREATMENTS:
-        raise ctx.error(f"TreatMissingData {treat!r} is not one of {list(TREATMENTS)}", "TreatMissingData")
-    low = spec.get("EvaluateLowSampleCountPercentile") or "evaluate"
-    if low not in ("evaluate", "ignore"):
-        raise ctx.error(f"EvaluateLowSampleCountPercentile must be 'evaluate' or 'ignore', got {low!r}",
-                        "EvaluateLowSampleCountPercentile")
-    window = _evaluation_window(spec.get("EvaluationWindow"), period_s, ctx)
-    options = spec.get("Alertsim") or {}
-    if not isinstance(options, Mapping) or set(options) - _OPTIONS:
-        raise ctx.error(f"Alertsim options are {sorted(_OPTIONS)}, got {options!r}", "Alertsim")
-    enabled = spec.get("ActionsEnabled", True) is not False
-    actions = bool(spec.get("AlarmActions")) and enabled
-    severity = options.get("severity", "page" if actions else "info")
-    if not isinstance(severity, str) or not severity:
-        raise ctx.error(f"severity must be a non-empty string, got {severity!r}", "Alertsim.severity")
-    period = timedelta(seconds=period_s)
-    extra: dict[str, Any] = {}
-    if "evaluation_range" in options:
-        extra["evaluation_range"] = _int(options["evaluation_range"], ctx, "Alertsim.evaluation_range", minimum=n)
-    for key, allowed in (("stale_breach", ("count", "ignore")), ("premature", ("ok", "retain")),
-                         ("ignore_partial", ("evaluate", "retain"))):
-        if key in options:
-            if options[key] not in allowed:
-                raise ctx.error(f"{key} must be one of {list(allowed)}, got {options[key]!r}", f"Alertsim.{key}")
-            extra[key] = options[key]
-    annotations = {}
-    if isinstance(spec.get("AlarmDescription"), str) and spec["AlarmDescription"]:
-        annotations["description"] = spec["AlarmDescription"]
-    band = None
-    if width is not None:
-        band = _band_rule(options.get("band"), ctx, name, period)
-    elif "band" in options:
-        raise ctx.error("Alertsim.band applies to anomaly-band alarms only", "Alertsim.band")
-    return CloudWatchAlarm(
-        name=name, severity=severity, annotations=annotations, metric=metric,
-        dimensions=_dimensions(source.get("Dimensions"), ctx), namespace=namespace if isinstance(namespace, str)
-        else None, statistic=statistic, period=period, evaluation_periods=n, datapoints_to_alarm=m,
-        comparison=operator, threshold=_number(spec["Threshold"], ctx, "Threshold") if "Threshold" in spec else None,
-        treat_missing_data=treat, evaluate_low_sample_count_percentile=low,  # type: ignore[arg-type]
-        evaluation_window=window,
-        band=band, band_width=width if width is not None else 2.0, alarm_actions=actions,
-        ok_actions=bool(spec.get("OKActions")) and enabled, **extra)
-
-
-def _evaluation_window(value: Any, period_s: int, ctx: _Ctx) -> Literal["sliding", "wall_clock"]:
-    if value is None:
-        return "sliding"
-    if not isinstance(value, Mapping) or len(value) != 1 or next(iter(value)) not in ("SlidingWindow",
-                                                                                        "WallClockWindow"):
-        raise ctx.error(f"EvaluationWindow has exactly one of SlidingWindow, WallClockWindow; got {value!r}",
-                        "EvaluationWindow")
-    if "SlidingWindow" in value:
-        return "sliding"
-    wall = value["WallClockWindow"] or {}
-    zone = wall.get("Timezone", wall.get("TimeZone")) if isinstance(wall, Mapping) else None
-    if zone not in (None, "UTC", "Etc/UTC"):
-        raise ctx.error(f"WallClockWindow in time zone {zone!r} is not replayed; only UTC alignment is supported",
-                        "EvaluationWindow")
-    if period_s not in (60, 300, 3600, 86_400, 604_800):
-        raise ctx.error(f"WallClockWindow needs a Period of 60, 300, 3600, 86400 or 604800 s, got {period_s}",
-                        "EvaluationWindow")
-    return "wall_clock"
-
-
-def parse_cloudwatch(document: Any, *, file: str | None = None) -> list[CloudWatchAlarm]:
-    """The metric alarms of a ``describe-alarms`` document as :class:`CloudWatchAlarm` records.
-
-    Composite alarms are refused with a ``ConfigError`` (their state depends on other alarms' state
-    histories, which a replay of metrics alone does not have).
-    """
-    if not recognises(document):
-        raise ConfigError("expected the output of `aws cloudwatch describe-alarms` ({\"MetricAlarms\": [...]})",
-                          file=file)
-    unknown = sorted(set(document) - _TOP)
-    if unknown:
-        raise ConfigError(f"unknown top-level key(s) {unknown}; allowed: {sorted(_TOP)}", file=file)
-    if document.get("CompositeAlarms"):
-        names = [a.get("AlarmName") for a in document["CompositeAlarms"] if isinstance(a, Mapping)]
-        raise ConfigError(f"composite alarms {names} are not replayed; replay their underlying metric alarms",
-                          file=file, field="CompositeAlarms")
-    alarms = document.get("MetricAlarms") or []
-    if not isinstance(alarms, list):
-        raise ConfigError("MetricAlarms must be a list", file=file, field="MetricAlarms")
-    out = [_alarm(spec, i, file) for i, spec in enumerate(alarms)]
-    names = [a.name for a in out]
-    repeated = sorted({str(n) for n in names if names.count(n) > 1})
-    if repeated:
-        raise ConfigError(f"alarm names must be unique; repeated: {repeated}", file=file, field="AlarmName")
-    if not out:
-        raise ConfigError("no metric alarms in the file", file=file, field="MetricAlarms")
-    return out
-
-
-parse = parse_cloudwatch
 
 
 # --------------------------------------------------------------------------------------------------
@@ -699,7 +475,7 @@ def from_threshold(fields: Mapping[str, Any], *, file: str | None = None) -> Clo
     ``clear`` do not combine with them (M of N replaces ``for``).
     """
     name = fields.get("name")
-    ctx = _Ctx(file, fields.get("base_name") or name)
+    ctx = AlarmContext(file, fields.get("base_name") or name)
     for key, shown in (("for_", "for"), ("keep_firing_for", "keep_firing_for"), ("over", "over"),
                        ("clear", "clear")):
         if fields.get(key):
@@ -710,7 +486,7 @@ def from_threshold(fields: Mapping[str, Any], *, file: str | None = None) -> Clo
         raise ctx.error(f"CloudWatch alarms compare with >, >=, < or <=, not {op!r}", "op")
     statistic = fields.get("statistic", "Average")
     try:
-        _statistic(statistic)
+        statistic_function(statistic)
     except ConfigError as exc:
         raise ctx.error(str(exc).split(": ", 1)[-1], "statistic") from None
     period = fields.get("period", timedelta(minutes=1))
@@ -729,5 +505,6 @@ def from_threshold(fields: Mapping[str, Any], *, file: str | None = None) -> Clo
                            treat_missing_data=fields.get("treat_missing_data", "missing"))
 
 
-__all__ = ["ALARM", "BAD", "CLOUDWATCH_OPTIONS", "GOOD", "INSUFFICIENT_DATA", "MISSING", "OK", "CloudWatchAlarm",
-           "alarm_state", "alarm_states", "evaluate", "from_threshold", "parse_cloudwatch", "recognises"]
+__all__ = ["ALARM", "BAD", "CLOUDWATCH_OPTIONS", "GOOD", "INSUFFICIENT_DATA", "MISSING", "OK", "AlarmContext",
+           "CloudWatchAlarm", "alarm_state", "alarm_states", "check_period", "evaluate", "from_threshold",
+           "statistic_function"]

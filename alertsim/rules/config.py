@@ -27,24 +27,30 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from alertsim._yaml import load_yaml_documents
 from alertsim.durations import format_duration, parse_duration
-from alertsim.errors import ConfigError, check_type
-from alertsim.rules.model import (
-    OPS,
-    RULE_KINDS,
-    WORKBOOK_WINDOWS,
-    BurnWindow,
-    Over,
-    Rule,
-    Selector,
-)
+from alertsim.errors import ConfigError
+from alertsim.rules.anomaly import EwmaRule, HoltWintersRule, MadRule, SeasonalRule, ZScoreRule
+from alertsim.rules.base import RuleBase
+from alertsim.rules.cloudwatch import from_threshold
+from alertsim.rules.model import OPS, Over, Selector
+from alertsim.rules.slo import WORKBOOK_WINDOWS, BurnRateRule, BurnWindow
+from alertsim.rules.threshold import ThresholdRule
+
+Rule = (ThresholdRule | ZScoreRule | MadRule | EwmaRule | SeasonalRule | HoltWintersRule | BurnRateRule)
+
+RULE_KINDS: dict[str, type[RuleBase]] = {
+    "threshold": ThresholdRule,
+    "zscore": ZScoreRule,
+    "mad": MadRule,
+    "ewma": EwmaRule,
+    "seasonal": SeasonalRule,
+    "holt_winters": HoltWintersRule,
+    "burn_rate": BurnRateRule,
+}
 
 Parser = Callable[[Any, "_Ctx"], Any]
 
@@ -296,8 +302,6 @@ def _build(spec: Mapping[str, Any], ctx: _Ctx, suffix: str | None) -> Rule:
     if kind in ("zscore", "mad") and kwargs.get("window", timedelta(hours=1)) <= timedelta(0):
         raise _Ctx(ctx.file, ctx.rule, "window").error("must be longer than 0s")
     if kind == "threshold" and not kwargs.keys().isdisjoint(_CLOUDWATCH_OPTIONS):
-        from alertsim.rules.cloudwatch import from_threshold
-
         return from_threshold(kwargs, file=ctx.file)  # type: ignore[return-value]
     return RULE_KINDS[kind](**kwargs)  # type: ignore[return-value]
 
@@ -342,35 +346,3 @@ def parse_rules(document: Any, *, file: str | None = None) -> list[Rule]:
         for concrete, suffix in _expand(spec, _Ctx(file, name, "name")):
             rules.append(_build(concrete, _Ctx(file, name, "name"), suffix))
     return rules
-
-
-def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
-    """Load rules from a YAML or JSON file: alertsim's native format (``rules:``), a Prometheus rule file
-    (``groups:``), prometheus-operator ``PrometheusRule`` manifests (one or several ``---`` documents, or
-    a Kubernetes ``List``), a CloudWatch alarm, a GCP alert policy or a Datadog monitor.
-
-    Raises ``ConfigError`` naming the file, the rule and the field for anything wrong.
-    """
-    check_type(path, (str, os.PathLike), name="rules", expected="the path of a rule file (str or pathlib.Path)")
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read rule file: {exc}", file=str(path)) from None
-    documents = load_yaml_documents(text, file=str(path))
-    from alertsim.promql import rules as prometheus
-    from alertsim.rules import cloudwatch, datadog, gcp
-
-    present = [d for d in documents if d is not None]
-    if len(present) == 1:
-        document = present[0]
-        for dialect in (cloudwatch, gcp, datadog):  # describe-alarms JSON, AlertPolicy, Datadog monitor
-            if dialect.recognises(document):
-                return dialect.parse(document, file=str(path))  # type: ignore[no-any-return]
-        if isinstance(document, Mapping) and "rules" in document and "apiVersion" not in document:
-            return parse_rules(document, file=str(path))
-    # Prometheus rule files, PrometheusRule manifests, Lists and multi-document streams of them.
-    if len(present) != 1 or prometheus.recognises(present[0]) or (
-            isinstance(present[0], Mapping) and "apiVersion" in present[0]):
-        return prometheus.parse_prometheus_rules(text, file=str(path))  # type: ignore[return-value]
-    return parse_rules(present[0], file=str(path))

@@ -48,22 +48,24 @@ How a monitor is evaluated (reference: cloud-alarms-and-incident-exports.md §3)
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import numpy as np
 
-from alertsim.durations import to_microseconds
+from alertsim.durations import format_duration, to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import series_name
 from alertsim.rules._vendor import (
     MINUTE_US,
     cadence_grid,
+    episode_notifications,
     extended,
     group_rows,
     label_name,
@@ -71,11 +73,10 @@ from alertsim.rules._vendor import (
     reduce_groups,
     series_set,
 )
-from alertsim.rules.model import RuleBase
-from alertsim.vectors import Grid, compare, instant, over_time
-
-if TYPE_CHECKING:
-    from alertsim.replay import Condition, Prepared, Semantics
+from alertsim.rules.base import Condition, RuleBase, Sent
+from alertsim.rules.threshold import direction_signal
+from alertsim.series import Grid, Prepared, Semantics
+from alertsim.series.vectors import compare, instant, over_time
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ SPACE_AGGREGATIONS = ("avg", "sum", "min", "max")
 RECOVERY: dict[str, str] = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 PRIORITY_SEVERITY = {1: "page", 2: "page", 3: "ticket", 4: "info", 5: "info"}
 MISSING_DATA = ("default", "show_no_data", "show_and_notify_no_data", "resolve")
+#: Notification handles in a monitor's message that page someone.
+PAGING_HANDLES = re.compile(r"@(pagerduty|opsgenie|victorops|splunk-oncall)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +139,43 @@ class DatadogMonitor(RuleBase):
         """Datadog's evaluation frequency for the window, whatever the replay's interval."""
         return cadence_grid(grid, to_microseconds(self.cadence))
 
+    severity_field = "priority 1-5"
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return evaluate(self, prepared, grid, semantics)
+
+    def notifications(self, alert: Mapping[str, Any], end: datetime | None) -> list[Sent]:
+        """A notification on each transition to ALERT, WARN or NO DATA, re-notification every
+        ``renotify_interval`` while the status is one of ``renotify_statuses`` (default alert and no data), at
+        most ``renotify_occurrences`` times, and the recovery."""
+        status = json.loads(alert["labels"]).get("datadog_status", "alert")
+        statuses = self.renotify_statuses or ("alert", "no data")
+        repeat = self.renotify_interval if status in statuses else None
+        return episode_notifications(alert["fired_at"], alert["resolved_at"], end, repeat=repeat,
+                                     limit=self.renotify_occurrences)
+
+    def single_sample(self) -> str | None:
+        window, aggregation, op = self.window, self.time_aggregation, self.op
+        if window <= timedelta(minutes=1):
+            return f"a {format_duration(window)} window: one point over the line pages someone"
+        if (aggregation == "max" and op in (">", ">=")) or (aggregation == "min" and op in ("<", "<=")):
+            return (f"{aggregation}(last_{format_duration(window)}) {op}: any single point over the line pages "
+                    "someone")
+        return None
+
+    def signal(self) -> tuple[str, dict[str, str], str] | None:
+        return direction_signal(self.metric, dict(self.tags), self.op)
+
+    def findings(self) -> list[tuple[str, str]]:
+        handle = PAGING_HANDLES.search(self.annotations.get("message", ""))
+        if self.priority in (4, 5) and handle:
+            return [("info-pages", f"priority P{self.priority} (info) but its message notifies {handle.group(0)}, "
+                                   "which pages")]
+        return []
+
+    def severity_given(self, explicit: bool | None) -> bool:
+        return self.priority is not None if explicit is None else explicit
+
 
 # --------------------------------------------------------------------------------------------------
 # Evaluation.
@@ -148,9 +188,7 @@ def _recovered(value: np.ndarray, present: np.ndarray, op: str, threshold: float
 
 
 def evaluate(monitor: DatadogMonitor, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
-    """Replay evaluator (``kind="datadog"``): the monitor's state per group at each of its evaluations."""
-    from alertsim.replay import Condition
-
+    """The monitor's state per group at each of its evaluations."""
     sel = prepared.select(monitor.metric, {label_name(k): v for k, v in monitor.tags.items()})
     window = to_microseconds(monitor.window)
     delay = to_microseconds(monitor.evaluation_delay)
@@ -483,6 +521,5 @@ def parse_datadog(document: Any, *, file: str | None = None) -> list[DatadogMoni
     return monitors
 
 
-parse = parse_datadog
 
 __all__ = ["DatadogMonitor", "evaluate", "parse_datadog", "parse_query", "recognises"]

@@ -46,7 +46,7 @@ How a policy is evaluated (reference: cloud-alarms-and-incident-exports.md §2):
 ...         "filter": 'metric.type="latency_p99" AND metric.labels.service="checkout"',
 ...         "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_MEAN"}],
 ...         "comparison": "COMPARISON_GT", "thresholdValue": 0.5, "duration": "300s"}}]})[0]
->>> policy.conditions[0].matchers, policy.conditions[0].duration
+>>> policy.policy_conditions[0].matchers, policy.policy_conditions[0].duration
 ({'service': 'checkout'}, datetime.timedelta(seconds=300))
 """
 
@@ -56,17 +56,19 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import numpy as np
 
 from alertsim.durations import format_duration, to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import series_name
+from alertsim.promql.rules import parse_prometheus_rules
 from alertsim.rules._vendor import (
     MINUTE_US,
     cadence_grid,
+    episode_notifications,
     extended,
     gap_lengths,
     group_rows,
@@ -75,11 +77,10 @@ from alertsim.rules._vendor import (
     run_lengths,
     seconds,
 )
-from alertsim.rules.model import RuleBase
-from alertsim.vectors import Grid, compare, extrapolated, instant, over_time
-
-if TYPE_CHECKING:
-    from alertsim.replay import Condition, Prepared, Selection, Semantics
+from alertsim.rules.base import Condition, RuleBase, Sent
+from alertsim.rules.threshold import direction_signal
+from alertsim.series import Grid, Prepared, Selection, Semantics
+from alertsim.series.vectors import compare, extrapolated, instant, over_time
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,8 @@ class GcpCondition:
 class GcpPolicy(RuleBase):
     """An alerting policy's metric-threshold and metric-absence conditions."""
 
-    conditions: tuple[GcpCondition, ...]
+    #: The policy's ``conditions`` (threshold and absence).
+    policy_conditions: tuple[GcpCondition, ...]
     combiner: str = "OR"
     auto_close: timedelta | None = None
     #: ``alertStrategy.notificationChannelStrategy[0].renotifyInterval``: reminders while an incident is open.
@@ -151,6 +153,29 @@ class GcpPolicy(RuleBase):
     def grid_on(self, grid: Grid) -> Grid:
         """Cloud Monitoring evaluates every minute, whatever the replay's interval."""
         return cadence_grid(grid, MINUTE_US)
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return evaluate(self, prepared, grid, semantics)
+
+    def notifications(self, alert: Mapping[str, Any], end: datetime | None) -> list[Sent]:
+        """A notification when an incident opens, every ``renotify_interval`` while it stays open, and when
+        it closes unless ``notificationPrompts`` leaves ``CLOSED`` out."""
+        return episode_notifications(alert["fired_at"], alert["resolved_at"], end, repeat=self.renotify_interval,
+                                     close=self.notify_on_close)
+
+    def single_sample(self) -> str | None:
+        for cond in self.policy_conditions:
+            agg = cond.aggregation
+            if cond.type == "threshold" and cond.duration == timedelta(0) and (
+                    agg is None or agg.alignment_period <= timedelta(minutes=1)):
+                return f"condition {cond.name!r} has duration 0 on a 1-minute alignment: one sample pages"
+        return None
+
+    def signal(self) -> tuple[str, dict[str, str], str] | None:
+        conds = [c for c in self.policy_conditions if c.type == "threshold"]
+        if len(conds) != 1:
+            return None
+        return direction_signal(conds[0].metric, dict(conds[0].matchers), COMPARISONS[conds[0].comparison])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -237,13 +262,11 @@ def _outcome(cond: GcpCondition, prepared: Prepared, grid: Grid, auto_close: tim
 
 
 def evaluate(policy: GcpPolicy, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
-    """Replay evaluator (``kind="gcp"``): one alert condition per policy condition, a row per time series."""
-    from alertsim.replay import Condition
-
-    outcomes = [_outcome(c, prepared, grid, policy.auto_close) for c in policy.conditions]
+    """One alert condition per policy condition, a row per time series."""
+    outcomes = [_outcome(c, prepared, grid, policy.auto_close) for c in policy.policy_conditions]
     all_met = np.logical_and.reduce([o.met for o in outcomes]) if outcomes else np.zeros(grid.size, bool)
     out = []
-    for cond, outcome in zip(policy.conditions, outcomes, strict=True):
+    for cond, outcome in zip(policy.policy_conditions, outcomes, strict=True):
         enter = outcome.failing & outcome.met[None, :]
         if policy.combiner == "AND":
             enter &= all_met[None, :]
@@ -258,7 +281,7 @@ def evaluate(policy: GcpPolicy, prepared: Prepared, grid: Grid, sem: Semantics) 
                     if j is not None:
                         same[r] = other.failing[j] & other.met
                 enter &= same
-        extra = {"condition": cond.name} if len(policy.conditions) > 1 else {}
+        extra = {"condition": cond.name} if len(policy.policy_conditions) > 1 else {}
         out.append(Condition(rule=policy, series=outcome.series, labels=outcome.labels, enter=enter,
                              present=outcome.present, value=np.where(outcome.present, outcome.value, np.nan),
                              severity=policy.severity, extra_labels=extra))
@@ -541,7 +564,7 @@ def _policy(raw: Any, index: int, file: str | None) -> list[RuleBase]:
         log.warning("%s: policy %r is disabled (enabled: false); it is replayed as if it were enabled", file, name)
     out: list[RuleBase] = []
     if records:
-        out.append(GcpPolicy(name=name, conditions=records, combiner=combiner, auto_close=auto_close,
+        out.append(GcpPolicy(name=name, policy_conditions=records, combiner=combiner, auto_close=auto_close,
                              renotify_interval=renotify, notify_on_close="CLOSED" in prompts, **common))
     if promql:
         out += _promql_rules(name, promql, common, ctx)
@@ -551,8 +574,6 @@ def _policy(raw: Any, index: int, file: str | None) -> list[RuleBase]:
 def _promql_rules(policy: str, specs: Sequence[Mapping[str, Any]], common: Mapping[str, Any], ctx: _Ctx
                   ) -> list[RuleBase]:
     """PromQL conditions through alertsim's Prometheus rule-file path (one group per condition)."""
-    from alertsim.promql.rules import parse_prometheus_rules
-
     groups = []
     for i, spec in enumerate(specs):
         rule: dict[str, Any] = {"alert": policy, "expr": spec["query"],
@@ -595,6 +616,5 @@ def parse_gcp(document: Any, *, file: str | None = None) -> list[RuleBase]:
     return rules
 
 
-parse = parse_gcp
 
 __all__ = ["Aggregation", "GcpCondition", "GcpPolicy", "evaluate", "parse_filter", "parse_gcp", "recognises"]

@@ -16,18 +16,81 @@ When the burn rate crosses the factor gradually, that is the workbook's ``factor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
 
 from alertsim.durations import format_duration, to_microseconds
 from alertsim.frames import series_name
-from alertsim.rules.model import BurnRateRule, Selector
-from alertsim.vectors import Grid, extrapolated, windows
+from alertsim.rules.base import Condition, RuleBase
+from alertsim.rules.model import Selector
+from alertsim.series import Grid, Prepared, Selection, Semantics
+from alertsim.series.vectors import extrapolated, windows
 
-if TYPE_CHECKING:
-    from alertsim.replay import Condition, Prepared, Selection, Semantics
+
+@dataclass(frozen=True, kw_only=True)
+class BurnWindow:
+    """One tier of a multiwindow burn-rate alert: both windows must burn faster than ``factor``."""
+
+    long: timedelta
+    short: timedelta
+    factor: float
+    severity: str
+
+
+#: The SRE Workbook's table 5-8 plus its 24h/2h ticket tier (Sloth's google-30d defaults).
+WORKBOOK_WINDOWS: tuple[BurnWindow, ...] = (
+    BurnWindow(long=timedelta(hours=1), short=timedelta(minutes=5), factor=14.4, severity="page"),
+    BurnWindow(long=timedelta(hours=6), short=timedelta(minutes=30), factor=6.0, severity="page"),
+    BurnWindow(long=timedelta(hours=24), short=timedelta(hours=2), factor=3.0, severity="ticket"),
+    BurnWindow(long=timedelta(days=3), short=timedelta(hours=6), factor=1.0, severity="ticket"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BurnRateRule(RuleBase):
+    """An SLO over counters: error ratio = ``bad/total`` (or ``1 − good/total``), compared per tier
+    with ``factor × (1 − objective)`` over a long and a short window (both must exceed)."""
+
+    objective: float
+    total: Selector
+    bad: Selector | None = None
+    good: Selector | None = None
+    period: timedelta = timedelta(days=30)
+    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS
+    #: Labels the SLO is computed per (``sum by (...)``); empty = one SLO over all matched series.
+    by: tuple[str, ...] = ()
+    kind: str = field(init=False, default="burn_rate")
+
+    #: Partitions keep every series of one ``by`` group together (see :meth:`colocated`).
+    partitionable = True
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        return burn_rate(self, prepared, grid, semantics)
+
+    def colocated(self) -> tuple[list[tuple[str, Mapping[str, str]]], tuple[str, ...]]:
+        selectors = [s for s in (self.total, self.bad, self.good) if s is not None]
+        return [(s.metric, s.matchers) for s in selectors], self.by
+
+    def findings(self) -> list[tuple[str, str]]:
+        ceiling = 1.0 / (1.0 - self.objective)
+        return [("burn-rate-never-fires", (
+            f"tier {format_duration(tier.long)}/{format_duration(tier.short)} needs a burn rate of {tier.factor:g}, "
+            f"but the most a {self.objective:.6g} objective can burn is 1/(1−{self.objective:.6g}) = {ceiling:.4g} "
+            "(every request failing): it can never fire"))
+            for tier in self.windows if tier.factor > ceiling * (1 + 1e-12)]
+
+    def severity_given(self, explicit: bool | None) -> bool:
+        return True  # every tier names its severity
+
+    def overlaps(self, other: RuleBase) -> str | None:
+        if isinstance(other, BurnRateRule) and (self.total, self.bad, self.good, self.by) == (
+                other.total, other.bad, other.good, other.by):
+            return (f"alerts on the same SLO as {other.alertname!r} ({self.objective:.6g} vs {other.objective:.6g}): "
+                    "one burn, two pages; keep one, or inhibit the slower tiers")
+        return None
 
 
 def _groups(sel: Selection, by: tuple[str, ...]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
@@ -90,8 +153,6 @@ def _coverage(prepared: Prepared, rule: BurnRateRule, grid: Grid, width: int, se
 
 
 def burn_rate(rule: BurnRateRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
-    from alertsim.replay import Condition
-
     total_sel = prepared.select(rule.total.metric, rule.total.matchers)
     _, keys = _groups(total_sel, rule.by)
     groups = {k: i for i, k in enumerate(keys)}

@@ -19,18 +19,9 @@ import pytest
 from alertsim.errors import ConfigError
 from alertsim.replay import replay
 from alertsim.rules import load_rules, parse_rules
-from alertsim.rules.cloudwatch import (
-    ALARM,
-    BAD,
-    GOOD,
-    MISSING,
-    OK,
-    CloudWatchAlarm,
-    alarm_state,
-    alarm_states,
-    parse_cloudwatch,
-)
-from alertsim.rules.model import ZScoreRule
+from alertsim.rules.anomaly import ZScoreRule
+from alertsim.rules.cloudwatch import ALARM, BAD, GOOD, MISSING, OK, CloudWatchAlarm, alarm_state, alarm_states
+from alertsim.rules.cloudwatch_alarms import parse_cloudwatch
 from tests.cloud.helpers import metrics, one, spans
 
 TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")

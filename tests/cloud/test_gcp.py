@@ -144,7 +144,7 @@ REFERENCE_POLICY = {
 def test_the_reference_policy_parses() -> None:
     (parsed,) = parse_gcp(REFERENCE_POLICY)
     assert isinstance(parsed, GcpPolicy)
-    (cond,) = parsed.conditions
+    (cond,) = parsed.policy_conditions
     assert (cond.metric, dict(cond.optional_matchers), cond.duration, cond.trigger_count) == (
         "run.googleapis.com/request_latencies", {"resource_type": "cloud_run_revision"}, timedelta(minutes=5), 1)
     assert cond.aggregation is not None and cond.aggregation.group_by_fields == ("service_name",)

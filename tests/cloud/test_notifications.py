@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 
 from alertsim.frames import NOTIFICATIONS, validate
-from alertsim.rules._vendor import vendor_notifications
-from alertsim.rules.cloudwatch import parse_cloudwatch
+from alertsim.notify import vendor_notifications
+from alertsim.rules.cloudwatch_alarms import parse_cloudwatch
 from alertsim.rules.datadog import parse_datadog
 from alertsim.rules.gcp import parse_gcp
-from alertsim.rules.model import ThresholdRule
+from alertsim.rules.threshold import ThresholdRule
 
 
 def at(minute: int) -> datetime:

@@ -23,8 +23,8 @@ import pytest
 from alertsim.errors import AlertsimError
 from alertsim.io.promtool import promtool_test, to_yaml
 from alertsim.promql.engine import EvaluationError, Scalar, Store, evaluate
-from alertsim.replay import prepare
-from alertsim.vectors import Grid
+from alertsim.series import prepare
+from alertsim.series.vectors import Grid
 from tests.conftest import require_binary
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]

@@ -6,8 +6,9 @@ import polars as pl
 import pytest
 
 from alertsim.errors import ConfigError
-from alertsim.replay import prepare, replay
+from alertsim.replay import replay
 from alertsim.rules import parse_rules
+from alertsim.series import prepare
 from alertsim.tune import _dominated, parse_budget, tune
 from tests.report.conftest import GRID
 

@@ -1,0 +1,94 @@
+"""Rule files: which format a file is in, and its rules.
+
+A rule file's format is the only thing decided before a rule object exists. :data:`DIALECTS` lists the
+formats in the order they are tried; the first that recognises the file's YAML documents (a stream of
+``---`` separated documents, empty ones left out) reads it. Adding a format is one module (its
+``recognises`` and ``parse``) plus one line here.
+
+>>> [d.name for d in DIALECTS]
+['cloudwatch', 'gcp', 'datadog', 'prometheus', 'native']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alertsim._yaml import load_yaml_documents
+from alertsim.errors import ConfigError, check_type
+from alertsim.promql import rules as prometheus
+from alertsim.rules import cloudwatch_alarms, datadog, gcp
+from alertsim.rules.base import RuleBase
+from alertsim.rules.config import parse_rules
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dialect:
+    """A rule file format: ``recognises(documents)`` says whether a file's YAML/JSON documents are in it;
+    ``parse(text, documents, file)`` reads its rules (``text`` is the file's text, for line numbers)."""
+
+    name: str
+    recognises: Callable[[list[Any]], bool]
+    parse: Callable[[str, list[Any], str], Sequence[RuleBase]]
+
+
+def _single(recognises: Callable[[Any], bool]) -> Callable[[list[Any]], bool]:
+    """A format of one document per file."""
+    return lambda documents: len(documents) == 1 and recognises(documents[0])
+
+
+def _native(document: Any) -> bool:
+    return isinstance(document, Mapping) and "rules" in document and "apiVersion" not in document
+
+
+def _prometheus(documents: list[Any]) -> bool:
+    """Prometheus rule files, PrometheusRule manifests, Lists and multi-document streams of them."""
+    if len(documents) != 1:
+        return True
+    document = documents[0]
+    return not _native(document) and (prometheus.recognises(document) or (
+        isinstance(document, Mapping) and "apiVersion" in document))
+
+
+DIALECTS: tuple[Dialect, ...] = (
+    # describe-alarms JSON, AlertPolicy, Datadog monitor
+    Dialect(name="cloudwatch", recognises=_single(cloudwatch_alarms.recognises),
+            parse=lambda text, documents, file: cloudwatch_alarms.parse_cloudwatch(documents[0], file=file)),
+    Dialect(name="gcp", recognises=_single(gcp.recognises),
+            parse=lambda text, documents, file: gcp.parse_gcp(documents[0], file=file)),
+    Dialect(name="datadog", recognises=_single(datadog.recognises),
+            parse=lambda text, documents, file: datadog.parse_datadog(documents[0], file=file)),
+    Dialect(name="prometheus", recognises=_prometheus,
+            parse=lambda text, documents, file: prometheus.parse_prometheus_rules(text, file=file)),
+    # alertsim's own format (``rules:``) reads whatever no other format recognised, and says what is wrong.
+    Dialect(name="native", recognises=lambda documents: True,
+            parse=lambda text, documents, file: parse_rules(documents[0], file=file)),
+)
+
+
+def load_rules(path: str | os.PathLike[str], *, dialects: Sequence[Dialect] = DIALECTS) -> list[RuleBase]:
+    """Load rules from a YAML or JSON file: alertsim's native format (``rules:``), a Prometheus rule file
+    (``groups:``), prometheus-operator ``PrometheusRule`` manifests (one or several ``---`` documents, or
+    a Kubernetes ``List``), CloudWatch ``describe-alarms`` output, a GCP alert policy or a Datadog monitor.
+
+    ``dialects`` are the formats tried, in order (default :data:`DIALECTS`). Raises ``ConfigError`` naming
+    the file, the rule and the field for anything wrong.
+    """
+    check_type(path, (str, os.PathLike), name="rules", expected="the path of a rule file (str or pathlib.Path)")
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read rule file: {exc}", file=str(path)) from None
+    documents = [d for d in load_yaml_documents(text, file=str(path)) if d is not None]
+    for dialect in dialects:
+        if dialect.recognises(documents):
+            return list(dialect.parse(text, documents, str(path)))
+    raise ConfigError(f"not a rule file in any known format ({', '.join(d.name for d in dialects)})",
+                      file=str(path))
+
+
+__all__ = ["DIALECTS", "Dialect", "load_rules"]

@@ -1,0 +1,101 @@
+"""The evaluation grid of a replay: instants ``t0 + k·step`` that are multiples of the interval since the
+epoch, covering the requested window or the bulk of the samples, sized against the memory budget.
+
+>>> instant_us("1970-01-01T00:01:00Z", "start")
+60000000
+>>> to_datetime(60_000_000)
+datetime.datetime(1970, 1, 1, 0, 1, tzinfo=datetime.timezone.utc)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from alertsim.budget import check_size
+from alertsim.durations import Duration, to_microseconds
+from alertsim.errors import ConfigError, Notice
+from alertsim.series.prepared import Prepared
+from alertsim.series.vectors import Grid
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_datetime(us: int) -> datetime:
+    """The UTC instant ``us`` microseconds after the epoch."""
+    return EPOCH + timedelta(microseconds=int(us))
+
+
+def instant_us(value: datetime | str | None, field: str) -> int | None:
+    """Microseconds since the epoch of an instant (an ISO-8601 string or a datetime; naive means UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(f"{value!r} is not an ISO-8601 instant", field=field) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int((value - EPOCH) / timedelta(microseconds=1))
+
+
+#: Bytes a replay holds per (series, instant) while it evaluates a rule (condition, presence, value,
+#: index), used to refuse grids that cannot fit before any work starts.
+BYTES_PER_POINT = 24
+
+
+def make_grid(prepared: Prepared, eval_interval: Duration, start: datetime | str | None,
+              end: datetime | str | None, notices: list[Notice] | None = None) -> Grid:
+    """The evaluation grid: ``start``/``end`` when given, else the span of the *bulk* of the samples.
+
+    A few samples far outside the rest (a stray timestamp from 1970 in a week of data) do not stretch
+    the grid: they are left out of it and reported in ``notices``. The grid's size is checked against
+    the memory budget (:mod:`alertsim.budget`) before anything is evaluated.
+    """
+    step = to_microseconds(eval_interval, field="eval_interval")
+    if step <= 0:
+        raise ConfigError("must be longer than 0s", field="eval_interval")
+    first = instant_us(start, "start")
+    last = instant_us(end, "end")
+    bulk_first, bulk_last = _bulk_span(prepared, notices if notices is not None else [])
+    first = bulk_first if first is None else first
+    last = bulk_last if last is None else last
+    if last < first:
+        raise ConfigError(f"end ({to_datetime(last)}) is before start ({to_datetime(first)})", field="end")
+    instants = (last - first) // step + 1
+    check_size(float(instants) * max(prepared.data.n, 1) * BYTES_PER_POINT,
+               what=f"a grid of {instants:,} instants × {prepared.data.n:,} series", field="eval_interval",
+               advice="narrow --start/--end or lengthen --eval-interval")
+    if notices is not None and prepared.data.n and (first > prepared.last_us or last < prepared.first_us):
+        notices.append(Notice(code="no-data-in-window", field="start",
+                              message=f"no samples between {to_datetime(first)} and {to_datetime(last)}; the "
+                                      f"metrics span {to_datetime(prepared.first_us)} to "
+                                      f"{to_datetime(prepared.last_us)}"))
+    return Grid.covering(first, last, step)
+
+
+def _bulk_span(prepared: Prepared, notices: list[Notice]) -> tuple[int, int]:
+    """First and last sample of the bulk of the data: samples more than ten bulk-widths before the
+    0.1 % quantile or after the 99.9 % quantile are outliers, left out and reported."""
+    first, last = prepared.first_us, prepared.last_us
+    times = prepared.data.times
+    if prepared.data.layout is not None or len(times) < 1000:
+        return first, last
+    lo, hi = (int(v) for v in np.quantile(times, [0.001, 0.999], method="nearest"))
+    width = max(hi - lo, 1)
+    keep_lo, keep_hi = lo - 10 * width, hi + 10 * width
+    if first >= keep_lo and last <= keep_hi:
+        return first, last
+    inside = times[(times >= keep_lo) & (times <= keep_hi)]
+    outside = times[(times < keep_lo) | (times > keep_hi)]
+    notices.append(Notice(
+        code="stray-samples", field="timestamp",
+        message=f"{len(outside):,} sample(s) lie far outside the bulk of the data ({to_datetime(int(outside.min()))}"
+                f" … {to_datetime(int(outside.max()))}); the grid covers {to_datetime(int(inside.min()))} to "
+                f"{to_datetime(int(inside.max()))} (pass --start/--end to include them)"))
+    return int(inside.min()), int(inside.max())
+
+
+__all__ = ["BYTES_PER_POINT", "EPOCH", "instant_us", "make_grid", "to_datetime"]
