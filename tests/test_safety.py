@@ -25,6 +25,7 @@ from alertsim.cli import app
 from alertsim.errors import AlertsimError, ArgumentError, ConfigError, InputError, StrictError
 from alertsim.io import rundir
 from alertsim.io.ingest import STORE_MANIFEST, ingest, read_store_manifest
+from alertsim.scale import replay_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -265,7 +266,7 @@ def test_a_foreign_dataset_with_hostile_column_names_is_refused_before_any_sql_r
     store.mkdir(parents=True)
     _metrics(100).rename({"instance": label}).write_parquet(store / "part.parquet")
     with pytest.raises(InputError, match="label names"):
-        al.replay(al.open_dataset(world.root / "foreign"), al.load_rules(world.rules))
+        replay_dataset(al.open_dataset(world.root / "foreign"), al.load_rules(world.rules))
 
 
 @pytest.mark.parametrize("label", ["select", "order", "group_"])
@@ -274,7 +275,7 @@ def test_sql_keywords_as_label_names_round_trip_through_both_stores(world: World
     ingest(frame, world.root / "st")
     ingest(frame, world.root / "db.duckdb")
     for source in (al.open_dataset(world.root / "st"), al.open_dataset(world.root / "db.duckdb", table="metrics")):
-        assert al.replay(source, al.load_rules(world.rules)).alerts.height == 1
+        assert replay_dataset(source, al.load_rules(world.rules)).alerts.height == 1
 
 
 def test_a_different_bucket_count_is_refused_not_duplicated(world: World) -> None:
@@ -294,7 +295,7 @@ def test_readers_see_only_committed_parts(world: World) -> None:
     # A killed ingest: a new part written, the manifest never switched.
     some = store / manifest["parts"][0]  # type: ignore[index]
     (some.parent / "part-orphan.parquet").write_bytes(some.read_bytes())
-    alerts = al.replay(al.open_dataset(store), al.load_rules(world.rules)).alerts
+    alerts = replay_dataset(al.open_dataset(store), al.load_rules(world.rules)).alerts
     assert alerts.height == al.replay(_metrics(), al.load_rules(world.rules)).alerts.height
     ingest(world.metrics, store)  # the next ingest removes the orphan
     assert not (some.parent / "part-orphan.parquet").exists()
