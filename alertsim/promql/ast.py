@@ -7,6 +7,7 @@ Prometheus' ``promql/parser/ast.go``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,8 +25,6 @@ class Matcher:
 
     def matches_empty(self) -> bool:
         """Whether the matcher matches a series without the label (Prometheus' ``Matches("")``)."""
-        import re
-
         if self.op == "=":
             return self.value == ""
         if self.op == "!=":

@@ -55,6 +55,7 @@ from alertsim.promql.ast import (
     VectorMatching,
     VectorSelector,
 )
+from alertsim.promql.parser import parse
 from alertsim.series.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index, window_extreme
 
 Labels = tuple[tuple[str, str], ...]
@@ -287,8 +288,6 @@ def evaluate(expr: str | Node, store: Store, grid: Grid, *, lookback: int = LOOK
     lookback : instant-selector lookback in microseconds. Default 5 minutes.
     left_open : Prometheus 3's left-open range windows and lookback. Default False (2.x).
     """
-    from alertsim.promql.parser import parse
-
     node = parse(expr) if isinstance(expr, str) else expr
     ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open,
                   expr=expr if isinstance(expr, str) else "")

@@ -21,6 +21,8 @@ import math
 import re
 from dataclasses import dataclass, replace
 
+import polars as pl
+
 from alertsim.durations import to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.promql.ast import (
@@ -727,8 +729,6 @@ def _describe(t: Token) -> str:
 def check_regex(pattern: str, pos: int) -> None:
     """Raise unless ``pattern`` is a valid RE2-style regular expression (the syntax polars' engine and
     Prometheus share)."""
-    import polars as pl
-
     try:
         pl.Series([""]).str.contains(f"^(?:{pattern})$")
     except Exception as exc:  # polars raises ComputeError for a bad pattern
