@@ -251,7 +251,7 @@ def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, 
     strip_annotations : test without annotations (write the rule file without them yourself). Default
         False: annotations are expanded (``$labels``/``$value`` templates only).
     """
-    from alertsim.promql.ast import MatrixSelector, VectorSelector, walk
+    from alertsim.promql.ast import selector_reaches
     from alertsim.promql.rules import load_prometheus_rules
     from alertsim.replay import replay
 
@@ -269,11 +269,8 @@ def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, 
     if warmup is None:
         reach = 3600 * US
         for entry in program.entries if program else ():
-            for node in walk(entry.node):
-                if isinstance(node, MatrixSelector):
-                    reach = max(reach, node.range_us + node.selector.offset_us + 300 * US)
-                elif isinstance(node, VectorSelector):
-                    reach = max(reach, node.offset_us + 300 * US)
+            for _, before in selector_reaches(entry.node):
+                reach = max(reach, before + 300 * US)
         warmup_us = reach
     else:
         warmup_us = to_microseconds(warmup, field="warmup")

@@ -90,6 +90,21 @@ class MatrixSelector(Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Subquery(Node):
+    """``expr[range:step] offset d``: ``expr`` evaluated at every multiple of ``step_us`` since the
+    epoch (``None``: the evaluation interval), read back as a range vector."""
+
+    expr: Node
+    range_us: int
+    step_us: int | None = None
+    offset_us: int = 0
+
+    @property
+    def type(self) -> ValueType:
+        return "matrix"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Call(Node):
     func: str
     args: tuple[Node, ...]
@@ -175,5 +190,29 @@ def walk(node: Node):  # type: ignore[no-untyped-def]
     elif isinstance(node, Binary):
         yield from walk(node.lhs)
         yield from walk(node.rhs)
-    elif isinstance(node, Unary | Paren):
+    elif isinstance(node, Unary | Paren | Subquery):
         yield from walk(node.expr)
+
+
+def selector_reaches(node: Node, extra: int = 0):  # type: ignore[no-untyped-def]
+    """Every vector selector with how far before an evaluation instant it reads samples (µs), not
+    counting the lookback: its offset, plus its range inside a range selector, plus the range and
+    offset of every enclosing subquery."""
+    if isinstance(node, VectorSelector):
+        yield node, extra + node.offset_us
+    elif isinstance(node, MatrixSelector):
+        yield node.selector, extra + node.range_us + node.selector.offset_us
+    elif isinstance(node, Subquery):
+        yield from selector_reaches(node.expr, extra + node.range_us + node.offset_us)
+    elif isinstance(node, Call):
+        for arg in node.args:
+            yield from selector_reaches(arg, extra)
+    elif isinstance(node, Aggregate):
+        if node.param is not None:
+            yield from selector_reaches(node.param, extra)
+        yield from selector_reaches(node.expr, extra)
+    elif isinstance(node, Binary):
+        yield from selector_reaches(node.lhs, extra)
+        yield from selector_reaches(node.rhs, extra)
+    elif isinstance(node, Unary | Paren):
+        yield from selector_reaches(node.expr, extra)

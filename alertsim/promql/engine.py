@@ -32,8 +32,9 @@ sees a recorded series only while its rule still produces it.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,11 +52,13 @@ from alertsim.promql.ast import (
     Node,
     NumberLiteral,
     Paren,
+    StringLiteral,
+    Subquery,
     Unary,
     VectorMatching,
     VectorSelector,
 )
-from alertsim.promql.parser import parse
+from alertsim.promql.parser import DATE_FUNCTIONS, MATH_FUNCTIONS, parse
 from alertsim.series.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index, window_extreme
 
 Labels = tuple[tuple[str, str], ...]
@@ -268,6 +271,12 @@ class Context:
     order: int = 1 << 30
     rule: str | None = None
     expr: str = ""
+    subquery_step: int | None = None
+
+    @property
+    def default_step(self) -> int:
+        """A subquery's step when it names none: the evaluation interval."""
+        return self.subquery_step or self.grid.step
 
     def error(self, message: str, column: int) -> EvaluationError:
         at = _at(self.grid.t0 + self.grid.step * column)
@@ -277,7 +286,7 @@ class Context:
 
 
 def evaluate(expr: str | Node, store: Store, grid: Grid, *, lookback: int = LOOKBACK_US,
-             left_open: bool = False) -> Vector | Scalar:
+             left_open: bool = False, subquery_step: int | None = None) -> Vector | Scalar:
     """Evaluate a PromQL expression at every instant of ``grid``.
 
     Parameters
@@ -287,10 +296,12 @@ def evaluate(expr: str | Node, store: Store, grid: Grid, *, lookback: int = LOOK
     grid : the evaluation instants (microseconds since the epoch).
     lookback : instant-selector lookback in microseconds. Default 5 minutes.
     left_open : Prometheus 3's left-open range windows and lookback. Default False (2.x).
+    subquery_step : the step of subqueries written without one (``x[1h:]``), in microseconds.
+        Default: ``grid.step`` (Prometheus uses its global evaluation interval).
     """
     node = parse(expr) if isinstance(expr, str) else expr
     ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open,
-                  expr=expr if isinstance(expr, str) else "")
+                  expr=expr if isinstance(expr, str) else "", subquery_step=subquery_step)
     return eval_node(node, ctx)
 
 
@@ -434,7 +445,12 @@ def _windows(series: SeriesSet, grid: Grid, width: int, offset: int, *, strict_e
     return lo, hi, count
 
 
-def _select_range(node: MatrixSelector, ctx: Context) -> list[Windows]:
+def _select_range(node: Node, ctx: Context) -> list[Windows]:
+    """The windows of a range selector or a subquery at every instant of ``ctx.grid``."""
+    node = _unwrap(node)
+    if isinstance(node, Subquery):
+        return [_subquery_windows(node, ctx)]
+    assert isinstance(node, MatrixSelector)
     sel, grid, store = node.selector, ctx.grid, ctx.store
     out = []
     rows = store.raw_rows(sel.matchers)
@@ -455,6 +471,30 @@ def _select_range(node: MatrixSelector, ctx: Context) -> list[Windows]:
         out.append(Windows(series, [block.labels[r] for r in brow], lo, hi, count, node.range_us,
                            sel.offset_us))
     return out
+
+
+def _subquery_windows(node: Subquery, ctx: Context) -> Windows:
+    """``expr[range:step] offset d``: ``expr`` evaluated at the multiples of ``step`` since the epoch
+    that any window ``[t − d − range, t − d]`` of the grid reaches, kept where it has a value, and
+    windowed like stored samples (Prometheus' ``evalSubquery``)."""
+    grid = ctx.grid
+    step = node.step_us or ctx.default_step
+    last = grid.t0 + grid.step * max(grid.size - 1, 0) - node.offset_us
+    inner = Grid.covering(grid.t0 - node.offset_us - node.range_us, last, step)
+    if grid.size == 0:
+        inner = Grid(t0=inner.t0, step=step, size=0)
+    value = eval_node(node.expr, Context(grid=inner, store=ctx.store, lookback=ctx.lookback,
+                                         left_open=ctx.left_open, order=ctx.order, rule=ctx.rule,
+                                         expr=ctx.expr, subquery_step=ctx.default_step))
+    assert isinstance(value, Vector)
+    counts = value.present.sum(axis=1)
+    offsets = np.zeros(value.n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    r, c = np.nonzero(value.present)
+    series = SeriesSet(inner.instants[c].astype(np.int64), value.values[r, c].astype(np.float64), offsets)
+    lo, hi, count = _windows(series, grid, node.range_us, node.offset_us, strict_end=False,
+                             left_open=ctx.left_open)
+    return Windows(series, list(value.labels), lo, hi, count, node.range_us, node.offset_us)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -539,6 +579,63 @@ def _instant_value(w: Windows, kind: str) -> tuple[np.ndarray, np.ndarray]:
         if kind == "irate":
             diff = diff / (interval / 1000)
     return np.where(present, diff, np.nan), present
+
+
+def _steps(w: Windows, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """``changes``/``resets``: adjacent pairs of window samples that differ (NaN equals NaN) or go
+    down, counted with prefix sums over each series."""
+    v = w.series.values
+    prev = np.concatenate(([np.nan], v[:-1]))
+    with np.errstate(invalid="ignore"):
+        if kind == "changes":
+            hit = (v != prev) & ~(np.isnan(v) & np.isnan(prev))
+        else:
+            hit = v < prev
+    hit[w.series.offsets[:-1][np.diff(w.series.offsets) > 0]] = False  # a series' first sample
+    cum = np.concatenate(([0], np.cumsum(hit)))
+    present = w.count > 0
+    lo = np.where(present, w.lo, 0)
+    hi = np.where(present, w.hi, 0)
+    out = (cum[hi + 1] - cum[lo + 1]).astype(np.float64)
+    return np.where(present, out, np.nan), present
+
+
+def _regression(w: Windows, grid: Grid, duration: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``deriv`` (``duration`` None) and ``predict_linear``: ``linearRegression`` over every window at
+    once — Kahan-compensated sums of x, y, xy, x² with x in seconds from the intercept time (the first
+    sample for deriv, the evaluation instant for predict_linear), a constant window giving slope 0
+    (NaN if that constant is infinite)."""
+    present = w.count >= 2
+    shape = w.count.shape
+    t_ms, v = _ms(w.series.times), w.series.values
+    last = max(len(v) - 1, 0)
+    lo = np.where(present, w.lo, 0)
+    origin = t_ms[lo] if duration is None else np.broadcast_to(_ms(grid.instants)[None, :], shape)
+    sums = [np.zeros(shape) for _ in range(8)]  # sum and compensation of x, y, xy, x²
+    first_y = v[lo] if len(v) else np.zeros(shape)
+    constant = np.ones(shape, dtype=bool)
+    most = int(w.count.max()) if w.count.size else 0
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for k in range(most):
+            active = w.count > k
+            idx = np.minimum(lo + k, last)
+            y = v[idx]
+            x = (t_ms[idx] - origin) / 1e3
+            if k:
+                constant &= ~active | (y == first_y)
+            for j, term in enumerate((x, y, x * y, x * x)):
+                t, c = _kahan_inc(term, sums[2 * j], sums[2 * j + 1])
+                sums[2 * j] = np.where(active, t, sums[2 * j])
+                sums[2 * j + 1] = np.where(active, c, sums[2 * j + 1])
+        n = w.count.astype(np.float64)
+        sx, sy, sxy, sx2 = (sums[2 * j] + sums[2 * j + 1] for j in range(4))
+        slope = (sxy - sx * sy / n) / (sx2 - sx * sx / n)
+        intercept = sy / n - slope * sx / n
+        inf = np.isinf(first_y)
+        slope = np.where(constant, np.where(inf, np.nan, 0.0), slope)
+        intercept = np.where(constant, np.where(inf, np.nan, first_y), intercept)
+        out = slope if duration is None else slope * duration[None, :] + intercept
+    return np.where(present, out, np.nan), present
 
 
 def _kahan_inc(inc: np.ndarray, total: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -702,10 +799,10 @@ def _call(node: Call, ctx: Context) -> Vector | Scalar:
         one = vec.present.sum(axis=0) == 1
         value = np.where(vec.present, vec.values, 0.0).sum(axis=0) if vec.n else np.zeros(grid.size)
         return Scalar(np.where(one, value, np.nan))
-    if name in ("rate", "increase", "delta", "irate", "idelta") or name in _OVER_TIME:
-        matrix = _unwrap(args[-1])
-        assert isinstance(matrix, MatrixSelector)
+    if name in _RANGE_FUNCTIONS or name in _OVER_TIME:
+        matrix = next(a for a in args if a.type == "matrix")
         q = _scalar_arg(args[0], ctx) if name == "quantile_over_time" else None
+        duration = _scalar_arg(args[1], ctx) if name == "predict_linear" else None
         labels: list[Labels] = []
         originals: list[Labels] = []
         value_rows: list[np.ndarray] = []
@@ -715,6 +812,10 @@ def _call(node: Call, ctx: Context) -> Vector | Scalar:
                 v, p = _extrapolated(w, grid, name)
             elif name in ("irate", "idelta"):
                 v, p = _instant_value(w, name)
+            elif name in ("changes", "resets"):
+                v, p = _steps(w, name)
+            elif name in ("deriv", "predict_linear"):
+                v, p = _regression(w, grid, duration)
             else:
                 v, p = _over_time(w, _OVER_TIME[name], q)
             keep_name = name == "last_over_time"
@@ -728,17 +829,45 @@ def _call(node: Call, ctx: Context) -> Vector | Scalar:
         return _merge([labels[i] for i in order], np.concatenate(value_rows)[order],
                       np.concatenate(present_rows)[order], ctx,
                       "vector cannot contain metrics with the same labelset")
+    if name == "absent_over_time":
+        seen = np.zeros(grid.size, dtype=bool)
+        for w in _select_range(args[0], ctx):
+            seen |= (w.count > 0).any(axis=0)
+        return Vector([_absent_labels(_unwrap(args[0]))], np.where(seen, np.nan, 1.0)[None, :], ~seen[None, :])
     if name == "absent":
         vec = _vector_arg(args[0], ctx)
         absent = ~np.any(vec.present, axis=0) if vec.n else np.ones(grid.size, dtype=bool)
         return Vector([_absent_labels(_unwrap(args[0]))], np.where(absent, 1.0, np.nan)[None, :],
                       absent[None, :].copy())
-    if name in ("abs", "clamp", "clamp_min", "clamp_max"):
+    if name == "pi":
+        return Scalar(np.full(grid.size, math.pi))
+    if name in ("sort", "sort_desc"):
+        return _vector_arg(args[0], ctx)  # order is not part of a rule's result
+    if name in ("label_replace", "label_join"):
+        return _relabel_call(node, _vector_arg(args[0], ctx), ctx)
+    if name in DATE_FUNCTIONS:
+        if not args:
+            seconds = (_ms(grid.instants) // 1000).astype(np.float64)
+            return Vector([()], _date_field(name, seconds)[None, :], np.ones((1, grid.size), dtype=bool))
+        vec = _vector_arg(args[0], ctx)
+        return _merge([_drop_name(lbl) for lbl in vec.labels],
+                      np.where(vec.present, _date_field(name, vec.values), np.nan), vec.present, ctx,
+                      "vector cannot contain metrics with the same labelset")
+    if name in MATH_FUNCTIONS or name == "round":
+        vec = _vector_arg(args[0], ctx)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if name == "round":
+                to_nearest = _scalar_arg(args[1], ctx) if len(args) > 1 else np.ones(grid.size)
+                inverse = (1.0 / to_nearest)[None, :]
+                values = np.floor(vec.values * inverse + 0.5) / inverse
+            else:
+                values = _MATH[name](vec.values)
+        return _merge([_drop_name(lbl) for lbl in vec.labels], np.where(vec.present, values, np.nan),
+                      vec.present, ctx, "vector cannot contain metrics with the same labelset")
+    if name in ("clamp", "clamp_min", "clamp_max"):
         vec = _vector_arg(args[0], ctx)
         with np.errstate(invalid="ignore"):
-            if name == "abs":
-                values, present = np.abs(vec.values), vec.present
-            elif name == "clamp_min":
+            if name == "clamp_min":
                 values, present = _go_max(_scalar_arg(args[1], ctx)[None, :], vec.values), vec.present
             elif name == "clamp_max":
                 values, present = _go_min(_scalar_arg(args[1], ctx)[None, :], vec.values), vec.present
@@ -751,6 +880,145 @@ def _call(node: Call, ctx: Context) -> Vector | Scalar:
     if name == "histogram_quantile":
         return _histogram_quantile(_scalar_arg(args[0], ctx), _vector_arg(args[1], ctx), ctx)
     raise TypeError(f"function {name} has no evaluator")
+
+
+_RANGE_FUNCTIONS = ("rate", "increase", "delta", "irate", "idelta", "changes", "resets", "deriv",
+                    "predict_linear")
+
+
+def _sgn(x: np.ndarray) -> np.ndarray:
+    return np.where(x < 0, -1.0, np.where(x > 0, 1.0, x))  # keeps NaN and signed zero
+
+
+_MATH: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "abs": np.abs, "ceil": np.ceil, "floor": np.floor, "exp": np.exp, "sqrt": np.sqrt, "ln": np.log,
+    "log2": np.log2, "log10": np.log10, "sgn": _sgn, "sin": np.sin, "cos": np.cos, "tan": np.tan,
+    "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
+    "tanh": np.tanh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
+    "deg": lambda x: x * (180 / math.pi), "rad": lambda x: x * (math.pi / 180),
+}
+
+
+_CUMULATIVE_DAYS = np.array([0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334])
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _date_field(name: str, seconds: np.ndarray) -> np.ndarray:
+    """A calendar field (UTC, proleptic Gregorian) of seconds since the epoch, as Go's
+    ``time.Unix(int64(v), 0)`` gives it: truncated toward zero; NaN, ±Inf and anything outside int64
+    become the smallest int64 (amd64's conversion), whose date Go computes after its absolute-time
+    offset wraps around 2⁶⁴ — the instant 2⁶³ seconds after the epoch."""
+    with np.errstate(invalid="ignore"):
+        inside = np.isfinite(seconds) & (seconds >= -(2.0 ** 63)) & (seconds < 2.0 ** 63)
+        whole = np.where(inside, np.trunc(np.where(inside, seconds, 0)), 0).astype(np.int64)
+    out = _calendar(name, np.floor_divide(whole, 86400), np.mod(whole, 86400))
+    if not inside.all():
+        wrapped = 2 ** 63
+        out = np.where(inside, out, _calendar(name, wrapped // 86400, wrapped % 86400))
+    return np.asarray(out, dtype=np.float64)
+
+
+def _calendar(name: str, days: Any, second_of_day: Any) -> Any:
+    """``name``'s field from whole days since the epoch and the second of the day (numpy int64 arrays
+    or Python ints; Howard Hinnant's civil-from-days arithmetic)."""
+    if name == "minute":
+        return (second_of_day // 60) % 60
+    if name == "hour":
+        return second_of_day // 3600
+    if name == "day_of_week":
+        return (days + 4) % 7  # 1970-01-01 was a Thursday
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 - 12 * (mp >= 10)
+    year = yoe + era * 400 + (month <= 2)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if name == "day_of_month":
+        return day
+    if name == "month":
+        return month
+    if name == "year":
+        return year
+    if name == "day_of_year":
+        return _CUMULATIVE_DAYS[month - 1] + day + (leap & (month > 2))
+    return _MONTH_DAYS[month - 1] + (leap & (month == 2))  # days_in_month
+
+
+def _go_expand(template: str, match: re.Match[str]) -> str:
+    """Go's ``Regexp.Expand``: ``$1``, ``${1}``, ``$name``, ``${name}`` (a name as long as possible:
+    ``$1x`` is group ``1x``), ``$$`` for a dollar; unknown groups expand to nothing."""
+    out: list[str] = []
+    i = 0
+    while i < len(template):
+        c = template[i]
+        if c != "$" or i + 1 >= len(template):
+            out.append(c)
+            i += 1
+            continue
+        nxt = template[i + 1]
+        if nxt == "$":
+            out.append("$")
+            i += 2
+            continue
+        if nxt == "{":
+            end = template.find("}", i + 2)
+            name = template[i + 2:end] if end > 0 else ""
+            if end < 0 or not re.fullmatch(r"[A-Za-z0-9_]+", name):
+                out.append(c)
+                i += 1
+                continue
+            i = end + 1
+        else:
+            m = re.match(r"[A-Za-z0-9_]+", template[i + 1:])
+            if m is None:
+                out.append(c)
+                i += 1
+                continue
+            name = m.group(0)
+            i += 1 + len(name)
+        if name.isdigit():
+            k = int(name)
+            out.append((match.group(k) or "") if k <= (match.re.groups or 0) else "")
+        else:
+            out.append((match.group(name) or "") if name in match.re.groupindex else "")
+    return "".join(out)
+
+
+def _relabel_call(node: Call, vec: Vector, ctx: Context) -> Vector:
+    """``label_replace(v, dst, replacement, src, regex)`` (regex anchored at both ends; no match
+    leaves the series as it is; an empty result removes ``dst``) and ``label_join(v, dst, sep,
+    src...)``. Both keep the metric name."""
+    strings = [_string_arg(a) for a in node.args[1:]]
+    out_labels: list[Labels] = []
+    if node.func == "label_replace":
+        dst, replacement, src, pattern = strings
+        regex = re.compile(f"(?:{pattern})")
+        for lbl in vec.labels:
+            labels = dict(lbl)
+            match = regex.fullmatch(labels.get(src, ""))
+            if match is None:
+                out_labels.append(lbl)
+                continue
+            labels.pop(dst, None)
+            labels[dst] = _go_expand(replacement, match)
+            out_labels.append(labels_of(labels))
+    else:
+        dst, sep, *sources = strings
+        for lbl in vec.labels:
+            labels = dict(lbl)
+            labels[dst] = sep.join(labels.get(src, "") for src in sources)
+            out_labels.append(labels_of(labels))
+    return _merge(out_labels, vec.values, vec.present, ctx, "vector cannot contain metrics with the same labelset")
+
+
+def _string_arg(node: Node) -> str:
+    node = _unwrap(node)
+    assert isinstance(node, StringLiteral)
+    return node.value
 
 
 def _go_max(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -892,11 +1160,17 @@ def _group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Labe
 
 
 def _aggregate(node: Aggregate, ctx: Context) -> Vector:
+    if node.op == "count_values":
+        assert node.param is not None
+        return _count_values(node, _string_arg(node.param), _vector_arg(node.expr, ctx), ctx)
     vec = _vector_arg(node.expr, ctx)
     size = ctx.grid.size
     param = _scalar_arg(node.param, ctx) if node.param is not None else None
     if vec.n == 0:
         return Vector.empty(size)
+    if node.op in ("topk", "bottomk"):
+        assert param is not None
+        return _top(node, vec, param, ctx)
     keys: dict[Labels, int] = {}
     group = np.array([keys.setdefault(_group_key(lbl, node.grouping, node.without), len(keys))
                       for lbl in vec.labels], dtype=np.int64)
@@ -933,6 +1207,7 @@ def _fold(op: str, vec: Vector, table: np.ndarray, present: np.ndarray, size: in
     n_groups, width = table.shape
     value = np.zeros((n_groups, size))
     count = np.zeros((n_groups, size))
+    mean = np.zeros((n_groups, size))
     for k in range(width):
         rows = table[:, k]
         has = rows >= 0
@@ -950,6 +1225,14 @@ def _fold(op: str, vec: Vector, table: np.ndarray, present: np.ndarray, size: in
             nxt = np.where(first | (cur < x) | np.isnan(cur), x, cur)
         elif op == "min":
             nxt = np.where(first | (cur > x) | np.isnan(cur), x, cur)
+        elif op == "group":
+            nxt = np.ones_like(cur)
+        elif op in ("stddev", "stdvar"):  # Welford: value is the running sum of squares
+            m = mean[g]
+            delta = x - m
+            new_mean = np.where(first, x, m + delta / np.maximum(new_cnt, 1))
+            nxt = np.where(first, 0.0, cur + delta * (x - new_mean))
+            mean[g] = np.where(p, new_mean, m)
         else:  # avg: incremental mean with Prometheus' handling of infinities
             skip = np.isinf(cur) & ((np.isinf(x) & ((cur > 0) == (x > 0))) | (~np.isinf(x) & ~np.isnan(x)))
             step = cur + (x / np.maximum(new_cnt, 1) - cur / np.maximum(new_cnt, 1))
@@ -958,7 +1241,141 @@ def _fold(op: str, vec: Vector, table: np.ndarray, present: np.ndarray, size: in
         count[g] = new_cnt
     if op == "count":
         return count
+    if op in ("stddev", "stdvar"):
+        var = value / np.maximum(count, 1)
+        return np.sqrt(var) if op == "stddev" else var
     return value
+
+
+def _top(node: Aggregate, vec: Vector, param: np.ndarray, ctx: Context) -> Vector:
+    """``topk``/``bottomk``: the input series themselves (labels kept), present where they are among
+    the ``k`` largest (smallest) of their group at that instant; NaN ranks below every number for
+    both. Where a tie straddles the k-th place, Prometheus' heap decides which series stay, so those
+    instants replay its heap operations in input order."""
+    size = ctx.grid.size
+    bad = ~((param >= -(2.0 ** 63)) & (param <= 2.0 ** 63 - 1))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ctx.error(f"Scalar value {param[k]} overflows int64", k)
+    k_of = np.trunc(param).astype(np.int64)
+    top = node.op == "topk"
+    present = np.zeros_like(vec.present)
+    groups: dict[Labels, list[int]] = defaultdict(list)
+    for row, lbl in enumerate(vec.labels):
+        groups[_group_key(lbl, node.grouping, node.without)].append(row)
+    for rows in groups.values():
+        p = vec.present[rows]
+        x = vec.values[rows]
+        # Rank key: larger is better; NaN and absent last.
+        key = np.where(p & ~np.isnan(x), x if top else -x, -np.inf)
+        order = np.argsort(-key, axis=0, kind="stable")
+        ranked = np.take_along_axis(key, order, axis=0)
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(len(rows))[:, None].repeat(size, axis=1), axis=0)
+        k = np.minimum(k_of, len(rows))
+        chosen = (rank < k[None, :]) & p
+        # A tie across the boundary (or NaNs in play) leaves the choice to Prometheus' heap.
+        kth = np.take_along_axis(ranked, np.clip(k - 1, 0, len(rows) - 1)[None, :], axis=0)[0]
+        after = np.take_along_axis(ranked, np.clip(k, 0, len(rows) - 1)[None, :], axis=0)[0]
+        n_present = p.sum(axis=0)
+        has_nan = (p & np.isnan(x)).any(axis=0)
+        ambiguous = (k >= 1) & (k < n_present) & ((kth == after) | has_nan)
+        for col in np.flatnonzero(ambiguous):
+            chosen[:, col] = False
+            for j in _heap_select([r for r in range(len(rows)) if p[r, col]], x[:, col], int(k_of[col]), top):
+                chosen[j, col] = True
+        chosen = np.where((k >= n_present)[None, :], p, chosen) & (k_of >= 1)[None, :]
+        present[rows] = chosen
+    return Vector(list(vec.labels), np.where(present, vec.values, np.nan), present)
+
+
+def _heap_select(members: list[int], x: np.ndarray, k: int, top: bool) -> list[int]:
+    """The members Prometheus' ``topk``/``bottomk`` keep: a bounded heap fed in input order, with
+    ``Less`` putting NaN first (Go's ``container/heap`` push/pop, replayed)."""
+    def less(a: int, b: int) -> bool:
+        if math.isnan(x[a]):
+            return True
+        return bool(x[a] < x[b]) if top else bool(x[a] > x[b])
+
+    def up(h: list[int], j: int) -> None:
+        while j > 0:
+            parent = (j - 1) // 2
+            if parent == j or not less(h[j], h[parent]):
+                break
+            h[parent], h[j] = h[j], h[parent]
+            j = parent
+
+    def down(h: list[int], i0: int, n: int) -> None:
+        i = i0
+        while True:
+            j1 = 2 * i + 1
+            if j1 >= n or j1 < 0:
+                break
+            j = j1
+            j2 = j1 + 1
+            if j2 < n and less(h[j2], h[j1]):
+                j = j2
+            if not less(h[j], h[i]):
+                break
+            h[i], h[j] = h[j], h[i]
+            i = j
+
+    heap: list[int] = []
+    for m in members:
+        if not heap:
+            heap.append(m)
+            continue
+        head = x[heap[0]]
+        better = (head < x[m]) if top else (head > x[m])
+        if len(heap) < k or better or math.isnan(head):
+            if len(heap) == k:
+                if k == 1:
+                    heap[0] = m
+                    continue
+                last = len(heap) - 1
+                heap[0], heap[last] = heap[last], heap[0]
+                down(heap, 0, last)
+                heap.pop()
+            heap.append(m)
+            up(heap, len(heap) - 1)
+    return heap
+
+
+def _format_value(value: float) -> str:
+    """Go's ``strconv.FormatFloat(v, 'f', -1, 64)``: the shortest digits that read back, never an
+    exponent."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return np.format_float_positional(value, unique=True, trim="-")
+
+
+def _count_values(node: Aggregate, label: str, vec: Vector, ctx: Context) -> Vector:
+    """``count_values("label", v)``: per group and distinct value (formatted as Go does), how many
+    series have that value at each instant."""
+    size = ctx.grid.size
+    if not label:
+        raise ctx.error(f"invalid label name {label!r}", 0)
+    if vec.n == 0:
+        return Vector.empty(size)
+    rows, cols = np.nonzero(vec.present)
+    values = vec.values[rows, cols]
+    distinct, which = np.unique(values.view(np.int64), return_inverse=True)
+    texts = [_format_value(v) for v in distinct.view(np.float64)]
+    grouping = node.grouping if node.without else (*node.grouping, label)
+    pairs, pair_of = np.unique(rows * len(distinct) + which.reshape(-1), return_inverse=True)
+    keys: dict[Labels, int] = {}
+    key_of_pair = np.empty(len(pairs), dtype=np.int64)
+    for i, pair in enumerate(pairs.tolist()):
+        labels = dict(vec.labels[pair // len(distinct)])
+        labels[label] = texts[pair % len(distinct)]
+        key_of_pair[i] = keys.setdefault(_group_key(labels_of(labels), grouping, node.without), len(keys))
+    out_row = key_of_pair[pair_of.reshape(-1)]
+    counts = np.zeros((len(keys), size))
+    np.add.at(counts, (out_row, cols), 1.0)
+    present = counts > 0
+    return Vector(list(keys), np.where(present, counts, np.nan), present)
 
 
 # ------------------------------------------------------------------------------------------------

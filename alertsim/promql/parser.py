@@ -9,10 +9,10 @@ construct; anything invalid raises :class:`PromQLSyntaxError`. Both carry the by
 >>> parse("sum by (job) (rate(http_requests_total{code=~'5..'}[5m])) > 0.1").type
 'vector'
 >>> try:
-...     parse("topk(3, x)")
+...     parse("holt_winters(x[1h], 0.5, 0.5)")
 ... except Unsupported as error:
 ...     print(error.construct)
-topk
+holt_winters
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from alertsim.promql.ast import (
     NumberLiteral,
     Paren,
     StringLiteral,
+    Subquery,
     Unary,
     ValueType,
     VectorMatching,
@@ -64,7 +65,10 @@ class Unsupported(PromQLSyntaxError):
 
 AGGREGATORS = {"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk",
                "count_values", "quantile"}
-SUPPORTED_AGGREGATORS = ("sum", "avg", "min", "max", "count", "quantile")
+SUPPORTED_AGGREGATORS = ("sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk",
+                         "count_values", "quantile")
+_AGGREGATE_PARAM: dict[str, ValueType] = {"topk": "scalar", "bottomk": "scalar", "quantile": "scalar",
+                                          "count_values": "string"}
 KEYWORDS = AGGREGATORS | {"and", "or", "unless", "atan2", "offset", "by", "without", "on", "ignoring",
                           "group_left", "group_right", "bool", "start", "end"}
 #: Every function Prometheus 2.42 knows (``promql/parser/functions.go``).
@@ -77,6 +81,12 @@ month pi predict_linear present_over_time quantile_over_time rad rate resets rou
 sort sort_desc sqrt stddev_over_time stdvar_over_time sum_over_time tan tanh time timestamp vector year
 """
 PROMETHEUS_FUNCTIONS = frozenset(_FUNCTION_NAMES.split())
+#: Element-wise float functions (``simpleFunc`` in ``functions.go``): they drop the metric name.
+MATH_FUNCTIONS = ("abs", "ceil", "floor", "exp", "sqrt", "ln", "log2", "log10", "sgn", "sin", "cos", "tan",
+                  "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "deg", "rad")
+#: Calendar fields of a sample value (seconds since the epoch, UTC) or of the evaluation instant.
+DATE_FUNCTIONS = ("days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month",
+                  "year")
 #: The functions alertsim evaluates: name → (argument types, return type).
 FUNCTIONS: dict[str, tuple[tuple[ValueType, ...], ValueType]] = {
     "rate": (("matrix",), "vector"),
@@ -94,17 +104,41 @@ FUNCTIONS: dict[str, tuple[tuple[ValueType, ...], ValueType]] = {
     "stddev_over_time": (("matrix",), "vector"),
     "stdvar_over_time": (("matrix",), "vector"),
     "quantile_over_time": (("scalar", "matrix"), "vector"),
-    "abs": (("vector",), "vector"),
     "clamp": (("vector", "scalar", "scalar"), "vector"),
     "clamp_min": (("vector", "scalar"), "vector"),
     "clamp_max": (("vector", "scalar"), "vector"),
     "absent": (("vector",), "vector"),
+    "absent_over_time": (("matrix",), "vector"),
     "histogram_quantile": (("scalar", "vector"), "vector"),
     "vector": (("scalar",), "vector"),
     "scalar": (("vector",), "scalar"),
     "time": ((), "scalar"),
+    "pi": ((), "scalar"),
+    "changes": (("matrix",), "vector"),
+    "resets": (("matrix",), "vector"),
+    "deriv": (("matrix",), "vector"),
+    "predict_linear": (("matrix", "scalar"), "vector"),
+    "label_replace": (("vector", "string", "string", "string", "string"), "vector"),
+    "label_join": (("vector", "string", "string", "string"), "vector"),
+    "round": (("vector", "scalar"), "vector"),
+    "sort": (("vector",), "vector"),
+    "sort_desc": (("vector",), "vector"),
+    **{name: (("vector",), "vector") for name in MATH_FUNCTIONS},
+    **{name: (("vector",), "vector") for name in DATE_FUNCTIONS},
 }
-_NATIVE_HISTOGRAM = {"histogram_count", "histogram_sum", "histogram_fraction"}
+#: Functions whose last argument may be left out (``round``, the date functions) or repeated
+#: (``label_join``'s source labels): name → the most arguments (-1: any number), as in ``functions.go``.
+VARIADIC = {"round": 2, "label_join": -1, **{name: 1 for name in DATE_FUNCTIONS}}
+_NATIVE_HISTOGRAM = {"histogram_count", "histogram_sum", "histogram_fraction", "histogram_avg",
+                     "histogram_stddev", "histogram_stdvar"}
+#: VictoriaMetrics' MetricsQL functions met in published rule packs.
+_METRICSQL_NAMES = """
+histogram_share histogram_over_time share_gt_over_time share_le_over_time share_eq_over_time
+count_gt_over_time count_le_over_time count_eq_over_time count_ne_over_time increase_pure rate_over_sum
+median_over_time range_over_time tfirst_over_time tlast_over_time lifetime lag default_rollup
+running_sum range_avg range_max range_min union buckets_limit prometheus_buckets limit_offset outliersk
+"""
+METRICSQL_FUNCTIONS = frozenset(_METRICSQL_NAMES.split())
 COMPARISONS = ("==", "!=", "<=", "<", ">=", ">")
 SET_OPERATORS = ("and", "or", "unless")
 ARITHMETIC = ("+", "-", "*", "/", "%", "^", "atan2")
@@ -549,8 +583,13 @@ class _Parser:
         d = self.expect("DURATION", "subquery or range")
         range_us = parse_duration_us(d.value, d.pos)
         if self.tok.kind == ":":
-            raise Unsupported("subqueries (expr[range:step]) are not supported", open_.pos,
-                              construct="subquery")
+            self.next()
+            step_us = None
+            if self.tok.kind == "DURATION":
+                step = self.next()
+                step_us = parse_duration_us(step.value, step.pos)
+            self.expect("]", "subquery")
+            return Subquery(pos=node.pos, expr=node, range_us=range_us, step_us=step_us)
         if self.tok.kind != "]":
             raise self.unexpected("subquery or range", '":" or "]"')
         self.next()
@@ -580,6 +619,10 @@ class _Parser:
             if node.selector.offset_us:
                 raise PromQLSyntaxError("offset may not be set multiple times", t.pos)
             return replace(node, selector=replace(node.selector, offset_us=value))
+        if isinstance(node, Subquery):
+            if node.offset_us:
+                raise PromQLSyntaxError("offset may not be set multiple times", t.pos)
+            return replace(node, offset_us=value)
         raise PromQLSyntaxError("offset modifier must be preceded by an instant vector selector or range "
                                 "vector selector or a subquery", t.pos)
 
@@ -616,10 +659,17 @@ class _Parser:
             self.next()
             while self.tok.kind != "}":
                 label = self.tok
-                if label.kind != "IDENT":
+                if label.kind not in ("IDENT", "STRING"):
                     raise self.unexpected("label matching", 'identifier or "}"')
                 self.next()
+                label_name = label.value if label.kind == "IDENT" else unquote(label.value, label.pos)
                 op = self.tok
+                if label.kind == "STRING" and op.kind in (",", "}"):
+                    # Prometheus 3: a quoted name alone is the metric name ({"a.b/c"}).
+                    matchers.append(Matcher(name="__name__", op="=", value=label_name))
+                    if op.kind == ",":
+                        self.next()
+                    continue
                 if op.kind not in ("=", "!=", "=~", "!~"):
                     raise self.unexpected("label matching", "label matching operator")
                 self.next()
@@ -627,7 +677,9 @@ class _Parser:
                 if value.kind != "STRING":
                     raise self.unexpected("label matching", "string")
                 self.next()
-                matcher = Matcher(name=label.value, op=op.kind, value=unquote(value.value, value.pos))  # type: ignore[arg-type]
+                if not label_name:
+                    raise PromQLSyntaxError("label name must not be empty", label.pos)
+                matcher = Matcher(name=label_name, op=op.kind, value=unquote(value.value, value.pos))  # type: ignore[arg-type]
                 if matcher.op in ("=~", "!~"):
                     check_regex(matcher.value, value.pos)
                 matchers.append(matcher)
@@ -649,6 +701,17 @@ class _Parser:
         labels: list[str] = []
         while self.tok.kind != ")":
             t = self.tok
+            if t.kind == "STRING":  # Prometheus 3: quoted (UTF-8) label names
+                name = unquote(t.value, t.pos)
+                if not name:
+                    raise PromQLSyntaxError(f"invalid label name for grouping: {name!r}", t.pos)
+                labels.append(name)
+                self.next()
+                if self.tok.kind == ",":
+                    self.next()
+                elif self.tok.kind != ")":
+                    raise self.unexpected("grouping opts", '"," or ")"')
+                continue
             if not (t.kind in ("IDENT", *KEYWORDS) and re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", t.value)):
                 raise self.unexpected("grouping opts", "label")
             labels.append(t.value)
@@ -693,7 +756,7 @@ class _Parser:
                               f"{', '.join(SUPPORTED_AGGREGATORS)})", t.pos, construct=op)
         if not args:
             raise PromQLSyntaxError("no arguments for aggregate expression provided", t.pos)
-        wanted = 2 if op == "quantile" else 1
+        wanted = 2 if op in _AGGREGATE_PARAM else 1
         if len(args) != wanted:
             raise PromQLSyntaxError(f"wrong number of arguments for aggregate expression provided, "
                                     f"expected {wanted}, got {len(args)}", t.pos)
@@ -703,11 +766,14 @@ class _Parser:
     def call(self) -> Node:
         t = self.next()
         name = t.value
-        if name not in PROMETHEUS_FUNCTIONS:
+        if name in METRICSQL_FUNCTIONS:
+            raise Unsupported(f"{name}() is a VictoriaMetrics MetricsQL function, outside Prometheus' float "
+                              "PromQL that alertsim replays", t.pos, construct=name)
+        if name not in PROMETHEUS_FUNCTIONS and name not in _NATIVE_HISTOGRAM:
             raise PromQLSyntaxError(f"unknown function with name {name!r}", t.pos)
         if name not in FUNCTIONS:
-            what = ("native histograms are not supported (alertsim replays float samples); "
-                    f"{name}() only applies to them") if name in _NATIVE_HISTOGRAM else (
+            what = (f"{name}() reads native histograms, outside Prometheus' float PromQL that alertsim "
+                    "replays (classic le buckets work with histogram_quantile)") if name in _NATIVE_HISTOGRAM else (
                 f"function {name}() is not supported by alertsim's PromQL subset")
             raise Unsupported(what, t.pos, construct=name)
         args = self.call_args("function call")
@@ -746,9 +812,13 @@ def _check(node: Node) -> ValueType:
     if isinstance(node, NumberLiteral | VectorSelector):
         return node.type
     if isinstance(node, StringLiteral):
-        raise Unsupported("string literals are not supported outside the functions that take them",
-                          node.pos, construct="string literal")
+        return "string"
     if isinstance(node, MatrixSelector):
+        return "matrix"
+    if isinstance(node, Subquery):
+        if _check(node.expr) != "vector":
+            raise PromQLSyntaxError(f"subquery is only allowed on instant vector, got "
+                                    f"{_documented(node.expr.type)} instead", node.pos)
         return "matrix"
     if isinstance(node, Unary):
         t = _check(node.expr)
@@ -760,17 +830,24 @@ def _check(node: Node) -> ValueType:
         if _check(node.expr) != "vector":
             raise PromQLSyntaxError(f"expected type instant vector in aggregation expression, got "
                                     f"{_documented(node.expr.type)}", node.expr.pos)
-        if node.param is not None and _check(node.param) != "scalar":
-            raise PromQLSyntaxError(f"expected type scalar in aggregation parameter, got "
-                                    f"{_documented(node.param.type)}", node.param.pos)
+        if node.param is not None:
+            want = _AGGREGATE_PARAM[node.op]
+            got = _string_type(node.param) if want == "string" else _check(node.param)
+            if got != want:
+                raise PromQLSyntaxError(f"expected type {_documented(want)} in aggregation parameter, got "
+                                        f"{_documented(node.param.type)}", node.param.pos)
         return "vector"
     if isinstance(node, Call):
         types, _ = FUNCTIONS[node.func]
-        if len(node.args) != len(types):
-            raise PromQLSyntaxError(f"expected {len(types)} argument(s) in call to {node.func!r}, got "
+        most = VARIADIC.get(node.func, len(types))
+        least = len(types) - 1 if node.func in VARIADIC else len(types)
+        if len(node.args) < least or (most >= 0 and len(node.args) > most):
+            expected = f"{least}" if least == most else f"at least {least}" if most < 0 else f"{least} to {most}"
+            raise PromQLSyntaxError(f"expected {expected} argument(s) in call to {node.func!r}, got "
                                     f"{len(node.args)}", node.pos)
-        for arg, want in zip(node.args, types, strict=True):
-            got = _check(arg)
+        for i, arg in enumerate(node.args):
+            want = types[min(i, len(types) - 1)]
+            got = _string_type(arg) if want == "string" else _check(arg)
             if got != want:
                 raise PromQLSyntaxError(f"expected type {_documented(want)} in call to function "
                                         f"{node.func!r}, got {_documented(got)}", arg.pos)
@@ -806,6 +883,13 @@ def _check(node: Node) -> ValueType:
     raise PromQLSyntaxError(f"unknown node {type(node).__name__}", node.pos)
 
 
+def _string_type(node: Node) -> ValueType:
+    """A string argument: only a string literal (in parentheses or not) makes one."""
+    while isinstance(node, Paren):
+        node = node.expr
+    return "string" if isinstance(node, StringLiteral) else _check(node)
+
+
 def _documented(t: ValueType) -> str:
     return {"vector": "instant vector", "matrix": "range vector"}.get(t, t)
 
@@ -825,6 +909,8 @@ def _normalise(node: Node) -> Node:
                        param=None if node.param is None else _normalise(node.param))
     if isinstance(node, Call):
         return replace(node, args=tuple(_normalise(a) for a in node.args))
+    if isinstance(node, Subquery):
+        return replace(node, expr=_normalise(node.expr))
     return node
 
 
@@ -832,7 +918,8 @@ def parse(text: str) -> Node:
     """Parse and type-check a PromQL expression of alertsim's subset.
 
     Raises :class:`PromQLSyntaxError` for invalid PromQL and :class:`Unsupported` for valid PromQL
-    outside the subset (subqueries, ``@``, ``topk``, ``label_replace``, ...).
+    outside the subset (``@``, negative offsets, ``holt_winters``, ``timestamp``, native-histogram
+    and MetricsQL functions, ...).
     """
     p = _Parser(text)
     if p.tok.kind == "EOF":
@@ -840,7 +927,9 @@ def parse(text: str) -> Node:
     node = p.expression()
     if p.tok.kind != "EOF":
         raise p.unexpected("", None)
-    _check(node)
+    if _check(node) == "string":
+        raise Unsupported("a string literal is not a rule's result; strings are only arguments of the "
+                          "functions that take them", node.pos, construct="string literal")
     node = _normalise(node)
     if node.type not in ("vector", "scalar"):
         raise PromQLSyntaxError(f"expression must be of type instant vector or scalar, got "

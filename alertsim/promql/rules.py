@@ -51,7 +51,7 @@ from alertsim._yaml import load_yaml_documents
 from alertsim.durations import parse_duration, to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import series_name
-from alertsim.promql.ast import MatrixSelector, Node, VectorSelector, walk
+from alertsim.promql.ast import Node, selector_reaches
 from alertsim.promql.engine import (
     NAME,
     Context,
@@ -112,13 +112,8 @@ class RuleProgram:
     def producers(self, entry: Entry) -> dict[int, int]:
         """Recording rules ``entry`` reads (by order) and how far back it reads them (µs)."""
         out: dict[int, int] = {}
-        for node in walk(entry.node):
-            if isinstance(node, MatrixSelector):
-                selector, reach = node.selector, node.range_us + node.selector.offset_us + LOOKBACK_US
-            elif isinstance(node, VectorSelector):
-                selector, reach = node, node.offset_us + LOOKBACK_US
-            else:
-                continue
+        for selector, before in selector_reaches(entry.node):
+            reach = before + LOOKBACK_US
             names = [m for m in selector.matchers if m.name == NAME]
             for producer in self.recording:
                 if all(_name_matches(m.op, m.value, producer.name) for m in names):
@@ -187,7 +182,7 @@ class RuleProgram:
             start = max(first - reaches[entry.order], min(data_first, first))
             grid = Grid.covering(start, end, step)
             ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open, order=entry.order,
-                          rule=entry.name, expr=entry.expr)
+                          rule=entry.name, expr=entry.expr, subquery_step=base_step)
             vec = _as_vector(eval_node(entry.node, ctx), grid.size)
             labels = [_relabel(lbl, {NAME: entry.name, **entry.labels}, entry.deleted) for lbl in vec.labels]
             out = _merge(labels, vec.values, vec.present, ctx,
@@ -304,7 +299,7 @@ def evaluate_rule(rule: PromQLRule, prepared: Prepared, grid: Grid, semantics: S
     left_open = semantics.left_open
     store = program.store(prepared, grid, lookback, left_open)
     ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open, order=entry.order,
-                  rule=rule.name, expr=rule.expr)
+                  rule=rule.name, expr=rule.expr, subquery_step=getattr(grid, "base_step", grid.step))
     vec = _as_vector(eval_node(entry.node, ctx), grid.size)
     rule_labels = {**entry.labels, "alertname": rule.alertname}
     labels = [_relabel(tuple(p for p in lbl if p[0] != NAME), rule_labels, entry.deleted) for lbl in vec.labels]

@@ -236,10 +236,108 @@ def slo_rules(rng: np.random.Generator) -> str:
             f"sum(rate(http_requests_total{{job=\"{job}\"}}[{short}])) > ({factor} * {budget})")
 
 
+def _any_series(rng: np.random.Generator) -> tuple[str, dict[str, tuple[str, ...]]]:
+    return [("http_requests_total", COUNTER), ("temperature", GAUGE), ("up", GAUGE)][rng.integers(3)]
+
+
+def changes_resets(rng: np.random.Generator) -> str:
+    """Counters with resets, gauges with NaN samples and 0/1 series, through changes() and resets()."""
+    metric, labels = _any_series(rng)
+    inner = f"{metric}{_matchers(rng, labels)}[{_window(rng)}]{_offset(rng)}"
+    return f"{rng.choice(['changes', 'resets'])}({inner})"
+
+
+def regressions(rng: np.random.Generator) -> str:
+    """deriv() and predict_linear() (intercept at the evaluation instant, also under offset)."""
+    metric, labels = _any_series(rng)
+    inner = f"{metric}{_matchers(rng, labels)}[{_window(rng)}]{_offset(rng)}"
+    if rng.random() < 0.5:
+        return f"deriv({inner})"
+    horizon = rng.choice(["0", "60", "3600", "-300", "4 * 3600"])
+    return f"predict_linear({inner}, {horizon})"
+
+
+def label_functions(rng: np.random.Generator) -> str:
+    """label_replace() (anchored regex, $n/${n}/named groups, no match, empty result removing the
+    label, colliding outputs) and label_join()."""
+    inner = str(rng.choice([f"temperature{_matchers(rng, GAUGE)}", f"rate(http_requests_total[{_window(rng)}])",
+                            f"up{_matchers(rng, GAUGE)}"]))
+    if rng.random() < 0.6:
+        dst = str(rng.choice(["host", "instance", "job", "__name__", "x"]))
+        src = str(rng.choice(["instance", "job", "code", "missing"]))
+        regex, replacement = [("(.*)", "$1"), ("(a|b)", "node-${1}"), ("a", "seen"), ("", "empty"),
+                              ("(?P<first>.)(.*)", "$first:$2"), ("ap", "$1"), (".*", ""),
+                              ("(w)(e)(b)", "$3$2$1x"), ("(.)", "$1x")][rng.integers(9)]
+        return f'label_replace({inner}, "{dst}", "{replacement}", "{src}", "{regex}")'
+    dst = str(rng.choice(["joined", "instance", "job"]))
+    sources = ", ".join(f'"{s}"' for s in rng.permutation(["job", "instance", "code", "missing"])[: rng.integers(1, 4)])
+    return f'label_join({inner}, "{dst}", "{rng.choice(["-", "", "/"])}", {sources})'
+
+
+def top_bottom(rng: np.random.Generator) -> str:
+    """topk()/bottomk() with grouping, k from 0 past the group size, on 0/1 series (ties) and gauges
+    with NaN samples. Ties are drawn only among selected series: Prometheus orders the series of a
+    computed expression by Go map iteration, so which of two tied computed series it keeps varies
+    from one query to the next."""
+    op = str(rng.choice(["topk", "bottomk"]))
+    k = str(rng.choice([0, 1, 2, 3, 5, 10, 1.7]))
+    grouping = str(rng.choice(["", " by (job)", " by (instance)", " without (instance)"]))
+    inner = str(rng.choice([f"up{_matchers(rng, GAUGE)}", f"temperature{_matchers(rng, GAUGE)}",
+                            f"rate(http_requests_total[{_window(rng)}])"]))
+    return f"{op}{grouping}({k}, {inner})"
+
+
+def value_aggregations(rng: np.random.Generator) -> str:
+    """count_values() (Go float formatting of the label), group(), stddev() and stdvar()."""
+    op = str(rng.choice(["count_values", "group", "stddev", "stdvar"]))
+    labels = list(rng.permutation(["job", "instance", "code"])[: rng.integers(0, 3)])
+    grouping = f" {'without' if rng.random() < 0.4 else 'by'} ({', '.join(labels)})" if rng.random() < 0.7 else ""
+    inner = str(rng.choice([f"up{_matchers(rng, GAUGE)}", f"temperature{_matchers(rng, GAUGE)}",
+                            f"rate(http_requests_total[{_window(rng)}])", "round(temperature / 10, 0.5)"]))
+    param = '"reading", ' if op == "count_values" else ""
+    return f"{op}{grouping} ({param}{inner})"
+
+
+def math_functions(rng: np.random.Generator) -> str:
+    """round() (with and without to_nearest), floor(), ceil() and the other element-wise functions,
+    the date functions, sort()/sort_desc()."""
+    fn = str(rng.choice(["round", "floor", "ceil", "sqrt", "exp", "ln", "log2", "log10", "sgn", "sin", "cos",
+                         "atan", "tanh", "deg", "rad", "hour", "minute", "day_of_week", "days_in_month",
+                         "month", "year", "day_of_month", "day_of_year", "sort", "sort_desc"]))
+    inner = f"temperature{_matchers(rng, GAUGE)} - {rng.integers(30, 70)}"
+    if fn == "round":
+        return f"round({inner}{rng.choice(['', ', 5', ', 0.1', ', 3'])})"
+    if fn == "exp":
+        return f"exp(({inner}) / 10)"
+    if fn in ("hour", "minute", "day_of_week", "days_in_month", "month", "year", "day_of_month", "day_of_year"):
+        return f"{fn}()" if rng.random() < 0.5 else f"{fn}(time() - {rng.integers(0, 40)} * 86400 + ({inner}))"
+    return f"{fn}({inner})"
+
+
+def subqueries(rng: np.random.Generator) -> str:
+    """expr[range:step] with explicit steps that do and do not divide the grid step, the default step,
+    offsets on the subquery and inside it, nested subqueries, and rate() over a subquery."""
+    step = str(rng.choice(["", "30s", "1m", "2m", "7m", "90s"]))
+    window = str(rng.choice(["5m", "10m", "30m", "1h"]))
+    offset = f" offset {rng.choice(['1m', '5m', '13m'])}" if rng.random() < 0.3 else ""
+    inner = str(rng.choice([f"rate(http_requests_total{_matchers(rng, COUNTER)}[{_window(rng)}]{_offset(rng)})",
+                            f"temperature{_matchers(rng, GAUGE)}", f"max by (job) (up{_matchers(rng, GAUGE)})",
+                            "sum(rate(http_requests_total[5m]))[10m:1m]"]))
+    if inner.endswith("[10m:1m]"):
+        return f"max_over_time(avg_over_time({inner})[{window}:{step}]{offset})"
+    fn = str(rng.choice(["max_over_time", "avg_over_time", "min_over_time", "count_over_time", "last_over_time",
+                         "changes", "deriv", "rate", "increase", "delta", "quantile_over_time"]))
+    q = "0.9, " if fn == "quantile_over_time" else ""
+    return f"{fn}({q}{inner}[{window}:{step}]{offset})"
+
+
 FAMILIES: dict[str, Callable[[np.random.Generator], str]] = {
     "selectors": selectors, "rates": rates, "over_time": over_time, "aggregations": aggregations,
     "vector_scalar": vector_scalar, "vector_vector": vector_vector, "set_operators": set_operators,
     "functions": functions, "histogram_quantile": histograms, "slo_rules": slo_rules,
+    "changes_resets": changes_resets, "regressions": regressions, "label_functions": label_functions,
+    "top_bottom": top_bottom, "value_aggregations": value_aggregations, "math_functions": math_functions,
+    "subqueries": subqueries,
 }
 
 
