@@ -15,6 +15,19 @@ ValueType = Literal["vector", "scalar", "matrix", "string"]
 MatchOp = Literal["=", "!=", "=~", "!~"]
 
 
+_LEADING_FLAGS = re.compile(r"\(\?([imsU]+)\)")
+
+
+def anchored(pattern: str) -> re.Pattern[str]:
+    """A label-matcher regex as Prometheus compiles it (``^(?:pattern)$``, RE2 syntax), for Python's
+    ``fullmatch``: leading RE2 flags such as ``(?i)``, which apply to the rest of the pattern, become
+    a scoped ``(?i:...)`` group, the form Python accepts inside a group."""
+    flags = _LEADING_FLAGS.match(pattern)
+    if flags and "U" not in flags.group(1):
+        return re.compile(f"(?{flags.group(1)}:{pattern[flags.end():]})")
+    return re.compile(f"(?:{pattern})")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Matcher:
     """One label matcher ``name op "value"`` (``__name__`` for the metric name)."""
@@ -29,7 +42,7 @@ class Matcher:
             return self.value == ""
         if self.op == "!=":
             return self.value != ""
-        hit = re.fullmatch(f"(?:{self.value})", "") is not None
+        hit = anchored(self.value).fullmatch("") is not None
         return hit if self.op == "=~" else not hit
 
     def __str__(self) -> str:

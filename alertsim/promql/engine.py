@@ -57,6 +57,7 @@ from alertsim.promql.ast import (
     Unary,
     VectorMatching,
     VectorSelector,
+    anchored,
 )
 from alertsim.promql.parser import DATE_FUNCTIONS, MATH_FUNCTIONS, parse
 from alertsim.series.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index, window_extreme
@@ -996,7 +997,7 @@ def _relabel_call(node: Call, vec: Vector, ctx: Context) -> Vector:
     out_labels: list[Labels] = []
     if node.func == "label_replace":
         dst, replacement, src, pattern = strings
-        regex = re.compile(f"(?:{pattern})")
+        regex = anchored(pattern)
         for lbl in vec.labels:
             labels = dict(lbl)
             match = regex.fullmatch(labels.get(src, ""))

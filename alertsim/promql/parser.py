@@ -40,6 +40,7 @@ from alertsim.promql.ast import (
     ValueType,
     VectorMatching,
     VectorSelector,
+    anchored,
     walk,
 )
 
@@ -851,6 +852,8 @@ def _check(node: Node) -> ValueType:
             if got != want:
                 raise PromQLSyntaxError(f"expected type {_documented(want)} in call to function "
                                         f"{node.func!r}, got {_documented(got)}", arg.pos)
+        if node.func in ("label_replace", "label_join"):
+            _check_relabel(node)
         return node.type
     if isinstance(node, Binary):
         lt, rt = _check(node.lhs), _check(node.rhs)
@@ -881,6 +884,29 @@ def _check(node: Node) -> ValueType:
                 raise PromQLSyntaxError(f"no grouping allowed for {node.op!r} operation", node.pos)
         return "scalar" if lt == "scalar" and rt == "scalar" else "vector"
     raise PromQLSyntaxError(f"unknown node {type(node).__name__}", node.pos)
+
+
+def _check_relabel(node: Call) -> None:
+    """What Prometheus rejects when it evaluates label_replace/label_join: an empty label name or a
+    regular expression that does not compile."""
+    strings = [_literal(a) for a in node.args[1:]]
+    names = [strings[0], *(strings[2:] if node.func == "label_join" else [])]
+    for name, arg in zip(names, [node.args[1], *node.args[3:]], strict=False):
+        if not name:
+            raise PromQLSyntaxError(f"invalid label name {name!r} in {node.func}()", arg.pos)
+    if node.func == "label_replace":
+        try:
+            anchored(strings[3])
+        except re.error as error:
+            raise PromQLSyntaxError(f"invalid regular expression in label_replace(): {strings[3]!r} "
+                                    f"({error})", node.args[4].pos) from None
+
+
+def _literal(node: Node) -> str:
+    while isinstance(node, Paren):
+        node = node.expr
+    assert isinstance(node, StringLiteral)
+    return node.value
 
 
 def _string_type(node: Node) -> ValueType:

@@ -51,7 +51,7 @@ from alertsim._yaml import load_yaml_documents
 from alertsim.durations import parse_duration, to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import series_name
-from alertsim.promql.ast import Node, selector_reaches
+from alertsim.promql.ast import Node, anchored, selector_reaches
 from alertsim.promql.engine import (
     NAME,
     Context,
@@ -199,7 +199,7 @@ def _name_matches(op: str, pattern: str, name: str) -> bool:
         return name == pattern
     if op == "!=":
         return name != pattern
-    hit = re.fullmatch(f"(?:{pattern})", name) is not None
+    hit = anchored(pattern).fullmatch(name) is not None
     return hit if op == "=~" else not hit
 
 

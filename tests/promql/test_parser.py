@@ -143,6 +143,9 @@ def test_string_escapes(token: str, value: str) -> None:
     ('label_replace(x, "a", "b", "c", 1)', "expected type string in call"),
     ('x{"a.b"="1", __name__="y"}', "vector selector must contain|metric name must not be set twice"),
     ('x{"y"}', "metric name must not be set twice"),
+    ('label_replace(x, "a", "$1", "b", "(")', "invalid regular expression in label_replace"),
+    ('label_replace(x, "", "$1", "b", "(.*)")', "invalid label name"),
+    ('label_join(x, "a", ",", "b", "")', "invalid label name"),
 ])
 def test_invalid_promql(expr: str, message: str) -> None:
     with pytest.raises(PromQLSyntaxError, match=message):
