@@ -54,7 +54,8 @@ class PromQLSyntaxError(ValueError):
 
 
 class Unsupported(PromQLSyntaxError):
-    """Valid PromQL outside alertsim's subset; ``construct`` names it (``subquery``, ``topk``, ...)."""
+    """Valid PromQL outside alertsim's subset; ``construct`` names it (``@ modifier``, ``holt_winters``,
+    ``histogram_share``, ...)."""
 
     def __init__(self, message: str, pos: int, *, construct: str):
         self.construct = construct

@@ -457,7 +457,7 @@ def alert_rules(rng: np.random.Generator, count: int) -> str:
                   f"    expr: sum(rate(slo_errors_total[{w}])) by (job) / sum(rate(slo_requests_total[{w}])) by (job)"]
     lines += ["- name: random-alerts", "  rules:"]
     for i in range(count):
-        kind = rng.integers(4)
+        kind = rng.integers(9)
         if kind == 0:
             expr = f"avg_over_time(temperature{_matchers(rng, GAUGE)}[{_window(rng)}]) > {rng.integers(40, 65)}"
         elif kind == 1:
@@ -466,8 +466,20 @@ def alert_rules(rng: np.random.Generator, count: int) -> str:
             factor = rng.choice([1, 6, 14.4])
             expr = (f"job:slo_errors_per_request:ratio_rate1h > ({factor} * 0.001) and "
                     f"job:slo_errors_per_request:ratio_rate5m > ({factor} * 0.001)")
-        else:
+        elif kind == 3:
             expr = f"absent(temperature{{instance=\"{rng.choice(INSTANCES)}\",job=\"{rng.choice(JOBS)}\"}})"
+        elif kind == 4:
+            expr = f"changes(temperature{_matchers(rng, GAUGE)}[{_window(rng)}]) > {rng.integers(5, 20)}"
+        elif kind == 5:
+            expr = f"predict_linear(temperature{_matchers(rng, GAUGE)}[30m], {rng.choice([600, 3600])}) > 70"
+        elif kind == 6:  # a subquery without a step: the evaluation interval
+            expr = (f"max_over_time(avg_over_time(temperature{_matchers(rng, GAUGE)}[5m])"
+                    f"[{rng.choice(['10m', '30m'])}:{rng.choice(['', '2m'])}]) > {rng.integers(55, 70)}")
+        elif kind == 7:
+            expr = (f"label_replace(topk by (job) ({rng.integers(1, 3)}, temperature), \"host\", \"h-$1\", "
+                    f"\"instance\", \"(.*)\") > {rng.integers(45, 65)}")
+        else:
+            expr = f"deriv(temperature{_matchers(rng, GAUGE)}[10m]) > {rng.choice([0.01, 0.03])}"
         lines += [f"  - alert: Random{i}", f"    expr: '{expr}'"]
         if rng.random() < 0.6:
             lines.append(f"    for: {rng.choice(['1m', '2m', '5m', '90s'])}")
