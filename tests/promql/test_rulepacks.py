@@ -1,6 +1,7 @@
 """Published rule packs as they are: every alerting rule of awesome-prometheus-alerts and of
-kube-prometheus' PrometheusRule manifests (copies under tests/fixtures/rulepacks, with their licences)
-must load, and replay over synthetic series of every metric it reads.
+kube-prometheus' PrometheusRule manifests (copies under tests/fixtures/rulepacks and
+tests/fixtures/real, with their licences) must load, and replay over synthetic series of every
+metric it reads.
 
 Each rule is loaded with the recording rules of its group (kube-prometheus' alerts read them), and
 replayed for two hours of one-minute samples: two series per selected metric, labelled to satisfy the
@@ -24,7 +25,9 @@ from alertsim.promql.ast import VectorSelector, anchored, walk
 from alertsim.promql.rules import PromQLRule, parse_prometheus_rules
 from alertsim.replay import replay
 
-PACKS = Path(__file__).parents[1] / "fixtures" / "rulepacks"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+PACKS = {"awesome-prometheus-alerts": FIXTURES / "rulepacks" / "awesome-prometheus-alerts" / "rules",
+         "kube-prometheus": FIXTURES / "real" / "kube-prometheus"}
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 MINUTES = 120
 COMMON = {"instance": ("host-a:9100", "host-b:9100"), "job": ("node", "node"), "namespace": ("default", "kube-system"),
@@ -44,12 +47,12 @@ def groups(path: Path) -> list[dict[str, Any]]:
 
 def alerting_rules(pack: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(``file:alert``, a one-group document holding the alert and its group's recording rules)."""
-    for path in sorted((PACKS / pack).rglob("*.y*ml")):
+    for path in sorted(PACKS[pack].rglob("*.y*ml")):
         for group in groups(path):
             records = [r for r in group.get("rules") or [] if "record" in r]
             for rule in group.get("rules") or []:
                 if "alert" in rule:
-                    yield (f"{path.relative_to(PACKS / pack)}:{rule['alert']}",
+                    yield (f"{path.relative_to(PACKS[pack])}:{rule['alert']}",
                            {"groups": [{"name": group["name"], "rules": [*records, rule]}]})
 
 
