@@ -603,40 +603,82 @@ def _steps(w: Windows, kind: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _regression(w: Windows, grid: Grid, duration: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """``deriv`` (``duration`` None) and ``predict_linear``: ``linearRegression`` over every window at
-    once — Kahan-compensated sums of x, y, xy, x² with x in seconds from the intercept time (the first
-    sample for deriv, the evaluation instant for predict_linear), a constant window giving slope 0
-    (NaN if that constant is infinite)."""
+    once, x in seconds from the intercept time (the first sample for deriv, the evaluation instant
+    for predict_linear); a constant window gives slope 0 (NaN if that constant is infinite)."""
     present = w.count >= 2
     shape = w.count.shape
     t_ms, v = _ms(w.series.times), w.series.values
-    last = max(len(v) - 1, 0)
     lo = np.where(present, w.lo, 0)
     origin = t_ms[lo] if duration is None else np.broadcast_to(_ms(grid.instants)[None, :], shape)
-    sums = [np.zeros(shape) for _ in range(8)]  # sum and compensation of x, y, xy, x²
-    first_y = v[lo] if len(v) else np.zeros(shape)
-    constant = np.ones(shape, dtype=bool)
     most = int(w.count.max()) if w.count.size else 0
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        for k in range(most):
-            active = w.count > k
-            idx = np.minimum(lo + k, last)
-            y = v[idx]
-            x = (t_ms[idx] - origin) / 1e3
-            if k:
-                constant &= ~active | (y == first_y)
-            for j, term in enumerate((x, y, x * y, x * x)):
-                t, c = _kahan_inc(term, sums[2 * j], sums[2 * j + 1])
-                sums[2 * j] = np.where(active, t, sums[2 * j])
-                sums[2 * j + 1] = np.where(active, c, sums[2 * j + 1])
+        if most * w.count.size <= EXACT_BUDGET:
+            sx, sy, sxy, sx2 = _regression_sums(t_ms, v, lo, w.count, origin)
+        else:
+            sx, sy, sxy, sx2 = _regression_prefix(w, t_ms, v, lo, origin)
         n = w.count.astype(np.float64)
-        sx, sy, sxy, sx2 = (sums[2 * j] + sums[2 * j + 1] for j in range(4))
         slope = (sxy - sx * sy / n) / (sx2 - sx * sx / n)
         intercept = sy / n - slope * sx / n
+        neq = np.concatenate(([False], v[1:] != v[:-1]))  # NaN differs from NaN, as in Go
+        changed = np.concatenate(([0], np.cumsum(neq)))
+        constant = changed[np.maximum(w.hi, 0) + 1] - changed[lo + 1] == 0
+        first_y = v[lo] if len(v) else np.zeros(shape)
         inf = np.isinf(first_y)
         slope = np.where(constant, np.where(inf, np.nan, 0.0), slope)
         intercept = np.where(constant, np.where(inf, np.nan, first_y), intercept)
-        out = slope if duration is None else slope * duration[None, :] + intercept
+        out = (slope if duration is None else slope * duration[None, :] + intercept).astype(np.float64)
     return np.where(present, out, np.nan), present
+
+
+def _regression_sums(t_ms: np.ndarray, v: np.ndarray, lo: np.ndarray, count: np.ndarray, origin: np.ndarray
+                     ) -> tuple[np.ndarray, ...]:
+    """Σx, Σy, Σxy, Σx² of every window, Kahan-compensated and added in sample order as Prometheus'
+    ``kahanSumInc`` does (one step per sample position in the window)."""
+    shape = count.shape
+    sums = [np.zeros(shape) for _ in range(8)]  # sum and compensation of x, y, xy, x²
+    last = max(len(v) - 1, 0)
+    for k in range(int(count.max()) if count.size else 0):
+        active = count > k
+        idx = np.minimum(lo + k, last)
+        y = v[idx]
+        x = (t_ms[idx] - origin) / 1e3
+        for j, term in enumerate((x, y, x * y, x * x)):
+            t, c = _kahan_inc(term, sums[2 * j], sums[2 * j + 1])
+            sums[2 * j] = np.where(active, t, sums[2 * j])
+            sums[2 * j + 1] = np.where(active, c, sums[2 * j + 1])
+    return tuple(sums[2 * j] + sums[2 * j + 1] for j in range(4))
+
+
+def _regression_prefix(w: Windows, t_ms: np.ndarray, v: np.ndarray, lo: np.ndarray, origin: np.ndarray
+                       ) -> tuple[np.ndarray, ...]:
+    """The same sums from long-double prefix sums over each series (times relative to the series'
+    first sample), for windows too long to add sequentially; windows holding NaN or ±Inf are added
+    sequentially still."""
+    offsets = w.series.offsets
+    sizes = np.diff(offsets)
+    first = np.repeat(t_ms[offsets[:-1][sizes > 0]], sizes[sizes > 0]) if len(t_ms) else t_ms
+    t = (t_ms - first).astype(np.longdouble) / 1000
+    finite = np.isfinite(v)
+    # y centred on its series' mean: the covariance does not change and loses fewer digits.
+    clean = np.where(finite, v, 0.0)
+    means = np.add.reduceat(clean, offsets[:-1][sizes > 0]) / np.maximum(
+        np.add.reduceat(finite.astype(np.float64), offsets[:-1][sizes > 0]), 1) if len(v) else clean
+    centre = np.repeat(means, sizes[sizes > 0]) if len(v) else clean
+    y = np.where(finite, clean - centre, 0).astype(np.longdouble)
+    prefix = [np.concatenate(([0], np.cumsum(a))) for a in (t, y, t * y, t * t)]
+    end = np.maximum(w.hi, 0) + 1
+    s1, sy, sty, st2 = (p[end] - p[lo] for p in prefix)
+    n = w.count.astype(np.longdouble)
+    o = (origin - t_ms[lo]).astype(np.longdouble) / 1000 + t[lo]  # the intercept time on the same scale
+    mean_y = centre[lo].astype(np.longdouble)
+    sums = [s1 - n * o, sy + n * mean_y, sty - o * sy + mean_y * (s1 - n * o), st2 - 2 * o * s1 + n * o * o]
+    special = np.concatenate(([0], np.cumsum(~finite)))
+    odd = (special[end] - special[lo]) > 0
+    if odd.any():
+        exact = _regression_sums(t_ms, v, lo[odd], w.count[odd], np.asarray(origin)[odd])
+        for a, b in zip(sums, exact, strict=True):
+            a[odd] = b
+    return tuple(sums)
 
 
 def _kahan_inc(inc: np.ndarray, total: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
