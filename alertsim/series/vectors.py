@@ -161,32 +161,28 @@ def last_index(series: SeriesSet, grid: Grid, *, shift: int = 0, strict: bool = 
     """For each series and instant ``t``, the global index of the newest sample with time ``<= t + shift``
     (``< t + shift`` when ``strict``), or -1 if the series has none.
 
-    Scatter-then-forward-fill: O(samples + series·instants), no search.
+    Counting, not searching: each sample falls in the slot of the first instant that sees it (one
+    extra slot per series holds samples after the grid); the running count of a series' samples up to
+    an instant, added to the series' offset, is one past the newest sample's index (samples are
+    ordered by series, then time).
+    O(samples + series·instants), whatever the sampling: phases, jitter, gaps and churn cost nothing.
     """
     n, size = series.n, grid.size
-    out: np.ndarray = np.full(n * size, -1, dtype=np.int64)
     if size == 0 or len(series.times) == 0:
-        return out.reshape(n, size)
+        return np.full((n, size), -1, dtype=np.int64)
     rel = series.times - (grid.t0 + shift)
     if strict:
-        first = np.floor_divide(rel, grid.step) + 1          # smallest k with t_k > ts
+        first = np.floor_divide(rel, grid.step)
+        first += 1                                           # smallest k with t_k > ts
     else:
-        first = -np.floor_divide(-rel, grid.step)           # smallest k with t_k >= ts
-    np.maximum(first, 0, out=first)
-    keep = first < size
-    sample_series = series.sample_series
-    slot = sample_series * size + first
-    # The newest sample per slot wins: keep the last of each run of equal slots.
-    last_of_slot = np.ones(len(slot), dtype=bool)
-    last_of_slot[:-1] = slot[:-1] != slot[1:]
-    chosen = keep & last_of_slot
-    out[slot[chosen]] = np.flatnonzero(chosen)
-    np.maximum.accumulate(out, out=out)
-    out = out.reshape(n, size)
-    # Forward fill must not leak across series: the index must belong to this series.
-    lo = series.offsets[:-1, None]
-    out[out < lo] = -1
-    return out
+        np.negative(rel, out=rel)
+        first = np.floor_divide(rel, grid.step)
+        np.negative(first, out=first)                        # smallest k with t_k >= ts
+    np.clip(first, 0, size, out=first)
+    first += series.sample_series * (size + 1)
+    counts = np.bincount(first, minlength=n * (size + 1)).reshape(n, size + 1)[:, :size]
+    seen = np.cumsum(counts, axis=1)                         # samples of the series each instant sees
+    return np.where(seen > 0, seen + (series.offsets[:-1, None] - 1), -1)
 
 
 def instant(series: SeriesSet, grid: Grid, *, lookback: int = LOOKBACK_US, offset: int = 0,
