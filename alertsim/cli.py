@@ -127,6 +127,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "fetch": (("alertsim.commands.prometheus",),
               "Pull history from monitoring systems into the long metrics format."),
     "export": (("alertsim.commands.prometheus",), "Export a replay to other tools."),
+    "fidelity": (("alertsim.commands.fidelity",),
+                 "Compare RUN_DIR's alerts with production's ALERTS history: matched episodes per rule, firing-time "
+                 "differences and the likely causes of mismatches; writes fidelity and fidelity_episodes into "
+                 "RUN_DIR."),
 }
 
 _loaded = typer.Typer()  # the commands whose modules have been imported so far

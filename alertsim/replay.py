@@ -278,7 +278,7 @@ def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[RuleBase] | RuleBas
            eval_interval: Duration = "1m", start: datetime | str | None = None,
            end: datetime | str | None = None, evaluations: bool = False,
            semantics: Semantics | None = None,
-           progress: Callable[[RuleBase], None] | None = None) -> Replay:
+           progress: Callable[[RuleBase], None] | None = None, eval_offset: Duration = "0s") -> Replay:
     """Replay ``rules`` over ``metrics`` (a Metrics frame) and return the alerts they would have fired.
 
     Parameters
@@ -286,6 +286,9 @@ def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[RuleBase] | RuleBas
     metrics : Metrics frame (``timestamp``, ``metric``, ``value`` + label columns) or a ``prepare()``-d one.
     rules : rules from :func:`alertsim.load_rules` or built directly.
     eval_interval : the rule evaluation interval. Default ``"1m"``.
+    eval_offset : evaluate at ``offset + k·interval`` since the epoch instead of multiples of the interval,
+        as Prometheus evaluates each rule group at its own offset within the interval (``alertsim
+        fidelity`` reports the offset production used). Default 0.
     start, end : the first and last instant to evaluate. Default: the metrics' first and last sample.
     evaluations : also return every evaluation (rule, series, at, state, value, score, bound). Default False.
     semantics : ``Semantics(left_open=True)`` for Prometheus 3's left-open windows. Default: 2.x.
@@ -309,7 +312,7 @@ def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[RuleBase] | RuleBas
         raise ConfigError(f"rule names must be unique; repeated: {dup}", field="name")
     prepared = prepare(metrics) if not isinstance(metrics, Prepared) else metrics
     notices: list[Notice] = []
-    grid = make_grid(prepared, eval_interval, start, end, notices)
+    grid = make_grid(prepared, eval_interval, start, end, notices, eval_offset)
     sem = semantics or Semantics()
     columns: dict[str, list[Any]] = {k: [] for k in ("rule", "series", "labels", "severity", "active_at",
                                                       "fired_at", "resolved_at", "budget_at_detection")}

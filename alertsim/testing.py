@@ -42,7 +42,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -270,7 +270,8 @@ def _result_frame(timestamps: list[int], values: list[float], series: list[dict[
 def start_prometheus(metrics: pl.DataFrame | None = None, *, binary: str = "prometheus",
                      promtool: str = "promtool", lookback: Duration = "5m",
                      query_timeout: Duration = "10m", block: Duration = "24h",
-                     startup_timeout: float = 60.0, keep: bool = False) -> Iterator[PrometheusServer]:
+                     startup_timeout: float = 60.0, keep: bool = False, config: str | None = None,
+                     files: Mapping[str, str] | None = None) -> Iterator[PrometheusServer]:
     """Backfill ``metrics`` into a temporary TSDB, serve it on 127.0.0.1 and yield the server.
 
     Parameters
@@ -282,6 +283,10 @@ def start_prometheus(metrics: pl.DataFrame | None = None, *, binary: str = "prom
     block : the longest backfilled block (see :func:`backfill`). Default ``"24h"``.
     startup_timeout : seconds to wait for ``/-/ready``. Default 60.
     keep : keep the temporary directory (data, config, log) after stopping. Default False.
+    config : the ``prometheus.yml`` text, e.g. with scrape targets and ``rule_files``. Default: no
+        targets (the data is backfilled).
+    files : more files written next to the config (``{"rules.yml": text}``), e.g. the rule files it
+        names by relative path. Default none.
 
     Raises ``AlertsimError`` when a binary is missing, the backfill fails or the server does not
     become ready (with the end of its log).
@@ -294,15 +299,17 @@ def start_prometheus(metrics: pl.DataFrame | None = None, *, binary: str = "prom
         if metrics is not None and metrics.height:
             backfill(metrics, data_dir, promtool=promtool, block=block)
         data_dir.mkdir(exist_ok=True)
-        config = workdir / "prometheus.yml"
-        config.write_text(_CONFIG)
+        for name, text in (files or {}).items():
+            (workdir / name).write_text(text)
+        config_path = workdir / "prometheus.yml"
+        config_path.write_text(_CONFIG if config is None else config)
         timeout = timedelta(microseconds=to_microseconds(query_timeout, field="query_timeout"))
         for attempt in range(3):
             port = free_port()
             log_path = workdir / f"prometheus-{attempt}.log"
             command = [
                 server_binary,
-                f"--config.file={config}",
+                f"--config.file={config_path}",
                 f"--storage.tsdb.path={data_dir}",
                 f"--web.listen-address=127.0.0.1:{port}",
                 # Blocks are kept however old they are: retention counts back from the newest block.

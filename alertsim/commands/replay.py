@@ -17,6 +17,8 @@ def replay_command(
                                 "describe-alarms JSON, GCP AlertPolicy or Datadog monitor JSON."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (replaced atomically)."),
     eval_interval: str = typer.Option("1m", "--eval-interval", help="Rule evaluation interval."),
+    eval_offset: str = typer.Option("0s", "--eval-offset",
+                                    help="Evaluate at OFFSET + k·interval (Prometheus' per-group offset)."),
     start: str | None = typer.Option(None, "--start", help="First instant (ISO-8601)."),
     end: str | None = typer.Option(None, "--end", help="Last instant (ISO-8601; default: last sample)."),
     metric: str | None = typer.Option(None, "--metric", help="Metric name of a timestamp,value file."),
@@ -62,7 +64,8 @@ def replay_command(
             def advance(rule: object) -> None:
                 progress.update(task, advance=1, description=getattr(rule, "name", ""))
 
-            result = replay(prepared, rule_list, eval_interval=eval_interval, start=start, end=end,
+            result = replay(prepared, rule_list, eval_interval=eval_interval, eval_offset=eval_offset, start=start,
+                            end=end,
                             evaluations=evaluations, progress=advance)
         notices = show_notices(result.notices, strict=strict)
         frames = {"alerts": result.alerts}
@@ -74,7 +77,7 @@ def replay_command(
                         else None, "series": prepared.data.n, "samples": len(prepared.data.times),
                         "metric": metric, "table": table},
             "rules": {"path": str(rules.resolve()), "sha256": file_digest(rules), "count": len(rule_list)},
-            "eval_interval": eval_interval,
+            "eval_interval": eval_interval, "eval_offset": eval_offset,
             "start": result.start.isoformat(), "end": result.end.isoformat(),
             "notices": notices,
         }

@@ -18,14 +18,16 @@ fired can be compared with a replay.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import ssl
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,6 +57,59 @@ class FetchProgress:
 
 class FetchError(AlertsimError):
     """Prometheus could not be reached, or kept failing after every retry."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Access:
+    """How to reach a Prometheus-compatible HTTP API: Prometheus, Thanos Query, Mimir/Cortex
+    (``--url http://mimir/prometheus`` and ``X-Scope-OrgID`` as a header), VictoriaMetrics — the same
+    ``/api/v1`` under any path prefix of the URL.
+
+    ``bearer_token`` and ``basic_auth`` (``(user, password)``) set the ``Authorization`` header (at
+    most one of them); ``headers`` are sent with every request; ``ca_file`` verifies a server
+    certificate against that CA bundle; ``insecure`` skips verification altogether.
+
+    >>> Access(bearer_token="t").all_headers()
+    {'Authorization': 'Bearer t'}
+    >>> Access(basic_auth=("u", "p"), headers={"X-Scope-OrgID": "team"}).all_headers()
+    {'X-Scope-OrgID': 'team', 'Authorization': 'Basic dTpw'}
+    """
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    bearer_token: str | None = None
+    basic_auth: tuple[str, str] | None = None
+    ca_file: str | None = None
+    insecure: bool = False
+
+    def __post_init__(self) -> None:
+        if self.bearer_token is not None and self.basic_auth is not None:
+            raise ConfigError("give a bearer token or basic auth, not both", field="auth")
+        for name, value in self.headers.items():
+            if not name or any(c in name + value for c in "\r\n") or ":" in name:
+                raise ConfigError(f"header {name!r}: names are without ':' and neither holds a line break",
+                                  field="header")
+
+    def all_headers(self) -> dict[str, str]:
+        out = dict(self.headers)
+        if self.bearer_token is not None:
+            out["Authorization"] = f"Bearer {self.bearer_token}"
+        if self.basic_auth is not None:
+            user, password = self.basic_auth
+            out["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        return out
+
+    def context(self) -> ssl.SSLContext | None:
+        if self.insecure:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return context
+        if self.ca_file is not None:
+            try:
+                return ssl.create_default_context(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"cannot use CA file {self.ca_file}: {exc}", field="ca_file") from None
+        return None
 
 
 def chunk_ranges(start_us: int, end_us: int, step_us: int, *, max_points: int = MAX_POINTS
@@ -100,11 +155,13 @@ def _seconds(us: int) -> str:
     return f"{whole}.{frac:03d}"
 
 
-def _request(url: str, params: dict[str, str], *, timeout: float, headers: dict[str, str]) -> dict[str, Any]:
+def _request(url: str, params: dict[str, str], *, timeout: float, access: Access, path: str = "query_range"
+             ) -> dict[str, Any]:
     body = urllib.parse.urlencode(params).encode()
-    request = urllib.request.Request(f"{url.rstrip('/')}/api/v1/query_range", data=body, method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded", **headers})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    request = urllib.request.Request(f"{url.rstrip('/')}/api/v1/{path}", data=body, method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded",
+                                              **access.all_headers()})
+    with urllib.request.urlopen(request, timeout=timeout, context=access.context()) as response:
         return dict(json.loads(response.read()))
 
 
@@ -118,14 +175,39 @@ def _api_message(error: urllib.error.HTTPError) -> str:
 
 def query_range(url: str, query: str, start_us: int, end_us: int, step_us: int, *, timeout: float = 120.0,
                 retries: int = 4, backoff: float = 1.0, headers: dict[str, str] | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> list[dict[str, Any]]:
+                sleep: Callable[[float], None] = time.sleep, access: Access | None = None) -> list[dict[str, Any]]:
     """One ``query_range`` call's ``result`` list, retried with exponential backoff."""
     params = {"query": query, "start": _seconds(start_us), "end": _seconds(end_us), "step": _seconds(step_us),
               "timeout": f"{int(timeout)}s"}
+    return _call(url, "query_range", params, query, timeout=timeout, retries=retries, backoff=backoff,
+                 access=_access(access, headers), sleep=sleep)
+
+
+def _access(access: Access | None, headers: Mapping[str, str] | None) -> Access:
+    if access is None:
+        return Access(headers=dict(headers or {}))
+    return access if not headers else Access(**{**access.__dict__, "headers": {**access.headers, **headers}})
+
+
+def query_samples(url: str, selector: str, at_us: int, window_us: int, *, timeout: float = 120.0,
+                  retries: int = 4, backoff: float = 1.0, access: Access | None = None,
+                  sleep: Callable[[float], None] = time.sleep) -> list[dict[str, Any]]:
+    """The raw samples of ``selector`` in the ``window_us`` before ``at_us`` (an instant query of
+    ``selector[window]``): every sample as stored, at its own timestamp."""
+    params = {"query": f"{selector}[{window_us // 1000}ms]", "time": _seconds(at_us), "timeout": f"{int(timeout)}s"}
+    return _call(url, "query", params, selector, timeout=timeout, retries=retries, backoff=backoff,
+                 access=access or Access(), sleep=sleep)
+
+
+def _call(url: str, path: str, params: dict[str, str], query: str, *, timeout: float, retries: int,
+          backoff: float, access: Access, sleep: Callable[[float], None]) -> list[dict[str, Any]]:
     for attempt in range(retries + 1):
         try:
-            payload = _request(url, params, timeout=timeout + 10, headers=headers or {})
+            payload = _request(url, params, timeout=timeout + 10, access=access, path=path)
         except urllib.error.HTTPError as error:
+            if error.code in (401, 403):
+                raise FetchError(f"{url}: HTTP {error.code}: not authorised; give --bearer-token-file, "
+                                 f"--basic-auth or --header as the server requires ({_api_message(error)})") from None
             if error.code in (400, 422):
                 raise ConfigError(f"Prometheus rejected {query!r}: {_api_message(error)}", field="query") from None
             retry = error.code == 429 or error.code >= 500
@@ -134,6 +216,9 @@ def query_range(url: str, query: str, start_us: int, end_us: int, step_us: int, 
                 raise FetchError(f"{url}: {problem}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
             problem = str(getattr(error, "reason", error))
+            if isinstance(getattr(error, "reason", None), ssl.SSLError):
+                raise FetchError(f"{url}: TLS failed ({problem}); give --ca-file with the server's CA, or "
+                                 "--insecure to skip verification") from None
         else:
             if payload.get("status") != "success":
                 raise ConfigError(f"Prometheus rejected {query!r}: {payload.get('errorType')}: "
@@ -142,7 +227,7 @@ def query_range(url: str, query: str, start_us: int, end_us: int, step_us: int, 
             if data.get("resultType") != "matrix":
                 raise ConfigError(f"{query!r} returned a {data.get('resultType')}, not a range vector",
                                   field="query")
-            return list(data.get("result", []))
+            return list(data.get("result") or [])
         if attempt == retries:
             raise FetchError(f"{url} failed {retries + 1} times for {query!r}; last error: {problem}")
         wait = backoff * 2 ** attempt
@@ -155,7 +240,7 @@ def fetch(url: str, queries: Sequence[str], *, start: datetime | str, end: datet
           step: Duration = "1m", alerts_history: bool = False, max_points: int = MAX_POINTS,
           timeout: float = 120.0, retries: int = 4, backoff: float = 1.0, headers: dict[str, str] | None = None,
           progress: Callable[[FetchProgress], None] | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> pl.DataFrame:
+          sleep: Callable[[float], None] = time.sleep, access: Access | None = None) -> pl.DataFrame:
     """Fetch ``queries`` from the Prometheus at ``url`` over ``[start, end]`` every ``step``.
 
     Parameters
@@ -170,6 +255,7 @@ def fetch(url: str, queries: Sequence[str], *, start: datetime | str, end: datet
         doubling). Defaults 120, 4, 1.
     headers : extra HTTP headers (e.g. ``Authorization``). Default none.
     progress : called after every chunk with a :class:`FetchProgress`.
+    access : authentication, headers and TLS (:class:`Access`). Default: none.
 
     Raises ``ConfigError`` for a bad argument or a query Prometheus rejects, ``FetchError`` when
     Prometheus cannot be reached after every retry.
@@ -195,7 +281,7 @@ def fetch(url: str, queries: Sequence[str], *, start: datetime | str, end: datet
     for query in all_queries:
         for k, (a, b) in enumerate(chunks):
             for item in query_range(url, query, a, b, step_us, timeout=timeout, retries=retries, backoff=backoff,
-                                    headers=headers, sleep=sleep):
+                                    headers=headers, sleep=sleep, access=access):
                 metric = dict(item.get("metric", {}))
                 name = metric.pop("__name__", query)
                 points = item.get("values", [])
@@ -207,6 +293,13 @@ def fetch(url: str, queries: Sequence[str], *, start: datetime | str, end: datet
             if progress:
                 progress(FetchProgress(query=query, chunk=k + 1, chunks=len(chunks), done=done, total=total,
                                        points=len(times)))
+    frame = _frame(times, values, names, label_sets)
+    log.info("fetched %d points of %d queries from %s", frame.height, len(all_queries), url)
+    return frame
+
+
+def _frame(times: list[int], values: list[float], names: list[str], label_sets: list[dict[str, str]]
+           ) -> pl.DataFrame:
     labels = sorted({k for lbl in {id(d): d for d in label_sets}.values() for k in lbl})
     clash = {"timestamp", "metric", "value"} & set(labels)
     if clash:
@@ -218,8 +311,57 @@ def fetch(url: str, queries: Sequence[str], *, start: datetime | str, end: datet
         **{n: pl.Series([d.get(n, "") for d in label_sets], dtype=pl.String) for n in labels},
     })
     frame = frame.unique(subset=["metric", *labels, "timestamp"], keep="first", maintain_order=True)
-    log.info("fetched %d points of %d queries from %s", frame.height, len(all_queries), url)
     return frame.sort(["metric", *labels, "timestamp"])
+
+
+def fetch_rules(url: str, rules: Iterable[Any], *, start: datetime | str, end: datetime | str,
+                alerts_history: bool = False, chunk: Duration = "1h", timeout: float = 120.0, retries: int = 4,
+                backoff: float = 1.0, access: Access | None = None,
+                progress: Callable[[FetchProgress], None] | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> pl.DataFrame:
+    """Fetch exactly the series ``rules`` read (:func:`alertsim.rules.reads.reads`), every raw sample at
+    its own timestamp, over ``[start, end]`` plus how far back each selector is read (range windows,
+    offsets and the 5-minute lookback), so a replay of ``rules`` over ``[start, end]`` sees what
+    Prometheus saw. ``alerts_history`` adds the raw ``ALERTS{alertstate="firing"}`` samples (one per
+    rule evaluation of a firing alert) over ``[start, end]``.
+
+    Samples come from instant queries of ``selector[chunk]`` (``/api/v1/query``), so they are not
+    resampled to a step; ``chunk`` bounds the samples per request. Raises as :func:`fetch`.
+    """
+    from alertsim.rules.reads import reads
+
+    start_us, end_us = _instant(start, "start"), _instant(end, "end")
+    if end_us < start_us:
+        raise ConfigError("end is before start", field="end")
+    chunk_us = to_microseconds(chunk, field="chunk")
+    if chunk_us < 1000:
+        raise ConfigError("chunk must be at least 1ms", field="chunk")
+    wanted = [(r.selector, start_us - to_microseconds(r.reach)) for r in reads(rules)]
+    if alerts_history:
+        wanted.append((ALERTS_FIRING, start_us))
+    plan = [(selector, at) for selector, first in wanted
+            for at in range(first - 1000 + chunk_us, end_us + chunk_us, chunk_us)]
+    times: list[int] = []
+    values: list[float] = []
+    names: list[str] = []
+    label_sets: list[dict[str, str]] = []
+    for done, (selector, at) in enumerate(plan, start=1):
+        at = min(at, end_us)
+        for item in query_samples(url, selector, at, chunk_us, timeout=timeout, retries=retries, backoff=backoff,
+                                  access=access, sleep=sleep):
+            metric = dict(item.get("metric", {}))
+            name = metric.pop("__name__", selector)
+            points = item.get("values", [])
+            times.extend(round(float(t) * 1000) * 1000 for t, _ in points)
+            values.extend(float(v) for _, v in points)
+            names.extend([name] * len(points))
+            label_sets.extend([metric] * len(points))
+        if progress:
+            progress(FetchProgress(query=selector, chunk=done, chunks=len(plan), done=done, total=len(plan),
+                                   points=len(times)))
+    frame = _frame(times, values, names, label_sets)
+    log.info("fetched %d samples of %d selectors from %s", frame.height, len(wanted), url)
+    return frame
 
 
 def write_metrics(frame: pl.DataFrame, out: str) -> None:
@@ -233,5 +375,5 @@ def write_metrics(frame: pl.DataFrame, out: str) -> None:
     write_frame(frame, out)
 
 
-__all__ = ["ALERTS_FIRING", "FetchError", "FetchProgress", "chunk_ranges", "fetch", "query_range",
-           "write_metrics"]
+__all__ = ["ALERTS_FIRING", "Access", "FetchError", "FetchProgress", "chunk_ranges", "fetch", "fetch_rules",
+           "query_range", "query_samples", "write_metrics"]

@@ -180,7 +180,7 @@ class RuleProgram:
         for entry in self.evaluation_order():
             step = entry.interval_us or base_step
             start = max(first - reaches[entry.order], min(data_first, first))
-            grid = Grid.covering(start, end, step)
+            grid = Grid.covering(start, end, step, first % base_step)
             ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open, order=entry.order,
                           rule=entry.name, expr=entry.expr, subquery_step=base_step)
             vec = _as_vector(eval_node(entry.node, ctx), grid.size)
@@ -261,7 +261,7 @@ class PromQLRule(RuleBase):
             return grid
         step = to_microseconds(self.interval)
         last = grid.t0 + grid.step * max(grid.size - 1, 0)
-        covering = Grid.covering(grid.t0, last, step)
+        covering = Grid.covering(grid.t0, last, step, grid.t0 % getattr(grid, "base_step", grid.step))
         return GroupGrid(t0=covering.t0, step=covering.step, size=covering.size,
                          base_step=getattr(grid, "base_step", grid.step))
 

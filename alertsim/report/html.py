@@ -336,6 +336,26 @@ def _markdown(title: str, sections: list[Section]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _fidelity(frames: Mapping[str, pl.DataFrame]) -> Section | None:
+    if "fidelity" not in frames:
+        return None
+    table_ = frames["fidelity"]
+    s = Section("Fidelity against production", "fidelity")
+    matched = int(table_["matched"].sum())
+    total = int(table_["production"].sum()) + int(table_["only_replayed"].sum())
+    s.paragraphs.append("The replay's alert episodes compared with those production's ALERTS series recorded: an "
+                        "episode matches when it fired and resolved at the same instants.")
+    s.bullets.append(f"{matched} of {total} episodes match ({100.0 * matched / total if total else 100.0:.1f}%).")
+    s.bullets += [f"{rule}: {causes}" for rule, causes in table_.select("rule", "causes").rows() if causes]
+    s.tables.append(table(table_, ["rule", "production", "replayed", "matched", "matched_pct", "only_replayed",
+                                   "only_production", "max_fired_diff_s", "max_resolved_diff_s",
+                                   "production_offset_s"]))
+    episodes = frames.get("fidelity_episodes")
+    if episodes is not None and episodes.filter(~pl.col("match")).height:
+        s.tables.append(table(episodes.filter(~pl.col("match")), caption="Episodes that do not match"))
+    return s
+
+
 def build_report(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
                  title: str | None = None) -> Path:
     """Write ``index.html``, ``report.md`` and ``figures/*.png`` for ``run_dir`` into ``out``, atomically.
@@ -348,7 +368,7 @@ def build_report(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     weeks = _weeks(frames, manifest)
     title = title or manifest.get("title") or "Alert fatigue report"
     sections = [s for s in (_summary(frames, manifest, weeks), _recommendations(frames, weeks),
-                            _quality(frames), _tuning(frames), _heatmap(frames), _fairness(frames),
+                            _quality(frames), _fidelity(frames), _tuning(frames), _heatmap(frames), _fairness(frames),
                             _response(frames), _designs(frames)) if s is not None]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)

@@ -47,8 +47,10 @@ BYTES_PER_POINT = 24
 
 
 def make_grid(prepared: Prepared, eval_interval: Duration, start: datetime | str | None,
-              end: datetime | str | None, notices: list[Notice] | None = None) -> Grid:
-    """The evaluation grid: ``start``/``end`` when given, else the span of the *bulk* of the samples.
+              end: datetime | str | None, notices: list[Notice] | None = None, eval_offset: Duration = "0s"
+              ) -> Grid:
+    """The evaluation grid: ``start``/``end`` when given, else the span of the *bulk* of the samples;
+    its instants are ``eval_offset + k·eval_interval`` since the epoch.
 
     A few samples far outside the rest (a stray timestamp from 1970 in a week of data) do not stretch
     the grid: they are left out of it and reported in ``notices``. The grid's size is checked against
@@ -73,7 +75,7 @@ def make_grid(prepared: Prepared, eval_interval: Duration, start: datetime | str
                               message=f"no samples between {to_datetime(first)} and {to_datetime(last)}; the "
                                       f"metrics span {to_datetime(prepared.first_us)} to "
                                       f"{to_datetime(prepared.last_us)}"))
-    return Grid.covering(first, last, step)
+    return Grid.covering(first, last, step, to_microseconds(eval_offset, field="eval_offset"))
 
 
 def _bulk_span(prepared: Prepared, notices: list[Notice]) -> tuple[int, int]:

@@ -42,9 +42,11 @@ class Grid:
         return self.t0 + self.step * np.arange(self.size, dtype=np.int64)
 
     @classmethod
-    def covering(cls, first_us: int, last_us: int, step_us: int) -> Grid:
-        """The instants that are multiples of ``step`` since the epoch, within [first, last]."""
-        t0 = -(-first_us // step_us) * step_us
+    def covering(cls, first_us: int, last_us: int, step_us: int, offset_us: int = 0) -> Grid:
+        """The instants ``offset + k·step`` (multiples of ``step`` since the epoch, shifted by ``offset``,
+        as Prometheus shifts each rule group within its interval), within [first, last]."""
+        offset_us %= step_us
+        t0 = -(-(first_us - offset_us) // step_us) * step_us + offset_us
         size = max(0, (last_us - t0) // step_us + 1)
         return cls(t0=int(t0), step=int(step_us), size=int(size))
 
