@@ -421,9 +421,10 @@ def nab_run_command(
 
 @import_app.command("pagerduty")
 def import_pagerduty_command(
-    file: Path = typer.Argument(..., help="Legacy advanced CSV, Insights incidents CSV or Analytics JSON."),
+    file: Path = typer.Argument(..., help="Legacy advanced CSV, Insights incidents CSV, Analytics JSON or REST "
+                                          "GET /incidents JSON."),
     out: Path = typer.Option(..., "--out", "-o", help="incidents.parquet or incidents.csv to write."),
-    format: str = typer.Option("auto", "--format", help="auto, legacy, insights or analytics."),
+    format: str = typer.Option("auto", "--format", help="auto, legacy, insights, analytics or rest."),
     tz: str = typer.Option("UTC", "--tz", help="Zone of timestamps without an offset (account zone)."),
     extras: bool = typer.Option(False, "--extras", help="Keep number, team, escalation_policy, escalations, "
                                                         "auto_resolved, assignees."),
@@ -437,7 +438,7 @@ def import_pagerduty_command(
 
 @import_app.command("opsgenie")
 def import_opsgenie_command(
-    file: Path = typer.Argument(..., help="Opsgenie alert export (CSV)."),
+    file: Path = typer.Argument(..., help="Opsgenie alert export (CSV) or list-alerts JSON."),
     out: Path = typer.Option(..., "--out", "-o", help="incidents.parquet or incidents.csv to write."),
     tz: str = typer.Option("UTC", "--tz", help="Zone of timestamps without an offset."),
     elapsed_unit: str = typer.Option("ms", "--elapsed-unit", help="Unit of AckTime/CloseTime: ms or s."),

@@ -16,7 +16,8 @@
     The JSON of ``projects.timeSeries.list`` (``{"timeSeries": [{"metric": {"type", "labels"},
     "resource": {"type", "labels"}, "points": [{"interval": {"endTime"}, "value": {...}}]}]}``, or a list
     of pages). ``metric`` ← ``metric.type``; metric and resource labels become labels, ``resource.type``
-    the label ``resource_type``; a point is stamped with its ``endTime``; ``doubleValue``, ``int64Value``
+    the label ``resource_type``, a ``metricKind`` of ``DELTA`` or ``CUMULATIVE`` the label ``metric_kind``
+    (GAUGE, the common kind, adds none); a point is stamped with its ``endTime``; ``doubleValue``, ``int64Value``
     and ``boolValue`` (1/0) are read, a ``distributionValue`` as its ``mean``.
 ``read_datadog_query``
     The JSON of Datadog's ``GET /api/v1/query`` (``{"status": "ok", "series": [{"metric", "tag_set",
@@ -331,6 +332,9 @@ def read_gcp_time_series(path: str | os.PathLike[str]) -> pl.DataFrame:
                 labels[name] = str(value)
             if resource.get("type"):
                 labels["resource_type"] = str(resource["type"])
+            kind = series.get("metricKind")
+            if kind in ("DELTA", "CUMULATIVE"):
+                labels["metric_kind"] = str(kind)  # how aligners read it: a DELTA point is not a counter
             times, numbers = [], []
             for point in series.get("points") or []:
                 interval = point.get("interval") if isinstance(point, Mapping) else None

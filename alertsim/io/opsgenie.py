@@ -1,4 +1,9 @@
-"""Import an Opsgenie alert export (CSV) into an Incidents frame (``alertsim.frames.INCIDENTS``).
+"""Import an Opsgenie alert export (CSV, or the JSON of the list-alerts API) into an Incidents frame
+(``alertsim.frames.INCIDENTS``).
+
+The JSON of ``GET /v2/alerts`` (``{"data": [alert, ...], "paging": ...}``, or a list of such pages) is
+read as the same fields: nested ``report`` fields (``ackTime``, ``closeTime``, ``acknowledgedBy``) and
+``teams`` references (their ``name``, else ``id``) are flattened.
 
 The documented shape is the Opsgenie alert object flattened to columns (API v2 field names, any
 case: ``TinyId``/``tinyId``/``tiny_id`` are the same column; a ``report.`` prefix is ignored):
@@ -35,7 +40,7 @@ import polars as pl
 
 from alertsim.errors import ConfigError, InputError
 from alertsim.io._tabular import row_problems
-from alertsim.io.pagerduty import build_incidents, pick, read_export, text
+from alertsim.io.pagerduty import build_incidents, load_json, opens_as_json, pick, read_export, records_frame, text
 
 ElapsedUnit = Literal["ms", "s"]
 
@@ -48,6 +53,30 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _json_frame(path: Path) -> pl.DataFrame:
+    body = load_json(path)
+    pages = body if isinstance(body, list) and all(isinstance(p, dict) and "data" in p for p in body) else [body]
+    alerts = [a for page in pages if isinstance(page, dict) and isinstance(page.get("data"), list)
+              for a in page["data"]] if all(isinstance(p, dict) for p in pages) else None
+    if alerts is None and isinstance(body, list):
+        alerts = body
+    if not alerts or not all(isinstance(a, dict) for a in alerts):
+        raise InputError(f"{path}: expected Opsgenie's list-alerts JSON ({{\"data\": [alert, ...]}}) with at least "
+                         "one alert", file=str(path))
+    records = []
+    for alert in alerts:
+        record = {k: v for k, v in alert.items() if k not in ("report", "teams")}
+        report = alert.get("report")
+        if isinstance(report, dict):
+            record.update({f"report_{k}": v for k, v in report.items()})
+        teams = alert.get("teams")
+        if isinstance(teams, list):
+            names = [str(t.get("name") or t.get("id")) if isinstance(t, dict) else str(t) for t in teams]
+            record["teams"] = ",".join(n for n in names if n and n != "None") or None
+        records.append(record)
+    return records_frame(records)
+
+
 def read_opsgenie(path: str | os.PathLike[str], *, tz: str = "UTC",
                   elapsed_unit: ElapsedUnit = "ms") -> pl.DataFrame:
     """Read an Opsgenie alert CSV as Incidents (see the module docstring for the columns and mapping).
@@ -55,7 +84,7 @@ def read_opsgenie(path: str | os.PathLike[str], *, tz: str = "UTC",
     Parameters
     ----------
     path
-        The CSV (or Parquet) export.
+        The CSV (or Parquet) export, or list-alerts JSON.
     tz
         IANA zone of timestamps without a UTC offset; default "UTC".
     elapsed_unit
@@ -73,12 +102,15 @@ def read_opsgenie(path: str | os.PathLike[str], *, tz: str = "UTC",
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file", file=str(path))
-    table = read_export(path)
-    frame = table.frame
+    if opens_as_json(path):
+        frame, text_values = _json_frame(path), True
+    else:
+        table = read_export(path)
+        frame, text_values = table.frame, table.text
     frame = frame.rename({c: c.removeprefix("report_") for c in frame.columns
                           if c.startswith("report_") and c.removeprefix("report_") not in frame.columns})
     created = pick(frame, COLUMNS["started_at"])
-    if created is not None and table.text:
+    if created is not None and text_values:
         # Unix milliseconds (Opsgenie's API form) → seconds, which the shared parser reads.
         as_number = text(created).cast(pl.Float64, strict=False)
         frame = frame.with_columns(pl.when(as_number > 1e11).then((as_number / 1000).cast(pl.String))
@@ -97,6 +129,6 @@ def read_opsgenie(path: str | os.PathLike[str], *, tz: str = "UTC",
     derived = ("teams", "entity", "source", "owner", "responder")
     mapping = {**{k: v for k, v in COLUMNS.items() if k not in derived},
                "service": ("__service",), "team": ("__team",), "responder": ("__responder",)}
-    return build_incidents(frame, mapping, file=str(path), tz=tz, typed=not table.text,
+    return build_incidents(frame, mapping, file=str(path), tz=tz, typed=not text_values,
                            elapsed_scale=0.001 if elapsed_unit == "ms" else 1.0)
 

@@ -20,6 +20,15 @@ content (or named with ``format=``):
     ``urgency``, ``priority_name``, ``service_name``, ``team_name``, ``escalation_policy_name``,
     ``seconds_to_first_ack``, ``seconds_to_resolve``, ``acknowledged_user_names``,
     ``assigned_user_names``, ``escalation_count``, ``auto_resolved``.
+``rest``
+    The REST API ``GET /incidents`` response (``{"incidents": [...], "limit", "offset", "more"}``, or a
+    list of such pages): ``id``, ``incident_number``, ``title``, ``created_at``, ``status``,
+    ``resolved_at`` (else ``last_status_change_at`` of a resolved incident), ``urgency``,
+    ``service``/``priority``/``escalation_policy``/``teams`` references (their ``summary``),
+    ``acknowledgements`` (earliest ``at`` and the acknowledgers) and ``assignments``.
+
+An incident that cannot have happened as exported (resolved or acknowledged before it was created, or
+acknowledged after it was resolved) is left out with a warning naming its row; the rest are kept.
 
 Column names are matched case- and punctuation-insensitively (``Created at`` = ``created_at``).
 
@@ -41,6 +50,7 @@ the legacy CSV, which has none); ``responder`` ← first acknowledger, else firs
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -63,8 +73,10 @@ from alertsim.io._tabular import (
 )
 from alertsim.quality.matching import check_zone, conform
 
-Format = Literal["auto", "legacy", "insights", "analytics"]
-FORMATS = ("auto", "legacy", "insights", "analytics")
+log = logging.getLogger(__name__)
+
+Format = Literal["auto", "legacy", "insights", "analytics", "rest"]
+FORMATS = ("auto", "legacy", "insights", "analytics", "rest")
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -100,6 +112,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "auto_resolved": ("auto_resolved",),
     },
 }
+COLUMNS["rest"] = {**COLUMNS["analytics"], "acknowledged_at": ("acknowledged_at",)}
 REQUIRED = ("incident_id", "service", "started_at")
 
 EXTRA_SCHEMA: dict[str, pl.DataType] = {
@@ -254,17 +267,17 @@ def _detect(path: Path, columns: Sequence[str]) -> str:
                      "an Insights CSV (Created at) or Analytics JSON; pass format=", file=str(path))
 
 
-def _read_json(path: Path) -> tuple[pl.DataFrame, list[Problem]]:
+def load_json(path: Path) -> Any:
+    """The JSON document of an export file, or an ``InputError`` naming the file."""
     try:
-        body = json.loads(path.read_text(encoding="utf-8-sig"))
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable JSON file ({exc})", file=str(path)) from None
-    records = body.get("data") if isinstance(body, dict) else body
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise InputError(f"{path}: expected {{\"data\": [incident, ...]}} or a list of incident objects",
-                         file=str(path))
-    if not records:
-        raise InputError(f"{path}: no incidents in the file", file=str(path))
+
+
+def records_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
+    """JSON records as a frame of strings (lists of strings where a value is a list), columns named
+    by :func:`normalise`, with the 1-based record number as the row."""
     keys: dict[str, None] = {}
     for record in records:
         keys.update(dict.fromkeys(record))
@@ -281,7 +294,53 @@ def _read_json(path: Path) -> tuple[pl.DataFrame, list[Problem]]:
                             for v in values]
             schema[key] = pl.String()
     frame = pl.DataFrame(columns, schema=schema).rename({k: normalise(k) for k in keys})
-    return frame.with_columns(pl.int_range(1, len(records) + 1, dtype=pl.Int64).alias(ROW)), []
+    return frame.with_columns(pl.int_range(1, len(records) + 1, dtype=pl.Int64).alias(ROW))
+
+
+def _summary(reference: Any) -> str | None:
+    if isinstance(reference, dict):
+        value = reference.get("summary") or reference.get("name")
+        return None if value is None else str(value)
+    return None
+
+
+def _rest_record(incident: dict[str, Any]) -> dict[str, Any]:
+    """A REST ``GET /incidents`` incident in the Analytics record's terms."""
+    acks = [a for a in incident.get("acknowledgements") or [] if isinstance(a, dict)]
+    resolved = incident.get("resolved_at")
+    if resolved is None and incident.get("status") == "resolved":
+        resolved = incident.get("last_status_change_at")
+    teams = incident.get("teams") or [None]
+    return {
+        "id": incident.get("id"), "incident_number": incident.get("incident_number"),
+        "description": incident.get("title") or incident.get("description") or incident.get("summary"),
+        "created_at": incident.get("created_at"), "resolved_at": resolved,
+        "acknowledged_at": min((str(a["at"]) for a in acks if a.get("at")), default=None),
+        "urgency": incident.get("urgency"), "priority_name": _summary(incident.get("priority")),
+        "service_name": _summary(incident.get("service")), "team_name": _summary(teams[0]),
+        "escalation_policy_name": _summary(incident.get("escalation_policy")),
+        "acknowledged_user_names": [n for n in (_summary(a.get("acknowledger")) for a in acks) if n],
+        "assigned_user_names": [n for n in (_summary(a.get("assignee")) for a in
+                                            incident.get("assignments") or [] if isinstance(a, dict)) if n],
+    }
+
+
+def _read_json(path: Path) -> tuple[pl.DataFrame, str]:
+    body = load_json(path)
+    pages = body if isinstance(body, list) and body and all(isinstance(p, dict) and "incidents" in p
+                                                              for p in body) else [body]
+    if all(isinstance(p, dict) and isinstance(p.get("incidents"), list) for p in pages):
+        records: Any = [_rest_record(r) if isinstance(r, dict) else r for p in pages for r in p["incidents"]]
+        kind = "rest"
+    else:
+        records = body.get("data") if isinstance(body, dict) else body
+        kind = "analytics"
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise InputError(f"{path}: expected {{\"incidents\": [...]}} (REST GET /incidents), {{\"data\": [...]}} "
+                         "(Analytics) or a list of incident objects", file=str(path))
+    if not records:
+        raise InputError(f"{path}: no incidents in the file", file=str(path))
+    return records_frame(records), kind
 
 
 def build_incidents(frame: pl.DataFrame, mapping: Mapping[str, tuple[str, ...]], *, file: str, tz: str,
@@ -347,7 +406,26 @@ def build_incidents(frame: pl.DataFrame, mapping: Mapping[str, tuple[str, ...]],
                               assignees.list.first()),
     )
     out = out.select(list(OUTPUT_SCHEMA)).cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
-    return conform(out, INCIDENTS, file=file)
+    return conform(_possible(out, frame[ROW], file), INCIDENTS, file=file)
+
+
+def _possible(out: pl.DataFrame, rows: pl.Series, file: str) -> pl.DataFrame:
+    """``out`` without the incidents that cannot have happened as exported, each named in a warning."""
+    started, resolved, acked = pl.col("started_at"), pl.col("resolved_at"), pl.col("acknowledged_at")
+    checks = [(resolved < started, "resolved before it was created"),
+              (acked < started, "acknowledged before it was created"),
+              (acked > resolved, "acknowledged after it was resolved")]
+    marked = out.with_columns(rows.alias(ROW), pl.lit(None, pl.String).alias("_why"))
+    for condition, why in checks:
+        marked = marked.with_columns(pl.when(pl.col("_why").is_null() & condition.fill_null(False))
+                                     .then(pl.lit(why)).otherwise(pl.col("_why")).alias("_why"))
+    bad = marked.filter(pl.col("_why").is_not_null())
+    for row, incident, why in bad.select(ROW, "incident_id", "_why").iter_rows():
+        log.warning("%s: row %s: incident %s was %s; left out", file, row, incident, why)
+    if bad.height:
+        log.warning("%s: left out %d of %d incidents that cannot have happened as exported", file, bad.height,
+                    out.height)
+    return marked.filter(pl.col("_why").is_null()).drop(ROW, "_why")
 
 
 def read_pagerduty(path: str | os.PathLike[str], *, format: Format = "auto", tz: str = "UTC") -> pl.DataFrame:
@@ -358,7 +436,7 @@ def read_pagerduty(path: str | os.PathLike[str], *, format: Format = "auto", tz:
     path
         The export file.
     format
-        ``"legacy"``, ``"insights"``, ``"analytics"``, or ``"auto"`` (default: told by content).
+        ``"legacy"``, ``"insights"``, ``"analytics"``, ``"rest"``, or ``"auto"`` (default: told by content).
     tz
         IANA zone of timestamps without a UTC offset (PagerDuty's account time zone); default "UTC".
 
@@ -380,9 +458,9 @@ def read_pagerduty(path: str | os.PathLike[str], *, format: Format = "auto", tz:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file", file=str(path))
-    if format == "analytics" or (format == "auto" and opens_as_json(path)):
-        frame, _ = _read_json(path)
-        return build_incidents(frame, COLUMNS["analytics"], file=str(path), tz=tz)
+    if format in ("analytics", "rest") or (format == "auto" and opens_as_json(path)):
+        frame, kind = _read_json(path)
+        return build_incidents(frame, COLUMNS[kind], file=str(path), tz=tz)
     table = read_export(path)
     kind = format if format != "auto" else _detect(path, table.frame.columns)
     return build_incidents(table.frame, COLUMNS[kind], file=str(path), tz=tz, typed=not table.text)

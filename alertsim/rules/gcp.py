@@ -18,7 +18,9 @@ How a policy is evaluated (reference: cloud-alarms-and-incident-exports.md §2):
 * **Alignment.** At minute ``t`` each series is aligned over ``(t − alignmentPeriod, t]`` (the window
   slides with the minute): ``ALIGN_MEAN/MIN/MAX/SUM/COUNT/STDDEV``, ``ALIGN_PERCENTILE_99/95/50/05``
   (linear interpolation), ``ALIGN_NEXT_OLDER`` (the newest sample), ``ALIGN_DELTA`` and ``ALIGN_RATE``
-  (Prometheus ``increase``/``rate``, counter resets included). No aggregation (or ``ALIGN_NONE``): the
+  (Prometheus ``increase``/``rate``, counter resets included, for CUMULATIVE metrics;
+  a series the importer marked ``metric_kind="DELTA"`` holds changes already: their sum over the
+  alignment period, and that sum per second). No aggregation (or ``ALIGN_NONE``): the
   newest sample of the minute ``(t − 1m, t]``. ``crossSeriesReducer``
   (``REDUCE_MEAN/MIN/MAX/SUM/COUNT/STDDEV/PERCENTILE_xx``) then reduces the aligned series grouped by
   ``groupByFields``.
@@ -204,11 +206,20 @@ def _aligned(sel: Selection, agg: Aggregation | None, grid: Grid) -> tuple[np.nd
         return vec.values, vec.present
     fn, q = ALIGNERS[agg.per_series_aligner]
     width = to_microseconds(agg.alignment_period)
-    if fn in ("increase", "rate"):
-        vec = extrapolated(sel.data, grid, width, kind=fn, left_open=True)  # type: ignore[arg-type]
-    else:
+    if fn not in ("increase", "rate"):
         vec = over_time(sel.data, grid, fn, width, q=q, left_open=True)  # type: ignore[arg-type]
-    return vec.values, vec.present
+        return vec.values, vec.present
+    vec = extrapolated(sel.data, grid, width, kind=fn, left_open=True)  # type: ignore[arg-type]
+    delta = np.array([lbl.get("metric_kind") == "DELTA" for lbl in sel.label_dicts()], dtype=bool)
+    if not delta.any():
+        return vec.values, vec.present
+    # A DELTA point already is the change over its own interval: the aligned delta is their sum over
+    # the alignment period, the rate that sum per second (GCP's ALIGN_DELTA and ALIGN_RATE of DELTA kinds).
+    sums = over_time(sel.data, grid, "sum", width, left_open=True)
+    summed = sums.values if fn == "increase" else sums.values / (width / 1e6)
+    values = np.where(delta[:, None], summed, vec.values)
+    present = np.where(delta[:, None], sums.present, vec.present)
+    return values, present
 
 
 def _outcome(cond: GcpCondition, prepared: Prepared, grid: Grid, auto_close: timedelta | None) -> _Outcome:

@@ -77,3 +77,30 @@ def test_a_datadog_export_replays_through_the_monitor_that_reads_it(tmp_path: Pa
     assert alerts["series"].to_list() == ['system.cpu.user{env="prod",host="web-1"}']
     fired = alerts["fired_at"][0]
     assert START + timedelta(minutes=HOT.start) <= fired <= START + timedelta(minutes=HOT.start + 5)
+
+
+def test_a_delta_metric_is_not_a_counter(tmp_path: Path) -> None:
+    """Apache's error count as GCP exports it: DELTA points, each the errors of its own minute. A burst
+    of 2 errors/s fires an ALIGN_RATE > 1 policy; read as a counter, a steady 120 per minute is no rise."""
+    metric = "workload.googleapis.com/apache.errors"
+    points = [{"interval": {"startTime": stamp(m - 1), "endTime": stamp(m)},
+               "value": {"int64Value": str(120 if m in HOT else 3)}} for m in range(1, 60)]
+    export = {"timeSeries": [{"metric": {"type": metric, "labels": {"server": "web-1"}},
+                              "resource": {"type": "gce_instance", "labels": {"project_id": "larkspur"}},
+                              "metricKind": "DELTA", "valueType": "INT64", "points": points}]}
+    policy = {"displayName": "Apache errors above 1/s", "combiner": "OR", "conditions": [{
+        "displayName": "error rate > 1/s",
+        "conditionThreshold": {
+            "filter": f'metric.type="{metric}"',
+            "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE"}],
+            "comparison": "COMPARISON_GT", "thresholdValue": 1, "duration": "0s"}}]}
+    (tmp_path / "export.json").write_text(json.dumps(export))
+    (tmp_path / "policy.json").write_text(json.dumps(policy))
+    invoke("import", "gcp-metrics", tmp_path / "export.json", "--out", tmp_path / "metrics.parquet")
+    assert pl.read_parquet(tmp_path / "metrics.parquet")["metric_kind"].unique().to_list() == ["DELTA"]
+    invoke("replay", tmp_path / "metrics.parquet", "--rules", tmp_path / "policy.json", "--out", tmp_path / "run",
+           "--start", stamp(0), "--end", stamp(59))
+    alerts = read_frame(tmp_path / "run", "alerts")
+    assert alerts.height == 1
+    assert START + timedelta(minutes=HOT.start) <= alerts["fired_at"][0] <= START + timedelta(minutes=HOT.start + 1)
+    assert START + timedelta(minutes=HOT.stop) <= alerts["resolved_at"][0] <= START + timedelta(minutes=HOT.stop + 1)
