@@ -66,7 +66,6 @@ import numpy as np
 from alertsim.durations import format_duration, to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import series_name
-from alertsim.promql.rules import parse_prometheus_rules
 from alertsim.rules._vendor import (
     MINUTE_US,
     cadence_grid,
@@ -599,6 +598,9 @@ def _promql_rules(policy: str, specs: Sequence[Mapping[str, Any]], common: Mappi
             group["interval"] = format_duration(seconds(spec["evaluationInterval"], file=ctx.file, rule=ctx.rule,
                                                         field=f"conditions[{i}].evaluationInterval", minimum=30))
         groups.append(group)
+    # Imported here: alertsim.promql.rules imports the rule contract of this package, which lists this module.
+    from alertsim.promql.rules import parse_prometheus_rules
+
     return list(parse_prometheus_rules({"groups": groups}, file=ctx.file))
 
 

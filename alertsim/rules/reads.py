@@ -24,7 +24,7 @@ from typing import Any
 
 from alertsim.errors import ConfigError
 from alertsim.promql.ast import Matcher, MatrixSelector, VectorSelector, walk
-from alertsim.vectors import LOOKBACK_US
+from alertsim.series import LOOKBACK_US
 
 
 @dataclass(frozen=True, kw_only=True)
