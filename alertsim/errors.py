@@ -114,15 +114,18 @@ class Notice:
     rule: str | None = None
     field: str | None = None
     file: str | None = None
+    #: 1-based line in ``file`` where known (a rule of a rule file).
+    line: int | None = None
 
     def __str__(self) -> str:
-        where = [w for w in (self.file, f"rule {self.rule!r}" if self.rule else None,
+        place = f"{self.file}:{self.line}" if self.file and self.line else self.file
+        where = [w for w in (place, f"rule {self.rule!r}" if self.rule else None,
                              f"field {self.field!r}" if self.field else None) if w]
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
-    def as_dict(self) -> dict[str, str | None]:
+    def as_dict(self) -> dict[str, str | int | None]:
         return {"code": self.code, "message": self.message, "rule": self.rule, "field": self.field,
-                "file": self.file}
+                "file": self.file, "line": self.line}
 
 
 class StrictError(AlertsimError):

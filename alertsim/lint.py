@@ -60,7 +60,7 @@ Level = Literal["error", "warning"]
 CHECKS: dict[str, Level] = {
     "invalid": "error", "burn-rate-never-fires": "error", "duplicate-rule": "error", "info-pages": "error",
     "no-runbook": "warning", "no-severity": "warning", "page-on-one-sample": "warning",
-    "overlapping-rules": "warning",
+    "overlapping-rules": "warning", "unsupported-rule": "warning",
 }
 FINDINGS = Schema(
     name="Findings",
@@ -304,6 +304,9 @@ def lint(paths: Sequence[str | os.PathLike[str]], *, alertmanager: str | os.Path
             found.append(Finding(check="invalid", file=name, rule=getattr(exc, "rule", None), message=str(exc)))
             continue
         items += [(name, r) for r in rules]
+        found += [Finding(check="unsupported-rule", file=name, rule=n.rule,
+                          message=f"line {n.line}: {n.message}" if n.line else n.message)
+                  for n in getattr(rules, "notices", ())]
         explicit.update(_explicit_severity(document, rules))
     found += _rule_findings(items, explicit)
     for name, config in configs:

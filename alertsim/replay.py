@@ -299,6 +299,7 @@ def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[RuleBase] | RuleBas
     """
     if isinstance(rules, RuleBase):
         rules = [rules]
+    loaded = tuple(getattr(rules, "notices", ()))  # rules left out of a rule file (LoadedRules)
     if isinstance(rules, str | bytes) or not hasattr(rules, "__iter__"):
         raise ArgumentError(f"expected rules (a RuleBase or a list of them, e.g. from alertsim.load_rules), got "
                             f"{type(rules).__name__} {rules!r:.60}; load a rule file with load_rules(path)",
@@ -311,7 +312,7 @@ def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[RuleBase] | RuleBas
         dup = sorted({n for n in names if names.count(n) > 1})
         raise ConfigError(f"rule names must be unique; repeated: {dup}", field="name")
     prepared = prepare(metrics) if not isinstance(metrics, Prepared) else metrics
-    notices: list[Notice] = []
+    notices: list[Notice] = list(loaded)
     grid = make_grid(prepared, eval_interval, start, end, notices, eval_offset)
     sem = semantics or Semantics()
     columns: dict[str, list[Any]] = {k: [] for k in ("rule", "series", "labels", "severity", "active_at",
@@ -338,7 +339,7 @@ def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[RuleBase] | RuleBas
         evaluation_frame = (pl.concat(evals) if evals else EVALUATIONS.empty().with_columns(
             pl.lit(None, pl.Float64).alias("score"), pl.lit(None, pl.Float64).alias("bound")))
     log.info("replayed %d rules over %d series: %d alerts", len(rules), prepared.data.n, alerts.height)
-    for notice in notices:
+    for notice in notices[len(loaded):]:  # load_rules logged the rules it left out
         log.warning("%s", notice)
     return Replay(alerts=alerts, rules=rules, grid=grid, evaluations=evaluation_frame, notices=tuple(notices))
 

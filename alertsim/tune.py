@@ -149,7 +149,8 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
         partition (locally or on a Dask cluster); default in memory.
     """
     budget_per_week = parse_budget(budget)
-    rule_list = list(load_rules(rules) if isinstance(rules, str | os.PathLike) else rules)
+    loaded = load_rules(rules) if isinstance(rules, str | os.PathLike) else rules
+    rule_list = list(loaded)
     if isinstance(metrics, Dataset):
         result = replay_dataset(metrics, rule_list, eval_interval=eval_interval, start=start, end=end,
                                 engine="local" if engine == "memory" else engine,  # type: ignore[arg-type]
@@ -158,7 +159,7 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
         raise ConfigError(f"engine {engine!r} replays a Dataset (alertsim.scale.open_dataset); "
                           "an in-memory frame uses engine='memory'", field="engine")
     else:
-        result = replay(prepare(metrics), rule_list, eval_interval=eval_interval, start=start, end=end)
+        result = replay(prepare(metrics), loaded, eval_interval=eval_interval, start=start, end=end)
     period = (result.start, result.end)
     weeks = max((result.end - result.start).total_seconds() / (7 * 86400), 1e-9)
     quality = score(result.alerts, incidents, early=early, late=late, match_on=match_on, period=period,

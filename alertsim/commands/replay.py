@@ -38,7 +38,7 @@ def replay_command(
 
     try:
         check_output(out)  # before any work: never replace what alertsim did not write
-        rule_list = load_rules(rules)
+        rule_list = load_rules(rules, strict=strict)
         if engine != "memory":
             from alertsim.scale import open_dataset, replay_dataset
 

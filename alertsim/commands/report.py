@@ -38,7 +38,7 @@ def tune_command(
 
     try:
         check_output(out)
-        rule_list = load_rules(rules)
+        rule_list = load_rules(rules, strict=strict)
         source: pl.DataFrame | Dataset
         if engine == "memory":
             source = read_metrics(metrics, metric=metric, table=table)

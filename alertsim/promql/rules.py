@@ -14,8 +14,11 @@ rule manager does:
 * ``for`` and ``keep_firing_for`` run on the group's own evaluation instants;
 * ``limit`` is enforced (exceeding it is an error, as it fails the rule in Prometheus).
 
-Anything outside alertsim's PromQL subset, and templated rule labels, raise ``ConfigError`` naming
-the file and line, the rule and the construct.
+A rule outside alertsim's PromQL subset (an unsupported function, a templated rule label, a group
+key of a newer Prometheus) is skipped, as is every rule that reads what a skipped recording rule
+records; each gets a :class:`~alertsim.errors.Notice` (``unsupported-rule``) naming the file and
+line, the rule and the construct, and the other rules load (``strict=True`` raises ``ConfigError``
+instead). Anything Prometheus itself would reject is a ``ConfigError``.
 
 >>> rules = parse_prometheus_rules('''
 ... groups:
@@ -38,8 +41,8 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,7 +52,7 @@ import yaml
 
 from alertsim._yaml import load_yaml_documents
 from alertsim.durations import parse_duration, to_microseconds
-from alertsim.errors import ConfigError
+from alertsim.errors import ConfigError, Notice
 from alertsim.frames import series_name
 from alertsim.promql.ast import Node, anchored, selector_reaches
 from alertsim.promql.engine import (
@@ -67,7 +70,7 @@ from alertsim.promql.engine import (
     labels_of,
 )
 from alertsim.promql.parser import PromQLSyntaxError, Unsupported, line_of, parse
-from alertsim.rules.base import Condition, RuleBase
+from alertsim.rules.base import Condition, LoadedRules, RuleBase
 from alertsim.series import LOOKBACK_US, Grid, Prepared, Semantics
 
 log = logging.getLogger(__name__)
@@ -407,6 +410,20 @@ def _error(message: str, *, file: str | None, rule: str | None, line: int | None
     return ConfigError(message, file=file, rule=rule, line=line, field=field)
 
 
+class UnsupportedRule(ConfigError):
+    """A valid rule that alertsim cannot replay (a construct outside its subset)."""
+
+
+def _skipped(error: ConfigError) -> Notice:
+    message = str(error).split(": ", 1)[-1] if error.file or error.rule or error.field else str(error)
+    return Notice(code="unsupported-rule", file=error.file, line=error.line, rule=error.rule, field=error.field,
+                  message=message + SKIPPED)
+
+
+#: How the notice of a rule left out of a file ends.
+SKIPPED = "; the rule is skipped, the others replay"
+
+
 def _string_map(value: Any, what: str, *, file: str | None, rule: str, line: int | None) -> dict[str, str]:
     if value is None:
         return {}
@@ -429,7 +446,8 @@ def _duration(value: Any, what: str, *, file: str | None, rule: str, line: int |
         raise _error(str(exc).split(": ", 1)[-1], file=file, rule=rule, line=line, field=what) from None
 
 
-def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None = None) -> list[PromQLRule]:
+def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None = None,
+                           strict: bool = False) -> LoadedRules:
     """The alerting rules of a Prometheus rule file (YAML text or an already-loaded document).
 
     The text may hold several YAML documents (``---``), each a rule file, a prometheus-operator
@@ -437,8 +455,19 @@ def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None 
     kube-prometheus and Sloth write them; other Kubernetes objects in the stream are skipped with a
     warning naming them. Group names are unique within each rule file or manifest, as Prometheus and the
     operator require. Recording rules are kept in each rule's ``program`` and evaluated during replay.
-    Raises ``ConfigError`` naming the file, line, rule and field for anything Prometheus would reject and
-    for PromQL outside alertsim's subset.
+    Raises ``ConfigError`` naming the file, line, rule and field for anything Prometheus would reject. A
+    rule outside alertsim's subset is skipped with a notice in the result's ``notices`` (with ``strict``,
+    it is a ``ConfigError`` too); if no alerting rule is left, that is a ``ConfigError``.
+
+    >>> rules = parse_prometheus_rules('''
+    ... groups:
+    ... - name: g
+    ...   rules:
+    ...   - {alert: Odd, expr: 'histogram_fraction(0, 1, x) > 0'}
+    ...   - {alert: High, expr: x > 1}
+    ... ''', file="r.yml")
+    >>> [r.name for r in rules], [str(n) for n in rules.notices]  # doctest: +ELLIPSIS
+    (['High'], ["r.yml:5, rule 'Odd', field 'expr': histogram_fraction: ...; the rule is skipped, ..."])
     """
     if isinstance(source, str):
         documents = load_yaml_documents(source, file=file)
@@ -460,13 +489,25 @@ def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None 
                           f"(apiVersion monitoring.coreos.com/v1, rules under spec.groups) or a List of them; "
                           f"got {what}", file=file, field="groups")
     entries: list[Entry] = []
-    group_specs: list[Mapping[str, Any]] = []
+    specs: list[dict[str, Any]] = []
+    notices: list[Notice] = []
+    skipped_records: dict[str, Notice] = {}
+
+    def skip(error: ConfigError, records: list[str]) -> None:
+        if strict:
+            raise error
+        notices.append(_skipped(error))
+        for record in records:
+            skipped_records.setdefault(record, notices[-1])
+
     for document, marks, what in sources:
-        entries += _source_entries(document, marks, what, first=len(entries), file=file)
-        group_specs += [g for g in document["groups"] if isinstance(g, Mapping)]
+        read, read_specs = _source_entries(document, marks, what, first=len(entries), file=file, skip=skip)
+        entries += read
+        specs += read_specs
+    if skipped_records:
+        entries, specs = _drop_readers(entries, specs, skipped_records, skip)
     program = RuleProgram(file=file, entries=tuple(entries))
     program.evaluation_order()  # cycles are a ConfigError now, not at replay
-    specs = _specs(group_specs)
     counts = Counter(e.name for e in entries if e.kind == "alert")
     occurrence: Counter[str] = Counter()
     out = []
@@ -482,12 +523,18 @@ def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None 
             for_=spec["for"], keep_firing_for=spec["keep_firing_for"], labels=dict(sorted(entry.labels.items())),
             annotations=spec["annotations"], severity=entry.labels.get("severity"),  # type: ignore[arg-type]
             program=program, order=entry.order, line=entry.line))
-    return out
+    for notice in notices:
+        log.warning("%s", notice)
+    if notices and not out:
+        raise ConfigError("no alerting rule of the file can be replayed:\n" + "\n".join(f"  - {n}" for n in notices),
+                          file=file)
+    return LoadedRules(out, notices=notices)
 
 
-def _source_entries(document: Mapping[str, Any], marks: _Marks, what: str, *, first: int, file: str | None
-                    ) -> list[Entry]:
-    """The rules of one rule file (or one manifest's ``spec``), numbered from ``first``."""
+def _source_entries(document: Mapping[str, Any], marks: _Marks, what: str, *, first: int, file: str | None,
+                    skip: Callable[[ConfigError, list[str]], None]) -> tuple[list[Entry], list[dict[str, Any]]]:
+    """The rules of one rule file (or one manifest's ``spec``), numbered from ``first``, and their
+    ``for``/``keep_firing_for``/``annotations``; ``skip`` is told about rules outside the subset."""
     if not isinstance(document.get("groups"), list):
         raise ConfigError(f"{what}: `groups` must be a list of rule groups", file=file,
                           line=marks.line("groups") or marks.line(), field="groups")
@@ -497,6 +544,7 @@ def _source_entries(document: Mapping[str, Any], marks: _Marks, what: str, *, fi
         raise ConfigError(f"unknown top-level key(s) {unknown}; a Prometheus rule file has only `groups`",
                           file=file, line=marks.line(unknown[0]))
     entries: list[Entry] = []
+    specs: list[dict[str, Any]] = []
     seen_groups: set[str] = set()
     for g, group in enumerate(document["groups"]):
         gline = marks.line("groups", g)
@@ -509,10 +557,16 @@ def _source_entries(document: Mapping[str, Any], marks: _Marks, what: str, *, fi
             raise ConfigError(f"groupname: {name!r} is repeated in the same file", file=file, line=gline,
                               field="name")
         seen_groups.add(name)
+        newer = [key for key in group if key in _NEWER_GROUP_KEYS]
+        if newer:
+            listed = group.get("rules")
+            skip(UnsupportedRule(f"{_NEWER_GROUP_KEYS[newer[0]]} is not supported: every rule of group {name!r} "
+                                 "is skipped", file=file, line=marks.line("groups", g, newer[0]), rule=f"group {name}",
+                                 field=newer[0]),
+                 [str(r["record"]) for r in (listed if isinstance(listed, list) else [])
+                  if isinstance(r, Mapping) and r.get("record")])
+            continue
         for key in group:
-            if key in _NEWER_GROUP_KEYS:
-                raise ConfigError(f"{_NEWER_GROUP_KEYS[key]} is not supported", file=file,
-                                  line=marks.line("groups", g, key), field=key)
             if key in _IGNORED_GROUP_KEYS:
                 log.warning("%s:%s: group %r: %s is ignored (%s)", file or "rules", marks.line("groups", g, key),
                             name, key, _IGNORED_GROUP_KEYS[key])
@@ -534,23 +588,58 @@ def _source_entries(document: Mapping[str, Any], marks: _Marks, what: str, *, fi
             raise ConfigError(f"group {name!r}: rules must be a list", file=file,
                               line=marks.line("groups", g, "rules"), field="rules")
         for r, spec in enumerate(rules):
-            entries.append(_entry(spec, marks, ("groups", g, "rules", r), group=name, interval_us=interval_us,
-                                  limit=limit, order=first + len(entries), file=file))
-    return entries
+            try:
+                entry = _entry(spec, marks, ("groups", g, "rules", r), group=name, interval_us=interval_us,
+                               limit=limit, order=first + len(entries), file=file)
+            except UnsupportedRule as error:
+                skip(error, [str(spec["record"])] if isinstance(spec, Mapping) and spec.get("record") else [])
+                continue
+            entries.append(entry)
+            specs.append(_spec(spec))
+    return entries, specs
 
 
-def _specs(groups: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """``for``, ``keep_firing_for`` and ``annotations`` of every rule, in file order."""
-    out = []
-    for group in groups:
-        for spec in group.get("rules") or []:
-            annotations = spec.get("annotations") or {}
-            out.append({
-                "for": parse_duration(_text(spec.get("for", "0"))),
-                "keep_firing_for": parse_duration(_text(spec.get("keep_firing_for", "0"))),
-                "annotations": {str(k): "" if v is None else str(v) for k, v in sorted(annotations.items())},
-            })
-    return out
+def _spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``for``, ``keep_firing_for`` and ``annotations`` of a rule (already checked by ``_entry``)."""
+    annotations = spec.get("annotations") or {}
+    return {
+        "for": parse_duration(_text(spec.get("for", "0"))),
+        "keep_firing_for": parse_duration(_text(spec.get("keep_firing_for", "0"))),
+        "annotations": {str(k): "" if v is None else str(v) for k, v in sorted(annotations.items())},
+    }
+
+
+def _reads(entry: Entry, names: Mapping[str, Any]) -> str | None:
+    """The first of ``names`` (recorded series) that a selector of ``entry`` names, if any."""
+    for selector, _ in selector_reaches(entry.node):
+        matchers = [m for m in selector.matchers if m.name == NAME]
+        for name in names:
+            if matchers and all(_name_matches(m.op, m.value, name) for m in matchers):
+                return name
+    return None
+
+
+def _drop_readers(entries: list[Entry], specs: list[dict[str, Any]], skipped: dict[str, Notice],
+                  skip: Any) -> tuple[list[Entry], list[dict[str, Any]]]:
+    """Leave out every rule that reads a series recorded by a skipped rule (transitively); the rules
+    left are renumbered in file order."""
+    kept = list(zip(entries, specs, strict=True))
+    changed = True
+    while changed:
+        changed = False
+        for pair in list(kept):
+            entry = pair[0]
+            name = _reads(entry, skipped)
+            if name is None:
+                continue
+            cause = skipped[name]
+            where = f"{cause.file}:{cause.line}" if cause.file and cause.line else f"rule {cause.rule!r}"
+            skip(UnsupportedRule(f"reads {name!r}, recorded by a rule that is skipped ({where})", file=cause.file,
+                                 line=entry.line, rule=entry.name, field="expr"),
+                 [entry.name] if entry.kind == "record" else [])
+            kept.remove(pair)
+            changed = True
+    return ([replace(e, order=i) for i, (e, _) in enumerate(kept)], [spec for _, spec in kept])
 
 
 def _text(value: Any) -> str:
@@ -599,9 +688,9 @@ def _entry(spec: Any, marks: _Marks, path: tuple[str | int, ...], *, group: str,
             raise _error(f"invalid label name: {key}", file=file, rule=name, line=marks.line(*path, "labels"),
                          field="labels")
         if "{{" in value:
-            raise _error(f"label {key}: templated label values ({value!r}) are not supported: they make the "
-                         "alert's identity depend on its value", file=file, rule=name,
-                         line=marks.line(*path, "labels", key), field="labels")
+            raise UnsupportedRule(f"label {key}: templated label values ({value!r}) are not supported: they make "
+                                  "the alert's identity depend on its value", file=file, rule=name,
+                                  line=marks.line(*path, "labels", key), field="labels")
     for key in annotations:
         if not LABEL_NAME.match(key):
             raise _error(f"invalid annotation name: {key}", file=file, rule=name,
@@ -609,8 +698,8 @@ def _entry(spec: Any, marks: _Marks, path: tuple[str | int, ...], *, group: str,
     try:
         node = parse(expr)
     except Unsupported as exc:
-        raise _error(f"{exc.construct}: {exc}", file=file, rule=name,
-                     line=marks.expr_line((*path, "expr"), expr, exc.pos) or line, field="expr") from None
+        raise UnsupportedRule(f"{exc.construct}: {exc}", file=file, rule=name,
+                              line=marks.expr_line((*path, "expr"), expr, exc.pos) or line, field="expr") from None
     except PromQLSyntaxError as exc:
         raise _error(f"could not parse expression: {exc}", file=file, rule=name,
                      line=marks.expr_line((*path, "expr"), expr, exc.pos) or line, field="expr") from None
@@ -619,14 +708,14 @@ def _entry(spec: Any, marks: _Marks, path: tuple[str | int, ...], *, group: str,
                  deleted=frozenset(k for k, v in labels.items() if v == ""), line=line)
 
 
-def load_prometheus_rules(path: str | os.PathLike[str]) -> list[PromQLRule]:
+def load_prometheus_rules(path: str | os.PathLike[str], *, strict: bool = False) -> LoadedRules:
     """:func:`parse_prometheus_rules` of a file."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read rule file: {exc}", file=str(path)) from None
-    return parse_prometheus_rules(text, file=str(path))
+    return parse_prometheus_rules(text, file=str(path), strict=strict)
 
 
 def recorded_series(rules: list[PromQLRule], prepared: Any, grid: Grid) -> dict[str, Vector]:
@@ -637,5 +726,6 @@ def recorded_series(rules: list[PromQLRule], prepared: Any, grid: Grid) -> dict[
     return {name: Vector(block.labels, block.values, block.present) for name, block in store.recorded}
 
 
-__all__ = ["EvaluationError", "GroupGrid", "PromQLRule", "RuleProgram", "evaluate_rule", "format_labels",
-           "load_prometheus_rules", "parse_prometheus_rules", "recognises", "recorded_series", "rule_sources"]
+__all__ = ["EvaluationError", "GroupGrid", "PromQLRule", "RuleProgram", "UnsupportedRule", "evaluate_rule",
+           "format_labels", "load_prometheus_rules", "parse_prometheus_rules", "recognises", "recorded_series",
+           "rule_sources"]

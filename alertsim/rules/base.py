@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
 
+from alertsim.errors import Notice
 from alertsim.series import Grid, Prepared, Semantics
 
 #: Metric names of counters (and histogram parts): a rule on them does not fire on one gauge sample.
@@ -154,4 +155,20 @@ class Condition:
     extra_labels: Mapping[str, str] = field(default_factory=dict)
 
 
-__all__ = ["COUNTER", "Condition", "RuleBase", "Sent"]
+class LoadedRules(list):  # type: ignore[type-arg]
+    """The rules of a file, plus ``notices`` for the rules that were left out of it (outside the
+    supported subset), each naming the file and line, the rule and the construct. It is a plain
+    list otherwise; :func:`alertsim.replay` carries the notices into its result.
+
+    >>> from alertsim.errors import Notice
+    >>> rules = LoadedRules([], notices=[Notice(code="unsupported-rule", rule="B", message="skipped")])
+    >>> len(rules), [n.rule for n in rules.notices]
+    (0, ['B'])
+    """
+
+    def __init__(self, rules: Iterable[RuleBase] = (), *, notices: Iterable[Notice] = ()):
+        super().__init__(rules)
+        self.notices: tuple[Notice, ...] = tuple(notices)
+
+
+__all__ = ["COUNTER", "Condition", "LoadedRules", "RuleBase", "Sent"]

@@ -24,6 +24,9 @@ from alertsim.rules import cloudwatch_alarms, datadog, gcp
 from alertsim.rules.base import RuleBase
 from alertsim.rules.config import parse_rules
 
+#: How a notice of a skipped rule ends (alertsim.promql.rules).
+SKIPPED = prometheus.SKIPPED
+
 
 @dataclass(frozen=True, kw_only=True)
 class Dialect:
@@ -69,13 +72,16 @@ DIALECTS: tuple[Dialect, ...] = (
 )
 
 
-def load_rules(path: str | os.PathLike[str], *, dialects: Sequence[Dialect] = DIALECTS) -> list[RuleBase]:
+def load_rules(path: str | os.PathLike[str], *, dialects: Sequence[Dialect] = DIALECTS,
+               strict: bool = False) -> list[RuleBase]:
     """Load rules from a YAML or JSON file: alertsim's native format (``rules:``), a Prometheus rule file
     (``groups:``), prometheus-operator ``PrometheusRule`` manifests (one or several ``---`` documents, or
     a Kubernetes ``List``), CloudWatch ``describe-alarms`` output, a GCP alert policy or a Datadog monitor.
 
     ``dialects`` are the formats tried, in order (default :data:`DIALECTS`). Raises ``ConfigError`` naming
-    the file, the rule and the field for anything wrong.
+    the file, the rule and the field for anything wrong. A rule that alertsim cannot replay is left out
+    and reported in the returned list's ``notices`` (:class:`alertsim.rules.base.LoadedRules`);
+    ``strict=True`` raises a ``ConfigError`` for it instead.
     """
     check_type(path, (str, os.PathLike), name="rules", expected="the path of a rule file (str or pathlib.Path)")
     path = Path(path)
@@ -86,7 +92,14 @@ def load_rules(path: str | os.PathLike[str], *, dialects: Sequence[Dialect] = DI
     documents = [d for d in load_yaml_documents(text, file=str(path)) if d is not None]
     for dialect in dialects:
         if dialect.recognises(documents):
-            return list(dialect.parse(text, documents, str(path)))
+            rules = dialect.parse(text, documents, str(path))
+            skipped = [n for n in getattr(rules, "notices", ()) if n.code == "unsupported-rule"]
+            if strict and skipped:
+                first = skipped[0]
+                raise ConfigError(first.message.removesuffix(SKIPPED) + " (strict: a rule that cannot be "
+                                  "replayed refuses the file)", file=first.file, rule=first.rule,
+                                  field=first.field, line=first.line)
+            return rules if isinstance(rules, list) else list(rules)
     raise ConfigError(f"not a rule file in any known format ({', '.join(d.name for d in dialects)})",
                       file=str(path))
 

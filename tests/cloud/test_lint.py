@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -162,6 +163,12 @@ def test_prometheus_rule_files(tmp_path: Path) -> None:
     path.write_text("groups:\n- name: g\n  rules:\n  - alert: Up\n    expr: up == 0\n    labels: {severity: page}\n"
                     "    annotations: {runbook_url: 'https://r'}\n")
     assert pairs(lint([path])) == [("Up", "page-on-one-sample")]
+    path.write_text("groups:\n- name: g\n  rules:\n  - alert: Up\n    expr: up == 0\n    labels: {severity: page}\n"
+                    "    annotations: {runbook_url: 'https://r'}\n"
+                    "  - alert: Odd\n    expr: histogram_fraction(0, 1, up) > 0\n")
+    findings = lint([path])
+    assert pairs(findings) == [("Odd", "unsupported-rule"), ("Up", "page-on-one-sample")]
+    assert findings.filter(pl.col("rule") == "Odd")["message"][0].startswith("line 9: histogram_fraction")
 
 
 def test_unreadable_files_are_errors(tmp_path: Path) -> None:

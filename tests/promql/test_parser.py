@@ -185,12 +185,21 @@ def test_unsupported_construct_in_a_rule_file_names_rule_and_line(tmp_path: Path
         "  - alert: Broken\n"
         "    expr: |\n"
         "      sum(ok:rate5m)\n"
-        f"        > on() {expr}\n")
+        f"        > on() {expr}\n"
+        "  - alert: Fine\n"
+        "    expr: sum(ok:rate5m) > 1\n")
     with pytest.raises(ConfigError) as info:
-        load_rules(path)
+        load_rules(path, strict=True)
     error = info.value
     assert (error.file, error.rule, error.line, error.field) == (str(path), "Broken", 9, "expr")
     assert construct in str(error)
+    # Without strict, the rule is left out with the same words and the rest of the file loads.
+    rules = load_rules(path)
+    assert [r.name for r in rules] == ["Fine"]
+    [notice] = rules.notices  # type: ignore[attr-defined]
+    assert (notice.code, notice.file, notice.line, notice.rule, notice.field) == (
+        "unsupported-rule", str(path), 9, "Broken", "expr")
+    assert construct in notice.message and str(notice).startswith(f"{path}:9, rule 'Broken'")
 
 
 @pytest.mark.parametrize(("body", "message", "line"), [
@@ -209,8 +218,10 @@ def test_unsupported_construct_in_a_rule_file_names_rule_and_line(tmp_path: Path
 def test_rule_file_errors(tmp_path: Path, body: str, message: str, line: int) -> None:
     path = tmp_path / "rules.yml"
     path.write_text("groups:\n" + body)
+    from alertsim.promql.rules import load_prometheus_rules  # after alertsim.rules (import order)
+
     with pytest.raises(ConfigError, match=message) as info:
-        load_rules(path)
+        load_prometheus_rules(path, strict=True)
     assert info.value.line == line
 
 
