@@ -28,7 +28,7 @@ import difflib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +37,8 @@ import polars as pl
 
 from alertsim.durations import Duration, to_microseconds
 from alertsim.errors import ArgumentError, ConfigError, Notice, check_type
-from alertsim.frames import ALERTS, EVALUATIONS, INSTANT
-from alertsim.rules.base import Condition, RuleBase
+from alertsim.frames import ALERTS, EVALUATIONS, INSTANT, Schema
+from alertsim.rules.base import Condition, Health, RuleBase
 from alertsim.series import Grid, Prepared, Semantics, make_grid, prepare, to_datetime
 
 log = logging.getLogger(__name__)
@@ -75,25 +75,66 @@ def _runs(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return row, start - row * (size + 1), end - row * (size + 1)
 
 
+def _held(state: np.ndarray, failed: np.ndarray) -> np.ndarray:
+    """``state`` with each failed instant holding the value of the instant before it (false at 0)."""
+    size = state.shape[1]
+    source = np.maximum.accumulate(np.where(failed, -1, np.arange(size)))
+    held = state[:, np.maximum(source, 0)]
+    held[:, source < 0] = False
+    return held
+
+
 def episodes(enter: np.ndarray, *, for_steps: int, keep_steps: int,
-             stay: np.ndarray | None = None) -> Episodes:
+             stay: np.ndarray | None = None, failed: np.ndarray | None = None) -> Episodes:
     """Alert episodes from a boolean ``(series, instants)`` condition, Prometheus' state machine.
 
     ``for_steps``/``keep_steps`` are ``ceil(for / interval)`` and ``ceil(keep_firing_for / interval)``.
+    ``failed`` marks instants at which the rule's evaluation failed: nothing changes there (an alert
+    neither starts, fires, resets nor resolves); what was due happens at the next instant evaluated.
+
+    >>> on = np.array([[True, True, True, True, False]])
+    >>> e = episodes(on, for_steps=2, keep_steps=0, failed=np.array([False, False, True, False, False]))
+    >>> e.active.tolist(), e.fired.tolist(), e.resolved.tolist()
+    ([0], [3], [4])
     """
+    if failed is not None and failed.any():
+        enter = _held(enter, failed)
+        stay = None if stay is None else _held(stay, failed)
+        ok = np.append(np.flatnonzero(~failed), enter.shape[1])
+        # The first instant at or after k that is evaluated (size when none).
+        due = ok[np.searchsorted(ok, np.arange(enter.shape[1] + 1))]
+        return _shift(_episodes(enter, for_steps, keep_steps, stay, due), due, enter.shape[1])
+    return _episodes(enter, for_steps, keep_steps, stay)
+
+
+def _shift(eps: Episodes, due: np.ndarray, size: int) -> Episodes:
+    """Move firing and resolution instants that fell on failed evaluations to the next one evaluated;
+    an alert whose firing moves to or past its resolution never fired."""
+    fired = due[np.minimum(eps.fired, size)]
+    resolved = np.where(eps.resolved < 0, -1, due[np.minimum(np.maximum(eps.resolved, 0), size)])
+    resolved = np.where(resolved >= size, -1, resolved)
+    keep = ((resolved < 0) | (fired < resolved)) & (fired < size)
+    return Episodes(eps.row[keep], eps.active[keep], fired[keep], resolved[keep])
+
+
+def _episodes(enter: np.ndarray, for_steps: int, keep_steps: int, stay: np.ndarray | None,
+              due: np.ndarray | None = None) -> Episodes:
     if stay is not None:
         return _episodes_hysteresis(enter, stay, for_steps, keep_steps)
     size = enter.shape[1]
     row, start, end = _runs(enter)
-    fires = start + for_steps < end
+    fires = (start + for_steps if due is None else due[np.minimum(start + for_steps, size)]) < end
     if keep_steps == 0:
         resolved = np.where(end < size, end, -1)
         return Episodes(row[fires], start[fires], (start + for_steps)[fires], resolved[fires])
     count = len(row)
     idx = np.arange(count)
     joinable = np.zeros(count, dtype=bool)
+    # A firing alert with keep_firing_for resolves at the first instant evaluated keep_steps after its
+    # condition ended (``due``, when evaluations failed); a run starting by then continues it.
+    last_chance = end + keep_steps if due is None else due[np.minimum(end + keep_steps, size)]
     if count > 1:
-        joinable[1:] = (row[1:] == row[:-1]) & (start[1:] - end[:-1] <= keep_steps)
+        joinable[1:] = (row[1:] == row[:-1]) & (start[1:] <= last_chance[:-1])
     last_fire = np.maximum.accumulate(np.where(fires, idx, -1)) if count else idx
     last_break = np.maximum.accumulate(np.where(~joinable, idx, -1)) if count else idx
     in_chain = last_fire >= last_break
@@ -158,6 +199,16 @@ def _episodes_hysteresis(enter: np.ndarray, stay: np.ndarray, for_steps: int, ke
 # --------------------------------------------------------------------------------------------------
 # Replay.
 
+#: Rule health: rules whose evaluation failed, how often over the replay, and the last error.
+HEALTH = Schema(
+    name="RuleHealth",
+    required={"rule": pl.String(), "kind": pl.String(), "file": pl.String(), "line": pl.Int64(),
+              "evaluation_failures": pl.Int64(), "last_error": pl.String(), "last_error_at": INSTANT},
+    nullable=frozenset({"file", "line"}),
+)
+
+
+
 @dataclass(frozen=True, eq=False)
 class Replay:
     """What a replay produced: ``alerts`` (an Alerts frame), ``evaluations`` when asked for, the grid
@@ -169,6 +220,8 @@ class Replay:
     evaluations: pl.DataFrame | None = None
     #: What the alerts cannot show: rules that selected no series, a window without data, ...
     notices: tuple[Notice, ...] = ()
+    #: Rules whose evaluation failed at some instants (a RuleHealth frame, one row per such rule).
+    health: pl.DataFrame = field(default_factory=lambda: HEALTH.empty())
 
     @property
     def start(self) -> datetime:
@@ -187,9 +240,13 @@ class Replay:
             .group_by("rule").agg(pl.len().alias("alerts"), pl.col("hours").sum().alias("firing_hours")))
         names = pl.DataFrame({"rule": [r.name for r in self.rules],
                               "kind": [r.kind for r in self.rules]})
-        return (names.join(per_rule, on="rule", how="left")
-                .with_columns(pl.col("alerts").fill_null(0).cast(pl.Int64),
-                              pl.col("firing_hours").fill_null(0.0)))
+        summary = (names.join(per_rule, on="rule", how="left")
+                   .with_columns(pl.col("alerts").fill_null(0).cast(pl.Int64),
+                                 pl.col("firing_hours").fill_null(0.0)))
+        if not self.health.height:
+            return summary
+        failed = self.health.filter(pl.col("kind") == "alerting").select("rule", "evaluation_failures", "last_error")
+        return summary.join(failed, on="rule", how="left").with_columns(pl.col("evaluation_failures").fill_null(0))
 
 
 
@@ -266,7 +323,8 @@ def _evaluation_frame(cond: Condition, grid: Grid) -> pl.DataFrame:
         "rule": pl.Series([cond.rule.name] * (n * size), dtype=pl.String),
         "series": pl.Series(np.repeat(np.array(cond.series, dtype=object), size).tolist(), dtype=pl.String),
         "at": pl.Series(at).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
-        "state": pl.Series(state).set(pl.Series(~cond.present.ravel()), None),
+        "state": pl.Series(state).set(pl.Series((~cond.present if cond.failed is None
+                                                 else ~cond.present | cond.failed[None, :]).ravel()), None),
         "value": pl.Series(cond.value.ravel()),
         "score": pl.Series(cond.score.ravel() if cond.score is not None else np.full(n * size, np.nan)),
         "bound": pl.Series(_resolve(cond.bound).ravel() if cond.bound is not None else np.full(n * size, np.nan)),
@@ -318,15 +376,18 @@ def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[RuleBase] | RuleBas
     columns: dict[str, list[Any]] = {k: [] for k in ("rule", "series", "labels", "severity", "active_at",
                                                       "fired_at", "resolved_at", "budget_at_detection")}
     evals = []
+    health: dict[tuple[str | None, int | None, str], tuple[Health, int]] = {}
     for rule in rules:
         # A rule of a Prometheus rule group or a vendor alarm runs on its own interval.
         rule_grid = rule.grid_on(grid)
         conds = rule.conditions(prepared, rule_grid, sem)
         notices += rule_notices(rule, conds, prepared)
         for cond in conds:
+            for h in cond.health:
+                health.setdefault((h.file, h.line, h.rule), (h, rule_grid.size))
             eps = episodes(cond.enter, for_steps=_steps(to_microseconds(rule.for_), rule_grid.step),
                            keep_steps=_steps(to_microseconds(rule.keep_firing_for), rule_grid.step),
-                           stay=cond.stay)
+                           stay=cond.stay, failed=cond.failed)
             for key, values in _alert_rows(cond, eps, rule_grid).items():
                 columns[key].extend(values)
             if evaluations:
@@ -338,10 +399,22 @@ def replay(metrics: pl.DataFrame | Prepared, rules: Sequence[RuleBase] | RuleBas
     if evaluations:
         evaluation_frame = (pl.concat(evals) if evals else EVALUATIONS.empty().with_columns(
             pl.lit(None, pl.Float64).alias("score"), pl.lit(None, pl.Float64).alias("bound")))
+    notices += [h.notice(size) for h, size in health.values()]
     log.info("replayed %d rules over %d series: %d alerts", len(rules), prepared.data.n, alerts.height)
     for notice in notices[len(loaded):]:  # load_rules logged the rules it left out
         log.warning("%s", notice)
-    return Replay(alerts=alerts, rules=rules, grid=grid, evaluations=evaluation_frame, notices=tuple(notices))
+    return Replay(alerts=alerts, rules=rules, grid=grid, evaluations=evaluation_frame, notices=tuple(notices),
+                  health=_health_frame([h for h, _ in health.values()]))
+
+
+def _health_frame(health: Sequence[Health]) -> pl.DataFrame:
+    return pl.DataFrame({
+        "rule": [h.rule for h in health], "kind": [h.kind for h in health], "file": [h.file for h in health],
+        "line": [h.line for h in health], "evaluation_failures": [h.failures for h in health],
+        "last_error": [h.last_error for h in health],
+        "last_error_at": pl.Series([h.last_error_at for h in health], dtype=pl.Int64).cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC"),
+    }, schema=dict(HEALTH.required))
 
 
 def _alerts_frame(columns: Mapping[str, list[Any]]) -> pl.DataFrame:
@@ -362,4 +435,4 @@ def _alerts_frame(columns: Mapping[str, list[Any]]) -> pl.DataFrame:
     return frame.select(*ALERTS.columns)
 
 
-__all__ = ["Episodes", "Replay", "episodes", "replay"]
+__all__ = ["HEALTH", "Episodes", "Health", "Replay", "episodes", "replay"]

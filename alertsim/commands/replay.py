@@ -80,6 +80,8 @@ def replay_command(
             "eval_interval": eval_interval, "eval_offset": eval_offset,
             "start": result.start.isoformat(), "end": result.end.isoformat(),
             "notices": notices,
+            "rule_health": [{**row, "last_error_at": row["last_error_at"].isoformat()}
+                            for row in result.health.to_dicts()],
         }
         write_run(out, frames, manifest=manifest, files={f"rules{rules.suffix or '.yaml'}": rules})
     except AlertsimError as error:

@@ -13,7 +13,9 @@ never over samples:
 * binary operators match series on signatures (``on``/``ignoring``), with ``group_left``/
   ``group_right``, ``bool`` and Prometheus' rules for dropping ``__name__``;
 * aggregations group by the ``by``/``without`` labels and add in series order;
-* per-instant errors Prometheus raises (many-to-many matching, duplicate output series) raise
+* per-instant errors Prometheus raises (many-to-many matching, duplicate output series) fail the
+  evaluation at those instants only: a rule's evaluation records them in its :class:`Failures`
+  (Prometheus skips the rule there and counts the failure); :func:`evaluate` raises
   :class:`EvaluationError` naming the instant and the series.
 
 Series recorded by recording rules are kept as :class:`Recorded` blocks: a sample at every instant
@@ -76,6 +78,36 @@ class EvaluationError(InputError):
     """The data make Prometheus fail this expression at some instant (many-to-many matching,
     duplicate output series). Prometheus would skip that evaluation; alertsim stops instead of
     giving a silently different answer."""
+
+
+@dataclass(eq=False)
+class Failures:
+    """Where a rule's evaluation failed: ``failed[k]`` is True at grid instant ``k`` (Prometheus fails
+    the whole rule there: no sample, no state change) and ``errors`` the messages, each with the
+    last instant it applies to.
+
+    >>> failures = Failures.none(4)
+    >>> failures.add(np.array([1, 2]), "many-to-many matching not allowed")
+    >>> failures.failed.tolist(), failures.last()
+    ([False, True, True, False], (2, 'many-to-many matching not allowed'))
+    """
+
+    failed: np.ndarray
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @classmethod
+    def none(cls, size: int) -> Failures:
+        return cls(np.zeros(size, dtype=bool))
+
+    def add(self, columns: np.ndarray, message: str) -> None:
+        columns = np.asarray(columns, dtype=np.int64)
+        if len(columns):
+            self.failed[columns] = True
+            self.errors.append((int(columns.max()), message))
+
+    def last(self) -> tuple[int, str] | None:
+        """The latest failing instant and its error, or None."""
+        return max(self.errors, key=lambda e: e[0]) if self.errors else None
 
 
 def labels_of(mapping: Mapping[str, str]) -> Labels:
@@ -155,11 +187,18 @@ class Recorded:
     present: np.ndarray
     order: int
     table: pl.DataFrame = field(repr=False)
+    #: Instants at which the rule failed: it wrote nothing then, not even stale markers, so a
+    #: selector still sees its previous evaluation within the lookback.
+    failed: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, labels: list[Labels], grid: Grid, values: np.ndarray, present: np.ndarray,
-              order: int) -> Recorded:
-        return cls(labels, grid, values, present, order, _label_table(labels))
+              order: int, failed: np.ndarray | None = None) -> Recorded:
+        if failed is not None and failed.any():
+            present = present & ~failed[None, :]
+        else:
+            failed = None
+        return cls(labels, grid, values, present, order, _label_table(labels), failed)
 
     def samples(self, rows: np.ndarray) -> SeriesSet:
         """The recorded samples of ``rows`` as a series set (times = instants where present)."""
@@ -203,6 +242,8 @@ class Store:
     recorded: list[tuple[str, Recorded]] = field(default_factory=list)
     hidden: frozenset[str] = frozenset()
     cache: dict[Any, Any] = field(default_factory=dict)
+    #: Failures of each recording rule (by its order in the file) and the grid it ran on.
+    failures: dict[int, tuple[Failures, Grid]] = field(default_factory=dict)
 
     @classmethod
     def from_series(cls, labels: list[Labels], data: SeriesSet) -> Store:
@@ -221,7 +262,7 @@ class Store:
     def with_recorded(self, name: str, block: Recorded) -> Store:
         return Store(labels=self.labels, data=self.data, table=self.table,
                      recorded=[*self.recorded, (name, block)], hidden=self.hidden | {name},
-                     cache=self.cache)
+                     cache=self.cache, failures=self.failures)
 
     def hide(self, names: set[str]) -> Store:
         return Store(labels=self.labels, data=self.data, table=self.table, recorded=self.recorded,
@@ -273,6 +314,8 @@ class Context:
     rule: str | None = None
     expr: str = ""
     subquery_step: int | None = None
+    #: Where a rule's failures are recorded; None raises :class:`EvaluationError` at the first.
+    failures: Failures | None = None
 
     @property
     def default_step(self) -> int:
@@ -284,6 +327,14 @@ class Context:
         where = f"rule {self.rule!r}, " if self.rule else ""
         return EvaluationError(f"{where}{self.expr}: at {at}: {message}",
                                [Problem(reason=f"at {at}: {message}")])
+
+    def fail(self, message: str, columns: np.ndarray) -> None:
+        """The evaluation fails at ``columns`` (instant indices) with ``message``: recorded in
+        ``failures``, or raised when there is nowhere to record it. What is computed at those
+        instants afterwards is discarded."""
+        if self.failures is None:
+            raise self.error(message, int(np.min(columns)))
+        self.failures.add(columns, message)
 
 
 def evaluate(expr: str | Node, store: Store, grid: Grid, *, lookback: int = LOOKBACK_US,
@@ -355,7 +406,7 @@ def _merge(labels: list[Labels], values: np.ndarray, present: np.ndarray, ctx: C
         counts = present[rows].sum(axis=0)
         clash = np.flatnonzero(counts > 1)
         if len(clash):
-            raise ctx.error(f"{message}: {format_labels(lbl)}", int(clash[0]))
+            ctx.fail(f"{message}: {format_labels(lbl)}", clash)
         p = present[rows]
         out_present[k] = p.any(axis=0)
         out_values[k] = np.where(p, values[rows], 0.0).sum(axis=0)
@@ -411,6 +462,10 @@ def _recorded_instant(block: Recorded, rows: np.ndarray, ctx: Context, offset: i
     else:
         j = rel // g.step
     j = np.minimum(j, g.size - 1)
+    if block.failed is not None and g.size:
+        # A failed evaluation wrote nothing: the newest one that succeeded is what a selector sees.
+        last_ok = np.maximum.accumulate(np.where(block.failed, -1, np.arange(g.size)))
+        j = np.where(j >= 0, last_ok[np.clip(j, 0, g.size - 1)], -1)
     age = ref - (g.t0 + g.step * j)
     ok = (j >= 0) & ((age < ctx.lookback) if ctx.left_open else (age <= ctx.lookback))
     jj = np.clip(j, 0, max(g.size - 1, 0))
@@ -1562,9 +1617,9 @@ def _vector_binop(op: str, lhs: Vector, rhs: Vector, matching: VectorMatching, r
             if len(clash):
                 k = int(clash[0])
                 names = [format_labels(one.labels[r]) for r in rows if one.present[r, k]]
-                raise ctx.error(f"found duplicate series for the match group {format_labels(sig)} on the "
-                                f"{side} hand-side of the operation: [{', '.join(names[:2])}];many-to-many "
-                                "matching not allowed: matching labels must be unique on one side", k)
+                ctx.fail(f"found duplicate series for the match group {format_labels(sig)} on the "
+                         f"{side} hand-side of the operation: [{', '.join(names[:2])}];many-to-many "
+                         "matching not allowed: matching labels must be unique on one side", clash)
     pairs_many, pairs_one, labels = [], [], []
     many_sigs = [_signature(lbl, matching) for lbl in many.labels]
     for m, sig in enumerate(many_sigs):
@@ -1595,12 +1650,12 @@ def _vector_binop(op: str, lhs: Vector, rhs: Vector, matching: VectorMatching, r
             if len({pairs_many[k] for k in rows}) > 1:
                 clash = np.flatnonzero(emitted[rows].sum(axis=0) > 1)
                 if len(clash):
-                    raise ctx.error("multiple matches for labels: many-to-one matching must be explicit "
-                                    "(group_left/group_right)", int(clash[0]))
+                    ctx.fail("multiple matches for labels: many-to-one matching must be explicit "
+                             "(group_left/group_right)", clash)
     message = ("multiple matches for labels: grouping labels must ensure unique matches"
                if matching.card != "one-to-one" else "vector cannot contain metrics with the same labelset")
     return _merge(labels, np.where(emitted, values, np.nan), emitted, ctx, message)
 
 
-__all__ = ["Context", "EvaluationError", "Labels", "Recorded", "Scalar", "Store", "Vector", "eval_node",
+__all__ = ["Context", "EvaluationError", "Failures", "Labels", "Recorded", "Scalar", "Store", "Vector", "eval_node",
            "evaluate", "format_labels", "labels_of"]

@@ -12,7 +12,11 @@ rule manager does:
 * an alert's series are the expression's output series without ``__name__``, plus the rule's
   labels and ``alertname`` (a rule label with an empty value removes the label);
 * ``for`` and ``keep_firing_for`` run on the group's own evaluation instants;
-* ``limit`` is enforced (exceeding it is an error, as it fails the rule in Prometheus).
+* ``limit`` is enforced: exceeding it fails the rule at that evaluation, as in Prometheus (an
+  alerting rule also drops its pending and firing alerts there);
+* an evaluation that fails (duplicate label sets, many-to-many matching) fails that rule at that
+  instant only, as Prometheus' rule manager does: no sample and no state change there, the failure
+  counted in the rule's health (:class:`alertsim.rules.base.Health`); the other rules never notice.
 
 A rule outside alertsim's PromQL subset (an unsupported function, a templated rule label, a group
 key of a newer Prometheus) is skipped, as is every rule that reads what a skipped recording rule
@@ -59,6 +63,7 @@ from alertsim.promql.engine import (
     NAME,
     Context,
     EvaluationError,
+    Failures,
     Labels,
     Recorded,
     Scalar,
@@ -70,7 +75,7 @@ from alertsim.promql.engine import (
     labels_of,
 )
 from alertsim.promql.parser import PromQLSyntaxError, Unsupported, line_of, parse
-from alertsim.rules.base import Condition, LoadedRules, RuleBase
+from alertsim.rules.base import Condition, Health, LoadedRules, RuleBase
 from alertsim.series import LOOKBACK_US, Grid, Prepared, Semantics
 
 log = logging.getLogger(__name__)
@@ -184,17 +189,43 @@ class RuleProgram:
             step = entry.interval_us or base_step
             start = max(first - reaches[entry.order], min(data_first, first))
             grid = Grid.covering(start, end, step, first % base_step)
+            failures = Failures.none(grid.size)
             ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open, order=entry.order,
-                          rule=entry.name, expr=entry.expr, subquery_step=base_step)
-            vec = _as_vector(eval_node(entry.node, ctx), grid.size)
-            labels = [_relabel(lbl, {NAME: entry.name, **entry.labels}, entry.deleted) for lbl in vec.labels]
-            out = _merge(labels, vec.values, vec.present, ctx,
-                         "vector contains metrics with the same labelset after applying rule labels")
-            _check_limit(out, entry, ctx)
+                          rule=entry.name, expr=entry.expr, subquery_step=base_step, failures=failures)
+            out = _evaluate_entry(entry, ctx, {NAME: entry.name, **entry.labels},
+                                  "vector contains metrics with the same labelset after applying rule labels")
+            failures.add(_over_limit(out, entry), f"exceeded limit of {entry.limit} series (group {entry.group!r})")
             store = store.with_recorded(entry.name, Recorded.build(out.labels, grid, out.values, out.present,
-                                                                    entry.order))
+                                                                    entry.order, failures.failed))
+            store.failures[entry.order] = (failures, grid)
             log.debug("recorded %s: %d series on %d instants", entry.name, out.n, grid.size)
         return store
+
+    def health(self, store: Store, since: int, orders: set[int]) -> list[Health]:
+        """Health of the recording rules ``orders`` from instant ``since`` on (failures before it, while
+        warming up, are not the replay's)."""
+        out = []
+        for order in sorted(orders):
+            failures, grid = store.failures.get(order, (None, None))
+            if failures is None or grid is None:
+                continue
+            first = max(0, -(-(since - grid.t0) // grid.step))
+            health = Health.of(self.entries[order].name, "recording", failures, grid, first=first, file=self.file,
+                               line=self.entries[order].line)
+            if health is not None:
+                out.append(health)
+        return out
+
+    def upstream(self, entry: Entry) -> set[int]:
+        """Every recording rule ``entry`` reads, directly or through other recording rules."""
+        seen: set[int] = set()
+        todo = list(self.producers(entry))
+        while todo:
+            order = todo.pop()
+            if order not in seen:
+                seen.add(order)
+                todo += list(self.producers(self.entries[order]))
+        return seen
 
 
 def _name_matches(op: str, pattern: str, name: str) -> bool:
@@ -219,15 +250,28 @@ def _relabel(labels: Labels, set_: Mapping[str, str], deleted: frozenset[str]) -
     return labels_of(out)
 
 
-def _check_limit(vec: Vector, entry: Entry, ctx: Context) -> None:
+def _over_limit(vec: Vector, entry: Entry) -> np.ndarray:
+    """Instants at which ``vec`` has more series than the group's ``limit`` allows."""
     if entry.limit <= 0 or not vec.n:
-        return
-    counts = vec.present.sum(axis=0)
-    over = np.flatnonzero(counts > entry.limit)
-    if len(over):
-        k = int(over[0])
-        raise ctx.error(f"exceeded limit of {entry.limit} with {int(counts[k])} series (group "
-                        f"{entry.group!r}); Prometheus fails the rule at this evaluation", k)
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(vec.present.sum(axis=0) > entry.limit)
+
+
+def _evaluate_entry(entry: Entry, ctx: Context, set_: Mapping[str, str], duplicate: str) -> Vector:
+    """The rule's output series (labels relabelled with ``set_``) at every instant of ``ctx.grid``;
+    failures go to ``ctx.failures``. An error the engine cannot place at instants (inside a subquery,
+    say) fails them all."""
+    size = ctx.grid.size
+    try:
+        vec = _as_vector(eval_node(entry.node, ctx), size)
+        drop = frozenset() if NAME in set_ else frozenset({NAME})
+        labels = [_relabel(tuple(p for p in lbl if p[0] not in drop), set_, entry.deleted) for lbl in vec.labels]
+        return _merge(labels, vec.values, vec.present, ctx, duplicate)
+    except EvaluationError as error:
+        if ctx.failures is None:
+            raise
+        ctx.failures.add(np.arange(size), str(error))
+        return Vector.empty(size)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,18 +345,27 @@ def evaluate_rule(rule: PromQLRule, prepared: Prepared, grid: Grid, semantics: S
     lookback = semantics.lookback
     left_open = semantics.left_open
     store = program.store(prepared, grid, lookback, left_open)
+    failures = Failures.none(grid.size)
     ctx = Context(grid=grid, store=store, lookback=lookback, left_open=left_open, order=entry.order,
-                  rule=rule.name, expr=rule.expr, subquery_step=getattr(grid, "base_step", grid.step))
-    vec = _as_vector(eval_node(entry.node, ctx), grid.size)
-    rule_labels = {**entry.labels, "alertname": rule.alertname}
-    labels = [_relabel(tuple(p for p in lbl if p[0] != NAME), rule_labels, entry.deleted) for lbl in vec.labels]
-    out = _merge(labels, vec.values, vec.present, ctx,
-                 "vector contains metrics with the same labelset after applying alert labels")
-    _check_limit(out, entry, ctx)
+                  rule=rule.name, expr=rule.expr, subquery_step=getattr(grid, "base_step", grid.step),
+                  failures=failures)
+    out = _evaluate_entry(entry, ctx, {**entry.labels, "alertname": rule.alertname},
+                          "vector contains metrics with the same labelset after applying alert labels")
+    enter = out.present & ~failures.failed[None, :]
+    # Over its limit, an alerting rule fails and drops every pending and firing alert (no hold).
+    over = _over_limit(out, entry)
+    failures.add(over, f"exceeded limit of {entry.limit} alerts (group {entry.group!r})")
+    held = failures.failed.copy()
+    held[over] = False
+    enter[:, over] = False
     plain = [{k: v for k, v in lbl if k != "alertname"} for lbl in out.labels]
+    health = Health.of(rule.name, "alerting", failures, grid, file=program.file, line=entry.line)
     return [Condition(rule=rule, series=[series_name(rule.alertname, lbl) for lbl in plain], labels=plain,
-                      enter=out.present, present=np.ones_like(out.present), value=out.values,
-                      severity=entry.labels.get("severity"))]  # type: ignore[arg-type]
+                      enter=enter, present=np.ones_like(out.present), value=out.values,
+                      severity=entry.labels.get("severity"),  # type: ignore[arg-type]
+                      failed=held if held.any() else None,
+                      health=(*([health] if health else []),
+                              *program.health(store, grid.t0, program.upstream(entry))))]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
@@ -153,6 +153,54 @@ class Condition:
     bound: np.ndarray | Callable[[], np.ndarray] | None = None
     budget: np.ndarray | None = None
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    #: Instants (a bool per grid instant) at which the rule's evaluation failed: no state change there.
+    failed: np.ndarray | None = None
+    #: Evaluation failures of this rule and of the recording rules it reads.
+    health: tuple[Health, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Health:
+    """How often one rule's evaluation failed over a replay, as Prometheus' rule health reports it
+    (``rule_evaluation_failures_total`` and the last error); ``kind`` is ``alerting`` or ``recording``.
+
+    >>> from alertsim.promql.engine import Failures
+    >>> failures = Failures.none(3)
+    >>> failures.add(np.array([1]), "vector cannot contain metrics with the same labelset")
+    >>> h = Health.of("Changed", "alerting", failures, Grid(t0=0, step=60_000_000, size=3))
+    >>> h.failures, h.last_error_at, h.last_error
+    (1, 60000000, 'vector cannot contain metrics with the same labelset')
+    """
+
+    rule: str
+    kind: str
+    failures: int
+    last_error: str
+    last_error_at: int
+    file: str | None = None
+    line: int | None = None
+
+    @classmethod
+    def of(cls, rule: str, kind: str, failures: Any, grid: Grid, *, first: int = 0, file: str | None = None,
+           line: int | None = None) -> Health | None:
+        """The health of ``failures`` (:class:`alertsim.promql.engine.Failures`) from grid index
+        ``first`` on, or None when the rule never failed there."""
+        count = int(failures.failed[first:].sum())
+        last = failures.last()
+        if not count or last is None:
+            return None
+        at = grid.t0 + grid.step * int(np.flatnonzero(failures.failed)[-1])
+        return cls(rule=rule, kind=kind, failures=count, last_error=last[1], last_error_at=int(at), file=file,
+                   line=line)
+
+    def notice(self, evaluations: int) -> Notice:
+        """The warning a replay gives for this rule (out of ``evaluations`` instants)."""
+        kind = "recording rule" if self.kind == "recording" else "rule"
+        at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=self.last_error_at)
+        return Notice(code="evaluation-failed", rule=self.rule, file=self.file, line=self.line,
+                      message=f"the {kind}'s evaluation failed at {self.failures:,} of {evaluations:,} instants, "
+                              f"which have no result (the last at {at.isoformat()}: {self.last_error}); the other "
+                              "rules are not affected")
 
 
 class LoadedRules(list):  # type: ignore[type-arg]
@@ -171,4 +219,4 @@ class LoadedRules(list):  # type: ignore[type-arg]
         self.notices: tuple[Notice, ...] = tuple(notices)
 
 
-__all__ = ["COUNTER", "Condition", "LoadedRules", "RuleBase", "Sent"]
+__all__ = ["COUNTER", "Condition", "Health", "LoadedRules", "RuleBase", "Sent"]
