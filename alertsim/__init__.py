@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from alertsim.datasets import Sample, load_sample
+    from alertsim.diff import diff
     from alertsim.durations import format_duration, parse_duration
     from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
     from alertsim.frames import series_name, validate
@@ -65,6 +66,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, tuple[str, str]] = {
     "Sample": ("alertsim.datasets", "Sample"),
     "load_sample": ("alertsim.datasets", "load_sample"),
+    "diff": ("alertsim.diff", "diff"),
     "format_duration": ("alertsim.durations", "format_duration"),
     "parse_duration": ("alertsim.durations", "parse_duration"),
     "AlertsimError": ("alertsim.errors", "AlertsimError"),
@@ -179,6 +181,7 @@ __all__ = [
     "Tuning",
     "__version__",
     "burden",
+    "diff",
     "evaluate_promql",
     "export_promtool",
     "fairness",

@@ -38,6 +38,7 @@ class _Commands(TyperGroup):
         return _command(cmd_name)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        _plain_help(self)
         self._listing = True
         try:
             super().format_help(ctx, formatter)
@@ -95,6 +96,9 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
                "Replay RULES over METRICS and write alerts.parquet/.csv and manifest.json into OUT."),
     "ingest": (("alertsim.commands.replay",),
                "Add SOURCE to the embedded store INTO, incrementally, skipping samples already stored."),
+    "diff": (("alertsim.commands.diff",),
+             "Replay BASE and HEAD rules on the same history and compare pages, alerts, incidents caught and "
+             "missed, time to detect and sleep-hour pages per changed rule; exit 1 past --fail-on."),
     "notify": (("alertsim.commands.notify",),
                "Send RUN_DIR's alerts through CONFIG and add notifications and pages to RUN_DIR."),
     "score": (("alertsim.commands.quality",),
@@ -143,7 +147,48 @@ def _command(name: str) -> Any:
         if module not in _registered:
             importlib.import_module(module).register(_loaded)
             _registered.add(module)
-    return typer.main.get_group(_loaded).commands[name]
+    return _plain_help(typer.main.get_group(_loaded).commands[name])
+
+
+def _metavar(param: Any) -> str:
+    """A parameter's value in help as a person writes it: FILE, N, NUMBER, TEXT; nothing for a flag."""
+    if getattr(param, "is_flag", False):
+        return ""
+    if param.param_type_name == "argument":
+        return (param.name or "").upper()
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None and descriptor.is_path:
+        return "PATH"
+    annotation = getattr(descriptor, "annotation", None)
+    return {int: "N", float: "NUMBER"}.get(annotation, "TEXT")  # type: ignore[call-overload]
+
+
+def _plain_help(command: Any) -> Any:
+    """``command`` (and its subcommands) with help free of type noise: ``--rules PATH`` and
+    ``alertsim replay [OPTIONS] METRICS`` rather than ``<path>``, ``<list[Path]>`` or ``{metrics}``."""
+    for param in command.params:
+        if param.metavar is None:
+            param.metavar = _metavar(param)
+        if param.param_type_name == "argument":
+            name = param.metavar + ("..." if param.nargs != 1 else "")
+            # the usage line shows a required argument bare and an optional one in brackets
+            param._usage_display_name = (lambda shown=name, required=param.required:
+                                         shown if required else f"[{shown}]")
+            param.display_type_rich = lambda ctx: None  # the name says it
+    if not getattr(command, "_plain", False):
+        help_option = command.get_help_option
+
+        def plain_help_option(ctx: Any, get: Any = help_option) -> Any:
+            option = get(ctx)
+            if option is not None:
+                option.metavar = ""
+            return option
+
+        command.get_help_option = plain_help_option
+        command._plain = True
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+    return command
 
 
 def _version(value: bool) -> None:
@@ -191,8 +236,13 @@ def print_frame(frame, title: str | None = None, *, limit: int = 40) -> None:  #
     from alertsim.report.tables import display_value
 
     table = Table(title=title, show_lines=False)
-    for name in frame.columns:
-        table.add_column(name, overflow="fold")
+    headers = [name.replace("_", " ") for name in frame.columns]
+    # A header wraps between words, never inside one, when the longest words fit side by side; the first
+    # column names the row (a rule, a receiver, a person) and is never folded.
+    words = [min(12, max([len(w) for w in h.split()] or [1])) for h in headers]
+    fits = sum(words) + 3 * len(words) + 1 <= console.width
+    for number, header in enumerate(headers):
+        table.add_column(header, no_wrap=number == 0, overflow="fold", min_width=words[number] if fits else None)
     for row in frame.head(limit).iter_rows():
         table.add_row(*[display_value(v) for v in row])
     console.print(table)

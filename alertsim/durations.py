@@ -81,3 +81,14 @@ def format_duration(value: timedelta) -> str:
 def to_microseconds(value: Duration, *, field: str = "duration") -> int:
     """A duration as integer microseconds, the unit of alertsim's instants."""
     return parse_duration(value, field=field) // timedelta(microseconds=1)
+
+
+def describe_span(span: timedelta) -> str:
+    """A replayed window for a person: days from two days on, hours below (never "0 days").
+
+    >>> describe_span(timedelta(days=60)), describe_span(timedelta(hours=5, minutes=30))
+    ('60 days', '5.5 hours')
+    """
+    if span >= timedelta(days=2):
+        return f"{span / timedelta(days=1):.0f} days"
+    return f"{span / timedelta(hours=1):.1f} hours"

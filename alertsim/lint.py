@@ -263,8 +263,8 @@ def _explicit_severity(document: Any, rules: Sequence[RuleBase]) -> dict[str, bo
 
 def lint(paths: Sequence[str | os.PathLike[str]], *, alertmanager: str | os.PathLike[str] | None = None
          ) -> pl.DataFrame:
-    """Lint rule files of any dialect (native YAML, Prometheus rule files, describe-alarms JSON, GCP
-    AlertPolicy, Datadog monitors) and Alertmanager configs (passed among ``paths`` or as
+    """Lint rule files (or directories of them) of any dialect (native YAML, Prometheus rule files,
+    describe-alarms JSON, GCP AlertPolicy, Datadog monitors) and Alertmanager configs (passed among ``paths`` or as
     ``alertmanager``); rules from all files are checked together for duplicates and overlaps.
 
     Returns
@@ -287,7 +287,11 @@ def lint(paths: Sequence[str | os.PathLike[str]], *, alertmanager: str | os.Path
     items: list[tuple[str | None, RuleBase]] = []
     explicit: dict[str, bool] = {}
     configs: list[tuple[str, Any]] = []
-    all_paths = [*paths, *([alertmanager] if alertmanager is not None else [])]
+    from alertsim.rules.formats import rule_files
+
+    # A directory stands for every rule file in it.
+    files = [f for p in paths for f in (rule_files(p) if Path(p).is_dir() else [p])]
+    all_paths = [*files, *([alertmanager] if alertmanager is not None else [])]
     for path in all_paths:
         name = os.fspath(path)
         try:

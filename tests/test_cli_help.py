@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import subprocess
 import sys
 
@@ -62,3 +63,14 @@ def test_the_package_exports_what_it_lists():
 
     assert sorted([*alertsim._EXPORTS, "__version__"]) == sorted(alertsim.__all__)
     assert callable(alertsim.replay) and callable(alertsim.notify)  # not the submodules of the same name
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_help_shows_no_type_noise(name):
+    output = CliRunner().invoke(app, [name, "--help"], terminal_width=150).output
+    assert not re.search(r"<(path|text|int|float|bool|list\[[^\]]*\])>|\{[a-z_]+\}", output), output
+
+
+def test_the_root_help_shows_no_type_noise():
+    output = CliRunner().invoke(app, ["--help"]).output
+    assert "<bool>" not in output

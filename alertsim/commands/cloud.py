@@ -26,15 +26,23 @@ import_app = typer.Typer(help="Import incident history from on-call tools.", no_
 
 
 def lint_command(
-    rules: list[Path] = typer.Argument(..., help="Rule files: native YAML, Prometheus rule files, describe-alarms "
-                                                 "JSON, GCP AlertPolicy, Datadog monitors; Alertmanager configs."),
+    rules: list[Path] = typer.Argument(..., help="Rule files or directories of them: native YAML, Prometheus "
+                                       "rule files, describe-alarms JSON, GCP AlertPolicy, Datadog monitors; "
+                                       "Alertmanager configs."),
     alertmanager: Path | None = typer.Option(None, "--alertmanager", "-a",
                                              help="alertmanager.yml whose routes are checked against the rules."),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
 ) -> None:
     """Lint alert rules for missing runbooks and severities, one-sample pages, burn-rate tiers that can never
-    fire, duplicates and overlaps, and routes that page on info. Exit 1 on errors."""
+    fire, duplicates and overlaps, and routes that page on info. Exit 1 on errors.
+
+    Examples:
+
+        alertsim lint rules/ --alertmanager alertmanager.yml
+
+        alertsim lint alerts.yaml --json
+    """
     from alertsim.lint import exit_code, lint
 
     try:
@@ -48,7 +56,7 @@ def lint_command(
         typer.echo(json.dumps({"files": [str(p) for p in rules], "errors": errors, "warnings": warnings,
                                "findings": findings.to_dicts()}, indent=2))
     else:
-        table = Table(title=f"{errors} errors, {warnings} warnings in {len(rules)} files", title_justify="left")
+        table = Table(title=f"{errors} errors, {warnings} warnings in {len(rules)} paths", title_justify="left")
         for name in ("level", "check", "rule", "file", "message"):
             table.add_column(name, overflow="fold")
         for row in findings.iter_rows(named=True):

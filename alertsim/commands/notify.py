@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from alertsim.cli import console, fail, print_frame
+from alertsim.cli import console, err_console, fail, print_frame
+from alertsim.durations import describe_span
 from alertsim.errors import AlertsimError, ConfigError
 
 
@@ -59,6 +61,11 @@ def notify_command(
     except AlertsimError as error:
         fail(error)
         return
+    silent = not paging_receiver and not any(r.pages for r in am.receivers.values())
+    if silent:
+        err_console.print(f"[bold yellow]warning:[/] no receiver of {escape(str(config))} has a paging integration "
+                          "(PagerDuty, Opsgenie, VictorOps), so nothing here pages a person; name the receivers "
+                          "that do with --paging-receiver", highlight=False, soft_wrap=True)
     summary = result.summary()
     title = (f"{alerts.height} alerts → {result.notifications.height} notifications, "
              f"{result.pages.height} pages ({int((result.pages['urgency'] == 'high').sum())} high-urgency)")
@@ -68,9 +75,11 @@ def notify_command(
                 - datetime.fromisoformat(str(manifest["start"]).replace("Z", "+00:00")))
     except (KeyError, ValueError):
         span = None
-    if span is not None and span > timedelta(0):
+    if silent:
+        console.print("0 pages: no receiver pages anyone (see the warning above)")
+    elif span is not None and span > timedelta(0):
         weeks = span / timedelta(weeks=1)
-        console.print(f"{result.pages.height / weeks:.1f} pages per week over the replayed {span.days} days")
+        console.print(f"{result.pages.height / weeks:.1f} pages per week over the replayed {describe_span(span)}")
     console.print(f"wrote {run_dir}/notifications.parquet, pages.parquet (and .csv)")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from alertsim._yaml import load_yaml_documents
-from alertsim.errors import ConfigError, check_type
+from alertsim.errors import ConfigError, InputError, check_type
 from alertsim.promql import rules as prometheus
 from alertsim.rules import cloudwatch_alarms, datadog, gcp
 from alertsim.rules.base import RuleBase
@@ -104,4 +104,31 @@ def load_rules(path: str | os.PathLike[str], *, dialects: Sequence[Dialect] = DI
                       file=str(path))
 
 
-__all__ = ["DIALECTS", "Dialect", "load_rules"]
+RULE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def rule_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The rule files of ``path``: the file itself, or every ``*.yaml``/``*.yml``/``*.json`` under a
+    directory (sorted, hidden files and directories skipped); ``InputError`` for a missing path or a
+    directory without rule files.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("b.yml", "a.yaml", "notes.txt", ".hidden.yaml"):
+    ...     _ = (folder / name).write_text("rules: []")
+    >>> [p.name for p in rule_files(folder)]
+    ['a.yaml', 'b.yml']
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise InputError(f"{path} does not exist", file=str(path))
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in RULE_SUFFIXES
+                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    if not files:
+        raise InputError(f"{path} holds no rule file (*.yaml, *.yml, *.json)", file=str(path))
+    return files
+
+
+__all__ = ["DIALECTS", "RULE_SUFFIXES", "Dialect", "load_rules", "rule_files"]
