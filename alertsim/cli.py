@@ -160,7 +160,7 @@ def _metavar(param: Any) -> str:
     if descriptor is not None and descriptor.is_path:
         return "PATH"
     annotation = getattr(descriptor, "annotation", None)
-    return {int: "N", float: "NUMBER"}.get(annotation, "TEXT")  # type: ignore[call-overload]
+    return "N" if annotation is int else "NUMBER" if annotation is float else "TEXT"
 
 
 def _plain_help(command: Any) -> Any:

@@ -359,7 +359,9 @@ def _side(rules: Sequence[RuleBase], alerts: pl.DataFrame, *, incidents: pl.Data
         notifications, pages = notified.notifications, notified.pages
     else:
         pages = (alerts.filter(pl.col("severity").str.to_lowercase().is_in(sorted(PAGING_SEVERITIES)))
-                 .select(pl.col("alert_id").alias("page_id"), "rule", pl.col("fired_at").alias("paged_at")))
+                 .select(pl.col("alert_id").cast(pl.String).alias("page_id"), pl.col("fired_at").alias("paged_at"),
+                         pl.lit("high").alias("urgency"), "rule", pl.col("alert_id").implode().over("alert_id")
+                         .alias("alert_ids")))
     quality = missed = None
     if incidents is not None:
         quality = score(alerts, incidents, early=early, late=late, match_on=match_on, period=window,

@@ -164,11 +164,9 @@ def _summary(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any], we
         missed = frames.get("missed")
         caught = incidents - (missed.height if missed is not None else 0)
         s.bullets.append(f"{caught} of {incidents} incidents were caught by at least one rule.")
-        noisy = q.filter(pl.col("precision").is_not_null()).sort("precision").head(1)
-        if noisy.height:
-            row = noisy.row(0, named=True)
-            s.bullets.append(f"Noisiest rule: {row['rule']} (precision {display_value(row['precision'])}, "
-                             f"{display_value(row['false_alerts_per_week'])} false alerts per week).")
+        noisiest = noisiest_rule(frames, weeks)
+        if noisiest:
+            s.bullets.append(noisiest)
     if "fatigue_responders" in frames:
         r = frames["fatigue_responders"]
         if "sleep" in r.columns:
@@ -190,13 +188,41 @@ def _summary(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any], we
     return s
 
 
+def noisiest_rule(frames: Mapping[str, pl.DataFrame], weeks: float | None) -> str | None:
+    """The noisiest rule, by false pages per week: pages that fell in no incident of their service
+    (with ``pages`` and ``incidents`` in the run); else by false alerts per week, said so."""
+    from alertsim.quality.fatigue import noisy_rules
+
+    pages, incidents = frames.get("pages"), frames.get("incidents")
+    if pages is not None and incidents is not None and weeks and "rule" in pages.columns and pages.height:
+        noisy = noisy_rules(pages, incidents).filter(pl.col("rule").is_not_null() & (pl.col("unmatched_pages") > 0))
+        if noisy.height:
+            row = noisy.sort("unmatched_pages", "rule", descending=[True, False]).row(0, named=True)
+            return (f"Noisiest rule: {row['rule']}, {row['unmatched_pages'] / weeks:.1f} false pages per week "
+                    f"(pages in no incident of their service; {row['unmatched_pages']} of its {row['pages']} pages).")
+    quality = frames.get("quality")
+    if quality is None:
+        return None
+    noisy = quality.filter(pl.col("false_alerts_per_week").is_not_null() & (pl.col("false_alerts") > 0))
+    if not noisy.height:
+        return None
+    row = noisy.sort("false_alerts_per_week", "rule", descending=[True, False]).row(0, named=True)
+    return (f"Noisiest rule by false alerts per week (this run has no pages with incidents to count false "
+            f"pages): {row['rule']}, {display_value(row['false_alerts_per_week'])} false alerts per week "
+            f"(precision {display_value(row['precision'])}).")
+
+
 def _quality(frames: Mapping[str, pl.DataFrame]) -> Section | None:
     if "quality" not in frames:
         return None
     s = Section("Rule quality", "quality")
     s.paragraphs.append("Each rule's alerts matched against labelled incidents: precision is the share of "
                         "alerts that matched an incident, recall the share of incidents caught, "
-                        "time to detect from incident start to the first matching alert.")
+                        "time to detect from incident start to the first matching alert. Reset time is how "
+                        "long after an incident was resolved the rule's last matching alert resolved: positive "
+                        "means the page outlived the incident, negative that the alert cleared before the "
+                        "incident was closed (the incident stayed open longer than the symptom); empty when an "
+                        "alert never resolved.")
     s.tables.append(table(frames["quality"], ["rule", "alerts", "false_alerts", "precision", "recall", "f1",
                                               "time_to_detect_median", "time_to_detect_p90",
                                               "reset_time_median", "false_alerts_per_week", "flapping",
