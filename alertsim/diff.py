@@ -130,7 +130,7 @@ def match_rules(base: Sequence[RuleBase], head: Sequence[RuleBase]) -> pl.DataFr
     ``head_rule`` and ``change`` (unchanged, changed, added, removed, renamed), in HEAD order then
     the removed rules in BASE order.
 
-    >>> from alertsim.rules.model import ThresholdRule
+    >>> from alertsim.rules import ThresholdRule
     >>> cpu = ThresholdRule(name="CPU", metric="cpu", op=">", value=80)
     >>> moved = dataclasses.replace(cpu, name="HostCPU")
     >>> match_rules([cpu], [moved])["change"].to_list()
