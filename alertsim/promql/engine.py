@@ -422,7 +422,9 @@ def _visible_strict(block: Recorded, ctx: Context, offset: int) -> bool:
     return offset == 0 and block.order >= ctx.order
 
 
-def _select_instant(node: VectorSelector, ctx: Context) -> Vector:
+def _select_instant(node: VectorSelector, ctx: Context, *, stamps: bool = False) -> Vector:
+    """The selected series at every instant; with ``stamps``, each value is replaced by the selected
+    sample's timestamp in seconds (what ``timestamp(selector)`` returns)."""
     grid, store = ctx.grid, ctx.store
     labels: list[Labels] = []
     values: list[np.ndarray] = []
@@ -435,10 +437,15 @@ def _select_instant(node: VectorSelector, ctx: Context) -> Vector:
                                        offset=node.offset_us, left_open=ctx.left_open)
         vec = store.cache[key]
         labels += [store.labels[r] for r in rows]
-        values.append(vec.values)
         present.append(vec.present)
+        if stamps:
+            series = store.raw_series(rows)
+            idx = np.maximum(last_index(series, grid, shift=-node.offset_us), 0)
+            values.append(np.where(vec.present, _ms(series.times)[idx] / 1000, np.nan))
+        else:
+            values.append(vec.values)
     for block, brow in store.recorded_rows(node.matchers):
-        v, p = _recorded_instant(block, brow, ctx, node.offset_us)
+        v, p = _recorded_instant(block, brow, ctx, node.offset_us, stamps=stamps)
         labels += [block.labels[r] for r in brow]
         values.append(v)
         present.append(p)
@@ -449,7 +456,7 @@ def _select_instant(node: VectorSelector, ctx: Context) -> Vector:
                   ctx, "vector cannot contain metrics with the same labelset")
 
 
-def _recorded_instant(block: Recorded, rows: np.ndarray, ctx: Context, offset: int
+def _recorded_instant(block: Recorded, rows: np.ndarray, ctx: Context, offset: int, *, stamps: bool = False
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Newest evaluation of the recording rule at or before each instant (before it, when the rule
     comes later in the file and the instants coincide); absent if the rule did not produce the
@@ -473,6 +480,9 @@ def _recorded_instant(block: Recorded, rows: np.ndarray, ctx: Context, offset: i
         shape = (len(rows), ctx.grid.size)
         return np.full(shape, np.nan), np.zeros(shape, dtype=bool)
     present = block.present[rows][:, jj] & ok[None, :]
+    if stamps:
+        at = _ms(g.t0 + g.step * jj) / 1000
+        return np.where(present, at[None, :], np.nan), present
     values = np.where(present, block.values[rows][:, jj], np.nan)
     return values, present
 
@@ -939,6 +949,17 @@ def _call(node: Call, ctx: Context) -> Vector | Scalar:
                       absent[None, :].copy())
     if name == "pi":
         return Scalar(np.full(grid.size, math.pi))
+    if name == "timestamp":
+        # A selector gives its samples' timestamps; any other expression, the evaluation instant.
+        arg = _unwrap(args[0])
+        if isinstance(arg, VectorSelector):
+            vec = _select_instant(arg, ctx, stamps=True)
+            values = vec.values
+        else:
+            vec = _vector_arg(arg, ctx)
+            values = np.where(vec.present, (_ms(grid.instants) / 1000)[None, :], np.nan)
+        return _merge([_drop_name(lbl) for lbl in vec.labels], values, vec.present, ctx,
+                      "vector cannot contain metrics with the same labelset")
     if name in ("sort", "sort_desc"):
         return _vector_arg(args[0], ctx)  # order is not part of a rule's result
     if name in ("label_replace", "label_join"):

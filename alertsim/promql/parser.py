@@ -116,6 +116,7 @@ FUNCTIONS: dict[str, tuple[tuple[ValueType, ...], ValueType]] = {
     "scalar": (("vector",), "scalar"),
     "time": ((), "scalar"),
     "pi": ((), "scalar"),
+    "timestamp": (("vector",), "vector"),
     "changes": (("matrix",), "vector"),
     "resets": (("matrix",), "vector"),
     "deriv": (("matrix",), "vector"),
@@ -945,7 +946,7 @@ def parse(text: str) -> Node:
     """Parse and type-check a PromQL expression of alertsim's subset.
 
     Raises :class:`PromQLSyntaxError` for invalid PromQL and :class:`Unsupported` for valid PromQL
-    outside the subset (``@``, negative offsets, ``holt_winters``, ``timestamp``, native-histogram
+    outside the subset (``@``, negative offsets, ``holt_winters``, native-histogram
     and MetricsQL functions, ...).
     """
     p = _Parser(text)

@@ -300,13 +300,17 @@ def value_aggregations(rng: np.random.Generator) -> str:
 
 def math_functions(rng: np.random.Generator) -> str:
     """round() (with and without to_nearest), floor(), ceil() and the other element-wise functions,
-    the date functions, sort()/sort_desc()."""
+    the date functions, sort()/sort_desc(), timestamp()."""
     fn = str(rng.choice(["round", "floor", "ceil", "sqrt", "exp", "ln", "log2", "log10", "sgn", "sin", "cos",
                          "atan", "tanh", "deg", "rad", "hour", "minute", "day_of_week", "days_in_month",
-                         "month", "year", "day_of_month", "day_of_year", "sort", "sort_desc"]))
+                         "month", "year", "day_of_month", "day_of_year", "sort", "sort_desc", "timestamp"]))
     inner = f"temperature{_matchers(rng, GAUGE)} - {rng.integers(30, 70)}"
     if fn == "round":
         return f"round({inner}{rng.choice(['', ', 5', ', 0.1', ', 3'])})"
+    if fn == "timestamp":  # a selector's sample times (also under offset), or the evaluation instant
+        return str(rng.choice([f"time() - timestamp(up{_matchers(rng, GAUGE)}{_offset(rng)})",
+                               f"timestamp(temperature{_matchers(rng, GAUGE)})", f"timestamp({inner})",
+                               f"timestamp((temperature{_matchers(rng, GAUGE)}))"]))
     if fn == "exp":
         return f"exp(({inner}) / 10)"
     if fn in ("hour", "minute", "day_of_week", "days_in_month", "month", "year", "day_of_month", "day_of_year"):

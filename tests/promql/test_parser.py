@@ -161,7 +161,6 @@ UNSUPPORTED = [
     ("histogram_share", "histogram_share(0.5, x)"),
     ("share_gt_over_time", "share_gt_over_time(x[5m], 1)"),
     ("holt_winters", "holt_winters(x[1h], 0.5, 0.5)"),
-    ("timestamp", "timestamp(x)"),
 ]
 
 
