@@ -335,13 +335,27 @@ def subqueries(rng: np.random.Generator) -> str:
     return f"{fn}({q}{inner}[{window}:{step}]{offset})"
 
 
+def absences(rng: np.random.Generator) -> str:
+    """absent_over_time() over selectors that match, match nothing or lose their samples in an outage,
+    and over a subquery; pi() beside it."""
+    window = _window(rng)
+    choice = rng.integers(4)
+    if choice == 0:
+        return f"absent_over_time(temperature{_matchers(rng, GAUGE)}[{window}]{_offset(rng)})"
+    if choice == 1:
+        return f'absent_over_time(temperature{{instance="{rng.choice(INSTANCES)}",job="none"}}[{window}])'
+    if choice == 2:
+        return f"absent_over_time((up{_matchers(rng, GAUGE)} == 0)[{window}:{rng.choice(['', '1m', '5m'])}])"
+    return f"absent_over_time(http_requests_total{_matchers(rng, COUNTER)}[{window}]) * pi()"
+
+
 FAMILIES: dict[str, Callable[[np.random.Generator], str]] = {
     "selectors": selectors, "rates": rates, "over_time": over_time, "aggregations": aggregations,
     "vector_scalar": vector_scalar, "vector_vector": vector_vector, "set_operators": set_operators,
     "functions": functions, "histogram_quantile": histograms, "slo_rules": slo_rules,
     "changes_resets": changes_resets, "regressions": regressions, "label_functions": label_functions,
     "top_bottom": top_bottom, "value_aggregations": value_aggregations, "math_functions": math_functions,
-    "subqueries": subqueries,
+    "subqueries": subqueries, "absences": absences,
 }
 
 
