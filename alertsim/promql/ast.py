@@ -15,6 +15,7 @@ ValueType = Literal["vector", "scalar", "matrix", "string"]
 MatchOp = Literal["=", "!=", "=~", "!~"]
 
 
+_LEGACY_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _LEADING_FLAGS = re.compile(r"\(\?([imsU]+)\)")
 
 
@@ -47,7 +48,8 @@ class Matcher:
 
     def __str__(self) -> str:
         escaped = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'{self.name}{self.op}"{escaped}"'
+        name = self.name if _LEGACY_NAME.fullmatch(self.name) else '"' + self.name.replace('"', '\\"') + '"'
+        return f'{name}{self.op}"{escaped}"'
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from alertsim.errors import ConfigError
-from alertsim.promql.ast import Matcher, MatrixSelector, VectorSelector, walk
+from alertsim.promql.ast import Matcher, selector_reaches
 from alertsim.series import LOOKBACK_US
 
 
@@ -53,13 +53,8 @@ def _promql_reads(rule: Any) -> list[tuple[str, int]]:
     recorded = [e.name for e in entries if e.kind == "record"]
     out = []
     for entry in entries:
-        for node in walk(entry.node):
-            if isinstance(node, MatrixSelector):
-                selector, reach = node.selector, node.range_us + node.selector.offset_us + LOOKBACK_US
-            elif isinstance(node, VectorSelector):
-                selector, reach = node, node.offset_us + LOOKBACK_US
-            else:
-                continue
+        for selector, before in selector_reaches(entry.node):  # subqueries' ranges included
+            reach = before + LOOKBACK_US
             names = [m for m in selector.matchers if m.name == "__name__"]
             if names and any(all(_name_matches(m.op, m.value, r) for m in names) for r in recorded):
                 continue  # read from a recording rule of the same file

@@ -173,3 +173,10 @@ def test_insecure_skips_verification(gateway: tuple[str, Path], tmp_path: Path) 
     code, output = _fetch(url, tmp_path, "--bearer-token-file", str(tmp_path / "secret"), "--header",
                           "X-Scope-OrgID: team", "--insecure")
     assert code == 0, output
+
+
+def test_a_subquery_reads_its_range_and_offset_further_back() -> None:
+    expr = 'max_over_time(rate({"a.b", "k.8s"="x"}[5m])[1h:1m] offset 10m) > 1'
+    rules = parse_prometheus_rules(f"groups:\n- name: g\n  rules:\n  - alert: A\n    expr: '{expr}'\n")
+    assert [(r.selector, r.reach) for r in reads(rules)] == [
+        ('{__name__="a.b","k.8s"="x"}', dt.timedelta(minutes=5 + 60 + 10 + 5))]

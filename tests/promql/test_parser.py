@@ -83,7 +83,7 @@ def show(node: A.Node) -> str:
     ("avg_over_time(max_over_time(sum(x)[1h:5m] offset 5m)[2h:])",
      "avg_over_time(max_over_time(sum(x)[3600s:300s] offset 300s)[7200s:])"),
     ('{"a.b/c"}', '{__name__="a.b/c"}'),
-    ('{"metric.name", "label.x"="v"}', '{__name__="metric.name",label.x="v"}'),
+    ('{"metric.name", "label.x"="v"}', '{__name__="metric.name","label.x"="v"}'),
     ('sum by ("a.b", job) (x)', "sum by(a.b,job)(x)"),
     ("a / on(\"k.8s\") b", "(a / on(k.8s) b)"),
     ("topk by (job) (3, x)", "topk by(job)(3.0, x)"),
