@@ -23,3 +23,28 @@ def test_the_stages_are_one_import_away():
     for name in ("load_sample", "read_metrics", "read_incidents", "load_rules", "replay", "score", "notify",
                  "fatigue", "mtta", "mttr", "tune", "simulate", "open_dataset", "ingest"):
         assert callable(getattr(alertsim, name)), name
+
+
+def test_every_module_imports_first_without_an_import_cycle() -> None:
+    """Each module imported first, in a process where no other alertsim module is loaded yet (as a
+    notebook's first ``from alertsim.x import y`` does): a cycle that import order hides fails here."""
+    import subprocess
+    import sys
+
+    script = """
+import importlib, pkgutil, sys
+import alertsim
+names = sorted(m.name for m in pkgutil.walk_packages(alertsim.__path__, "alertsim."))
+failed = []
+for name in names:
+    for loaded in [m for m in sys.modules if m == "alertsim" or m.startswith("alertsim.")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        failed.append(f"{name}: {type(exc).__name__}: {exc}")
+print("\\n".join(failed))
+sys.exit(1 if failed else 0)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -25,7 +25,9 @@ from alertsim.rules.base import RuleBase
 from alertsim.rules.config import parse_rules
 
 #: How a notice of a skipped rule ends (alertsim.promql.rules).
-SKIPPED = prometheus.SKIPPED
+#: The suffix of a skipped rule's notice (the same text as alertsim.promql.rules.SKIPPED, which this
+#: module must not read at import time: alertsim.promql.rules imports the rules package).
+SKIPPED = "; the rule is skipped, the others replay"
 
 
 @dataclass(frozen=True, kw_only=True)
