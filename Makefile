@@ -27,6 +27,7 @@ system-deps:
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check alertsim tests benchmarks
 	$(BIN)/mypy alertsim
+	$(BIN)/lint-imports --no-cache
 
 test: $(VENV)/.installed-dev system-deps lint
 	$(BIN)/python -m pytest -q

@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from alertsim.oncall import fit_responders, load_design, on_call, shifts
     from alertsim.oncall.simulate import simulate
     from alertsim.promql import evaluate as evaluate_promql
-    from alertsim.promql.rules import PromQLRule, parse_prometheus_rules
     from alertsim.quality.detection import missed_incidents, score
     from alertsim.quality.fairness import burden, fairness
     from alertsim.quality.fatigue import Fatigue, HourBuckets, Routing, fatigue, interruptions
@@ -56,6 +55,7 @@ if TYPE_CHECKING:
     from alertsim.rules.cloudwatch import CloudWatchAlarm
     from alertsim.rules.datadog import DatadogMonitor
     from alertsim.rules.gcp import GcpPolicy
+    from alertsim.rules.prometheus import PromQLRule, parse_prometheus_rules
     from alertsim.scale import open_dataset
     from alertsim.series import prepare
     from alertsim.tune import Tuning, tune
@@ -100,8 +100,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "shifts": ("alertsim.oncall", "shifts"),
     "simulate": ("alertsim.oncall", "simulate"),
     "evaluate_promql": ("alertsim.promql", "evaluate"),
-    "PromQLRule": ("alertsim.promql.rules", "PromQLRule"),
-    "parse_prometheus_rules": ("alertsim.promql.rules", "parse_prometheus_rules"),
+    "PromQLRule": ("alertsim.rules.prometheus", "PromQLRule"),
+    "parse_prometheus_rules": ("alertsim.rules.prometheus", "parse_prometheus_rules"),
     "missed_incidents": ("alertsim.quality.detection", "missed_incidents"),
     "score": ("alertsim.quality.detection", "score"),
     "burden": ("alertsim.quality.fairness", "burden"),

@@ -10,11 +10,13 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 import alertsim
-from alertsim.errors import AlertsimError
+from alertsim.errors import AlertsimError, StrictError
+from alertsim.report.tables import display_value
 
 
 class _Commands(TyperGroup):
@@ -57,9 +59,8 @@ class _Commands(TyperGroup):
 
 
 def _report(exc: Exception) -> None:
-    from rich.markup import escape
-
-    from alertsim.io.rundir import os_error
+    # startup speed: alertsim.io.rundir loads polars, which --help and most errors never need
+    from alertsim.io.rundir import os_error  # noqa: PLC0415
 
     if isinstance(exc, OSError):
         exc = os_error(exc, exc.filename or "?", "use")
@@ -207,8 +208,6 @@ def _root(
 
 def fail(error: AlertsimError) -> None:
     """Print a typed error for a person and exit non-zero (no traceback)."""
-    from rich.markup import escape
-
     err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=2)
 
@@ -216,10 +215,6 @@ def fail(error: AlertsimError) -> None:
 def show_notices(notices: Any, *, strict: bool = False) -> list[dict[str, Any]]:
     """Print each notice of a result as a warning (to stderr) and return them for the manifest;
     with ``strict``, raise :class:`alertsim.errors.StrictError` instead of going on."""
-    from rich.markup import escape
-
-    from alertsim.errors import StrictError
-
     notices = tuple(notices)
     if strict and notices:
         raise StrictError(notices)
@@ -233,8 +228,6 @@ STRICT_HELP = "Treat warnings (rules that select nothing, empty windows, ...) as
 
 def print_frame(frame, title: str | None = None, *, limit: int = 40) -> None:  # type: ignore[no-untyped-def]
     """Print a polars frame as a Rich table."""
-    from alertsim.report.tables import display_value
-
     table = Table(title=title, show_lines=False)
     headers = [name.replace("_", " ") for name in frame.columns]
     # A header wraps between words, never inside one, when the longest words fit side by side; the first

@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
+import pyarrow
+import pyarrow.parquet as pq
 
 from alertsim.errors import ConfigError, InputError, Problem
 from alertsim.frames import INCIDENTS, INSTANT, METRICS, PAGES, SHIFTS, Schema, validate
@@ -860,8 +862,6 @@ def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
     pyarrow's writer is byte-deterministic for the same input and version (the version goes into the
     file footer), and delta encoding makes a minute grid of timestamps almost free.
     """
-    import pyarrow.parquet as pq
-
     table = frame.to_arrow()
     encodings: dict[str, str] = {}
     dictionary = []
@@ -915,8 +915,6 @@ def write_sample(sample: Sample, directory: str | os.PathLike[str]) -> Path:
     >>> sorted(p.name for p in out.iterdir())[:3]
     ['README.md', 'incidents.csv', 'incidents.parquet']
     """
-    import pyarrow
-
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict[str, object]] = {}

@@ -45,9 +45,10 @@ import polars as pl
 from alertsim.durations import describe_span, format_duration, parse_duration
 from alertsim.errors import ConfigError, InputError, Notice
 from alertsim.frames import ALERTS
+from alertsim.io.rundir import write_run
 from alertsim.lint import PAGING_SEVERITIES, lint_rules
 from alertsim.notify import AlertmanagerConfig, load_alertmanager_config, notify
-from alertsim.quality.detection import score
+from alertsim.quality.detection import missed_incidents, score
 from alertsim.quality.fatigue import HourBuckets
 from alertsim.quality.matching import DURATION, duration_quantile, match_alerts
 from alertsim.replay import Prepared, prepare, replay
@@ -366,8 +367,6 @@ def _side(rules: Sequence[RuleBase], alerts: pl.DataFrame, *, incidents: pl.Data
     if incidents is not None:
         quality = score(alerts, incidents, early=early, late=late, match_on=match_on, period=window,
                         rules=[r.name for r in rules])
-        from alertsim.quality.detection import missed_incidents
-
         missed = missed_incidents(alerts, incidents, early=early, late=late, match_on=match_on)
     return Side(rules=tuple(rules), alerts=alerts, pages=pages, notifications=notifications, quality=quality,
                 missed=missed, findings=lint_rules(list(rules)))
@@ -553,8 +552,6 @@ def write_diff(result: Diff, out: str | os.PathLike[str], *, fail_on: Sequence[T
                manifest: Mapping[str, Any] | None = None) -> Path:
     """Write ``out``: ``diff.md``, ``diff.json``, the table as ``diff.parquet``/``.csv``, and one run
     directory per side (``out/base``, ``out/head``) that ``alertsim report`` and friends read."""
-    from alertsim.io.rundir import write_run
-
     span = {"start": result.start.isoformat(), "end": result.end.isoformat()}
     with tempfile.TemporaryDirectory(prefix="alertsim-diff-") as directory:
         md, js = Path(directory) / "diff.md", Path(directory) / "diff.json"

@@ -13,12 +13,13 @@ Every instant is ``pl.Datetime("us", "UTC")``, every duration ``pl.Duration("us"
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from alertsim.errors import InputError, Problem
+from alertsim.errors import ConfigError, InputError, Problem
 
 INSTANT = pl.Datetime("us", "UTC")
 DURATION = pl.Duration("us")
@@ -224,3 +225,34 @@ def series_name(metric: str, labels: Mapping[str, str]) -> str:
         return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     inner = ",".join(f'{k}="{esc(v)}"' for k, v in sorted(labels.items()) if v)
     return f"{metric}{{{inner}}}" if inner else metric
+
+
+def conform(frame: pl.DataFrame, schema: Schema, *, file: str | None = None) -> pl.DataFrame:
+    """Validate ``frame`` against ``schema`` after giving all-null columns (dtype ``Null``, as a
+    hand-written ``[None, None]`` column gets) their declared dtype. Returns the conformed frame."""
+    nulls = {name: dtype for name, dtype in schema.columns.items()
+             if name in frame.columns and frame.schema[name] == pl.Null()}
+    if nulls:
+        frame = frame.cast(nulls)  # type: ignore[arg-type]
+    return validate(frame, schema, file=file)
+
+
+def check_zone(tz: str, *, field: str = "tz") -> str:
+    """``tz`` if it is an IANA time zone, else ``ConfigError`` naming ``field``."""
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigError(f"{tz!r} is not an IANA time zone such as 'Europe/Berlin'", field=field) from None
+    return tz
+
+
+_LABEL = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def label_name(key: str) -> str:
+    """A vendor tag or dimension name as an alertsim label name (``availability-zone`` →
+    ``availability_zone``; a leading digit gets an underscore)."""
+    name = _LABEL.sub("_", key.strip())
+    if not name or name[0].isdigit():
+        name = f"_{name}"
+    return name

@@ -52,6 +52,7 @@ from alertsim.errors import AlertsimError
 from alertsim.frames import Schema, validate
 from alertsim.notify import load_alertmanager_config
 from alertsim.rules import RuleBase, gcp, load_rules
+from alertsim.rules.formats import rule_files
 
 log = logging.getLogger(__name__)
 
@@ -287,8 +288,6 @@ def lint(paths: Sequence[str | os.PathLike[str]], *, alertmanager: str | os.Path
     items: list[tuple[str | None, RuleBase]] = []
     explicit: dict[str, bool] = {}
     configs: list[tuple[str, Any]] = []
-    from alertsim.rules.formats import rule_files
-
     # A directory stands for every rule file in it.
     files = [f for p in paths for f in (rule_files(p) if Path(p).is_dir() else [p])]
     all_paths = [*files, *([alertmanager] if alertmanager is not None else [])]

@@ -20,7 +20,6 @@ checks it) — with ``engine="dask"`` the partitions run on a Dask cluster and t
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +31,7 @@ from typing import Any, Literal
 import duckdb
 import polars as pl
 
+from alertsim.cluster import dask_client
 from alertsim.durations import Duration, to_microseconds
 from alertsim.errors import ConfigError, InputError
 from alertsim.frames import ALERTS, METRICS
@@ -284,22 +284,3 @@ def _run(ds: Dataset, parts: list[pl.DataFrame], rules: Sequence[RuleBase], eval
         # Results come back in partition order, whatever order they finish in.
         for future in futures:
             yield future.result()
-
-
-@contextlib.contextmanager
-def dask_client(scheduler: str | Any | None) -> Iterator[Any]:
-    """A ``distributed.Client`` for ``scheduler``: an address, an existing Client (used as is), or None
-    for a temporary two-worker local cluster (closed on exit)."""
-    # distributed is an optional extra and slow to import: loaded only when a Dask engine is asked for.
-    from distributed import Client, LocalCluster
-
-    if scheduler is not None and not isinstance(scheduler, str):
-        yield scheduler
-        return
-    if isinstance(scheduler, str):
-        with Client(scheduler) as client:
-            yield client
-        return
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        yield client

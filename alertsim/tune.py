@@ -83,7 +83,7 @@ def _family(rule: RuleBase) -> str:
     return rule.base_name or rule.name
 
 
-def _dominated(recall: np.ndarray, pages: np.ndarray, ttd: np.ndarray) -> np.ndarray:
+def dominated(recall: np.ndarray, pages: np.ndarray, ttd: np.ndarray) -> np.ndarray:
     """Pareto domination on (recall ↑, pages ↓, ttd ↓); NaN recall counts as 0, NaN ttd as +inf."""
     r = np.nan_to_num(recall, nan=0.0)
     t = np.where(np.isnan(ttd), np.inf, ttd)
@@ -184,10 +184,10 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
     frontier = np.zeros(table.height, dtype=bool)
     for _fam, group in table.with_row_index("_i").group_by("family", maintain_order=True):
         idx = group["_i"].to_numpy()
-        dominated = _dominated(group["recall"].fill_null(np.nan).to_numpy().astype(float),
-                               group["pages_per_week"].to_numpy().astype(float),
-                               group["ttd_seconds"].fill_null(np.nan).to_numpy().astype(float))
-        frontier[idx] = ~dominated
+        beaten = dominated(group["recall"].fill_null(np.nan).to_numpy().astype(float),
+                           group["pages_per_week"].to_numpy().astype(float),
+                           group["ttd_seconds"].fill_null(np.nan).to_numpy().astype(float))
+        frontier[idx] = ~beaten
     # A candidate that never fired measured nothing: it is never on the frontier, never recommended.
     silent = table["alerts"].to_numpy() == 0
     frontier &= ~silent

@@ -52,8 +52,8 @@ def metrics(services: int, days: int, seed: int = 1) -> pl.DataFrame:
 
 
 def run(quick: bool = False) -> list[dict]:
-    from alertsim.promql.rules import parse_prometheus_rules
     from alertsim.replay import replay
+    from alertsim.rules.prometheus import parse_prometheus_rules
     from alertsim.series import prepare
 
     services, days = (2, 3) if quick else (10, 30)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from alertsim.errors import ConfigError
 from alertsim.notify import TimeInterval
-from alertsim.notify._timeintervals import mask_boundaries, minute_mask, parse_time_interval
+from alertsim.notify.timeintervals import mask_boundaries, minute_mask, parse_time_interval
 
 
 def utc(*args: int) -> datetime:

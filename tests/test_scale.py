@@ -121,7 +121,7 @@ def test_memory_engine_rejects_a_dataset_engine_name_mismatch(history, rules):
 
 
 def test_rules_that_aggregate_across_series_are_refused_not_mis_partitioned(stores):
-    from alertsim.promql.rules import parse_prometheus_rules
+    from alertsim.rules.prometheus import parse_prometheus_rules
 
     root, _ = stores
     rules = parse_prometheus_rules("groups:\n- name: g\n  rules:\n  - alert: Total\n    expr: sum(cpu) > 100\n")

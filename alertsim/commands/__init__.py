@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from alertsim.cli import console, fail, print_frame
+from alertsim.errors import AlertsimError
+from alertsim.frames import INCIDENTS
+from alertsim.io.rundir import write_frame
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -37,11 +42,6 @@ def import_incidents(read: Callable[[], pl.DataFrame], file: Path, out: Path, *,
     """Import incident history: ``read()`` the export, keep the Incidents columns (all columns with
     ``extras``), write ``out`` (:func:`alertsim.io.rundir.write_frame`) and show the first rows; a typed
     error is printed and exits 2."""
-    from alertsim.cli import console, fail, print_frame
-    from alertsim.errors import AlertsimError
-    from alertsim.frames import INCIDENTS
-    from alertsim.io.rundir import write_frame
-
     try:
         frame = read()
         if not extras:

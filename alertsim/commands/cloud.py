@@ -20,7 +20,16 @@ from rich.table import Table
 from alertsim.cli import console, fail
 from alertsim.commands import add_group, import_incidents
 from alertsim.errors import AlertsimError
+from alertsim.io.cloud_metrics import (
+    read_cloudwatch_csv,
+    read_cloudwatch_metric_data,
+    read_datadog_query,
+    read_gcp_time_series,
+)
 from alertsim.io.rundir import write_frame
+from alertsim.io.splunk_oncall import read_splunk_oncall
+from alertsim.io.squadcast import read_squadcast
+from alertsim.lint import exit_code, lint
 
 import_app = typer.Typer(help="Import incident history from on-call tools.", no_args_is_help=True)
 
@@ -43,8 +52,6 @@ def lint_command(
 
         alertsim lint alerts.yaml --json
     """
-    from alertsim.lint import exit_code, lint
-
     try:
         findings = lint(rules, alertmanager=alertmanager)
     except AlertsimError as error:
@@ -82,8 +89,6 @@ def import_splunk_oncall_command(
     extras: bool = typer.Option(False, "--extras", help=_EXTRAS),
 ) -> None:
     """Import Splunk On-Call (VictorOps) incident history as an Incidents file."""
-    from alertsim.io.splunk_oncall import read_splunk_oncall
-
     import_incidents(lambda: read_splunk_oncall(file, tz=tz), file, out, extras=extras)
 
 
@@ -96,8 +101,6 @@ def import_squadcast_command(
     extras: bool = typer.Option(False, "--extras", help=_EXTRAS),
 ) -> None:
     """Import a Squadcast incident export as an Incidents file."""
-    from alertsim.io.squadcast import read_squadcast
-
     import_incidents(lambda: read_squadcast(file, format=format, tz=tz),  # type: ignore[arg-type]
                      file, out, extras=extras)
 
@@ -125,8 +128,6 @@ def import_cloudwatch_metrics_command(
                                         help="The --metric-data-queries JSON (names metrics and dimensions)."),
 ) -> None:
     """Import CloudWatch get-metric-data JSON as a Metrics file."""
-    from alertsim.io.cloud_metrics import read_cloudwatch_metric_data
-
     _metrics(lambda: read_cloudwatch_metric_data(file, queries=queries), file, out)
 
 
@@ -138,8 +139,6 @@ def import_cloudwatch_csv_command(
     label: str = typer.Option("label", "--label", help="Label holding the column header with --metric."),
 ) -> None:
     """Import a CloudWatch console CSV as a Metrics file."""
-    from alertsim.io.cloud_metrics import read_cloudwatch_csv
-
     _metrics(lambda: read_cloudwatch_csv(file, metric=metric, label=label), file, out)
 
 
@@ -149,8 +148,6 @@ def import_gcp_metrics_command(
     out: Path = typer.Option(..., "--out", "-o", help="metrics.parquet or metrics.csv to write."),
 ) -> None:
     """Import Cloud Monitoring timeSeries.list JSON as a Metrics file."""
-    from alertsim.io.cloud_metrics import read_gcp_time_series
-
     _metrics(lambda: read_gcp_time_series(file), file, out)
 
 
@@ -160,8 +157,6 @@ def import_datadog_metrics_command(
     out: Path = typer.Option(..., "--out", "-o", help="metrics.parquet or metrics.csv to write."),
 ) -> None:
     """Import Datadog query API JSON as a Metrics file."""
-    from alertsim.io.cloud_metrics import read_datadog_query
-
     _metrics(lambda: read_datadog_query(file), file, out)
 
 

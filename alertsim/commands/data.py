@@ -16,7 +16,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from alertsim.cli import console, err_console
 from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
+from alertsim.io.incidents import read_incidents
+from alertsim.io.metrics import load_metrics
 
 
 class Kind(StrEnum):
@@ -58,10 +61,6 @@ def validate_command(
         help="Treat duplicate samples and rows out of order as errors.")] = False,
 ) -> None:
     """Check FILE and print every problem (row, column, reason); exit 1 when there is any."""
-    from alertsim.cli import console, err_console
-    from alertsim.io.incidents import read_incidents
-    from alertsim.io.metrics import load_metrics
-
     try:
         if kind is Kind.incidents:
             if metric is not None or table is not None or strict:

@@ -14,6 +14,7 @@ import polars as pl
 import typer
 
 from alertsim import datasets
+from alertsim.cli import console, fail, print_frame
 from alertsim.errors import AlertsimError, ConfigError
 
 datasets_app = typer.Typer(help="Generate the seeded, synthetic sample data set.", no_args_is_help=True)
@@ -39,8 +40,6 @@ def generate_command(
         help="First instant, ISO-8601; naive means UTC. Default 2026-03-02T00:00Z.")] = None,
 ) -> None:
     """Generate the fictional company's metrics, incidents, noise, rotation and pages into OUT."""
-    from alertsim.cli import console, fail, print_frame
-
     try:
         sample = datasets.generate(seed=seed, days=days, start=_parse_start(start))
         directory = datasets.write_sample(sample, out)

@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from alertsim.cli import console, fail, print_frame
+from alertsim.demo import STEPS, run_demo
 from alertsim.errors import AlertsimError
 
 
@@ -17,8 +18,6 @@ def demo_command(
     seed: int = typer.Option(7, "--seed", help="Seed of the simulation."),
 ) -> None:
     """Replay the sample rule pack, score, notify, measure fatigue, simulate designs, tune, and report."""
-    from alertsim.demo import STEPS, run_demo
-
     try:
         with Progress(TextColumn("[bold]demo"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                       TimeElapsedColumn(), console=console) as progress:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import polars as pl
 import typer
 
 from alertsim.cli import console, fail, print_frame
+from alertsim.durations import to_microseconds
 from alertsim.errors import AlertsimError
+from alertsim.io.metrics import read_metrics
+from alertsim.io.rundir import add_frames, read_frame, read_manifest
+from alertsim.quality.fidelity import compare_firing, metric_gaps, production_episodes
+from alertsim.rules import load_rules
 
 
 def fidelity_command(
@@ -20,13 +26,6 @@ def fidelity_command(
 ) -> None:
     """Compare RUN_DIR's alerts with production's ALERTS history: matched episodes per rule, firing-time
     differences and the likely causes of mismatches; writes fidelity and fidelity_episodes into RUN_DIR."""
-    import polars as pl
-
-    from alertsim.io.metrics import read_metrics
-    from alertsim.io.rundir import add_frames, read_frame, read_manifest
-    from alertsim.quality.fidelity import compare_firing, metric_gaps, production_episodes
-    from alertsim.rules import load_rules
-
     try:
         manifest = read_manifest(run_dir)
         alerts = read_frame(run_dir, "alerts")
@@ -41,8 +40,6 @@ def fidelity_command(
         source = metrics or Path(manifest.get("metrics", {}).get("path") or "")
         gaps = metric_gaps(read_metrics(source)) if source.name and source.exists() else None
         offset = manifest.get("eval_offset") or "0s"
-        from alertsim.durations import to_microseconds
-
         result = compare_firing(alerts, production, replay_offset_s=to_microseconds(offset) / 1e6, gaps=gaps,
                                 replayed_rules=names)
         add_frames(run_dir, {"fidelity": result.rules, "fidelity_episodes": result.episodes},

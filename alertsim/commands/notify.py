@@ -11,6 +11,9 @@ from rich.markup import escape
 from alertsim.cli import console, err_console, fail, print_frame
 from alertsim.durations import describe_span
 from alertsim.errors import AlertsimError, ConfigError
+from alertsim.frames import ALERTS, validate
+from alertsim.io.rundir import add_frames, file_digest, read_frame, read_manifest
+from alertsim.notify import load_alertmanager_config, load_silences, notify
 
 
 def notify_command(
@@ -28,10 +31,6 @@ def notify_command(
                                           "groups: 30s as Alertmanager 0.25-0.31, 0s as 0.32+."),
 ) -> None:
     """Send RUN_DIR's alerts through CONFIG and add notifications and pages to RUN_DIR."""
-    from alertsim.frames import ALERTS, validate
-    from alertsim.io.rundir import add_frames, file_digest, read_frame, read_manifest
-    from alertsim.notify import load_alertmanager_config, load_silences, notify
-
     try:
         manifest = read_manifest(run_dir)
         alerts = validate(read_frame(run_dir, "alerts"), ALERTS, file=str(run_dir / "alerts.parquet"))

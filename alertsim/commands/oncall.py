@@ -5,10 +5,17 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import polars as pl
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from alertsim.cli import console, fail
 from alertsim.errors import AlertsimError, InputError
+from alertsim.io.rundir import check_output, file_digest, write_run
+from alertsim.oncall.compare import compare, comparison_table, plot_mtta, plot_sleep
+from alertsim.oncall.design import load_design, read_pages
+from alertsim.text import safe_file_name
 
 
 def simulate_command(
@@ -28,18 +35,10 @@ def simulate_command(
 ) -> None:
     """Simulate each DESIGN on PAGES; write summary.csv, per-page outcomes, burden and figures to OUT
     and print a side-by-side comparison (▲/▼: significantly higher/lower than the first design)."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415  (heavy, 1 s: only this command draws figures)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import polars as pl
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
-    from alertsim.io.rundir import check_output, file_digest, write_run
-    from alertsim.oncall.compare import compare, comparison_table, plot_mtta, plot_sleep
-    from alertsim.oncall.design import load_design, read_pages
-    from alertsim.text import safe_file_name
+    import matplotlib.pyplot as plt  # noqa: PLC0415  (after choosing the non-interactive backend)
 
     try:
         check_output(out)  # before any work: never replace what alertsim did not write

@@ -6,12 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from alertsim.cli import console, fail
 from alertsim.commands import add_group
 from alertsim.errors import AlertsimError, ConfigError
+from alertsim.io.prometheus import Access, FetchProgress, fetch, fetch_rules, write_metrics
+from alertsim.io.promtool import export_promtool
+from alertsim.io.rundir import frame_format
+from alertsim.rules import load_rules
 
 fetch_app = typer.Typer(help="Pull history from monitoring systems into the long metrics format.",
                         no_args_is_help=True)
@@ -43,12 +48,6 @@ def fetch_prometheus(
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the server's TLS certificate."),
 ) -> None:
     """Fetch QUERY results, or the series RULES read, between START and END from URL into OUT."""
-    import polars as pl
-
-    from alertsim.io.prometheus import FetchProgress, fetch, fetch_rules, write_metrics
-    from alertsim.io.rundir import frame_format
-    from alertsim.rules import load_rules
-
     try:
         frame_format(out)  # an --out it cannot write fails before the download, not after
         access = _access(bearer_token_file, basic_auth_user, basic_auth_password_file, header, ca_file, insecure)
@@ -94,8 +93,6 @@ def _secret(path: Path, what: str) -> str:
 
 def _access(bearer_token_file: Path | None, user: str | None, password_file: Path | None, header: list[str],
             ca_file: Path | None, insecure: bool) -> Any:
-    from alertsim.io.prometheus import Access
-
     headers = {}
     for item in header:
         name, sep, value = item.partition(":")
@@ -124,8 +121,6 @@ def export_promtool_command(
                                            help="Test a copy of the rules without annotations."),
 ) -> None:
     """Write a `promtool test rules` file pinning the alerts of RUN_DIR's replay."""
-    from alertsim.io.promtool import export_promtool
-
     try:
         path = export_promtool(run_dir, out, at=at or None, start=start, end=end, series_interval=series_interval,
                                strip_annotations=strip_annotations)

@@ -14,8 +14,20 @@ import typer
 from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
 from alertsim.commands import add_group, import_incidents
 from alertsim.durations import format_duration
-from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
-from alertsim.frames import INSTANT, SHIFTS, Schema
+from alertsim.errors import AlertsimError, ConfigError, InputError, Notice
+from alertsim.frames import INCIDENTS, SHIFTS, Schema, conform
+from alertsim.io.incidents import read_incidents
+from alertsim.io.opsgenie import read_opsgenie
+from alertsim.io.pagerduty import read_pagerduty
+from alertsim.io.rundir import MANIFEST, add_frames, check_output, has_frame, read_frame, read_manifest, write_run
+from alertsim.io.tables import read_table_file
+from alertsim.oncall.design import read_pages
+from alertsim.quality.detection import incidents_outside, missed_incidents, score
+from alertsim.quality.fairness import burden, fairness
+from alertsim.quality.fatigue import Routing, fatigue, pages_from_incidents
+from alertsim.quality.nab import nab_summary, read_nab_corpus, read_nab_results, run_nab, score_nab, score_nab_files
+from alertsim.quality.response import incidents_from_pages, response_times, trend_test, weekly_trend
+from alertsim.rules import load_rules
 
 nab_app = typer.Typer(help="Score detectors and alert rules on the Numenta Anomaly Benchmark.",
                       no_args_is_help=True)
@@ -37,8 +49,6 @@ def _instant(text: str | None, option: str) -> datetime | None:
 
 def _manifest_period(run_dir: Path) -> tuple[datetime, datetime] | None:
     """The period a run covers, from its manifest (``start``/``end``, or ``start`` + ``days``)."""
-    from alertsim.io.rundir import read_manifest
-
     try:
         manifest = read_manifest(run_dir)
     except InputError:
@@ -63,52 +73,9 @@ def _period(start: str | None, end: str | None, fallback: tuple[datetime, dateti
     return _instant(start, "start"), _instant(end, "end")  # type: ignore[return-value]
 
 
-def read_table_file(path: Path, schema: Schema, *, name: str) -> pl.DataFrame:
-    """A frame from a Parquet or CSV file in ``schema``'s shape (CSV instants ISO-8601, naive = UTC)."""
-    from alertsim.io._tabular import ROW, instants_from_text
-
-    label = str(path)
-    if not path.is_file():
-        raise InputError(f"{label}: no such file (expected a {name} CSV or Parquet file)", file=label)
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
-        else:
-            frame = pl.read_csv(path, infer_schema=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"cannot read {label}: {exc}", file=label) from None
-    problems: list[Problem] = []
-    casts: list[pl.Series] = []
-    for column, dtype in schema.columns.items():
-        if column not in frame.columns or frame.schema[column] == dtype:
-            continue
-        if frame.schema[column] != pl.String:
-            casts.append(frame[column].cast(dtype, strict=False))
-            continue
-        text = pl.col(column).str.strip_chars()
-        if dtype == INSTANT:
-            staged = instants_from_text(frame.with_columns(pl.int_range(1, frame.height + 1).alias(ROW)), column,
-                                        required=False)
-            parsed = staged.select(pl.from_epoch("_us", time_unit="us").dt.replace_time_zone("UTC")
-                                   .alias(column))[column]
-        else:
-            parsed = frame.select(pl.when(text != "").then(text).cast(dtype, strict=False).alias(column))[column]
-        bad = parsed.is_null() & frame[column].is_not_null() & (frame[column].str.strip_chars() != "")
-        problems += [Problem(file=label, row=r + 1, column=column, reason=f"{frame[column][r]!r} is not {dtype}")
-                     for r in bad.arg_true().head(20).to_list()]
-        casts.append(parsed)
-    if problems:
-        raise InputError(f"{label} is not a valid {name} file", problems, file=label)
-    return frame.with_columns(casts) if casts else frame
-
-
 def read_incident_file(path: Path) -> pl.DataFrame:
     """Incidents from a file: a Parquet file as written by ``alertsim import`` (extra columns such as
     ``team`` or ``assignees`` kept), anything else through :func:`alertsim.read_incidents`."""
-    from alertsim.frames import INCIDENTS
-    from alertsim.io.incidents import read_incidents
-    from alertsim.quality.matching import conform
-
     if path.is_file() and path.suffix.lower() in (".parquet", ".pq"):
         try:
             frame = pl.read_parquet(path)
@@ -146,8 +113,6 @@ def _holidays(values: list[str]) -> set[date]:
 def _write(out: Path | None, run_dir: Path | None, frames: dict[str, pl.DataFrame], manifest: dict[str, Any]
            ) -> Path | None:
     """Add ``frames`` to ``run_dir``, or write a new run directory ``out``."""
-    from alertsim.io.rundir import add_frames, write_run
-
     if out is not None:
         return write_run(out, frames, manifest=manifest)
     if run_dir is not None:
@@ -188,10 +153,6 @@ def score_command(
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Score each rule's alerts against INCIDENTS; write quality and missed into RUN_DIR."""
-    from alertsim.errors import Notice
-    from alertsim.io.rundir import read_frame
-    from alertsim.quality.detection import incidents_outside, missed_incidents, score
-
     try:
         alerts = read_frame(run_dir, "alerts")
         truth = read_incident_file(incidents)
@@ -246,15 +207,7 @@ def fatigue_command(
     end: str | None = typer.Option(None, "--end", help="Period end."),
 ) -> None:
     """Pages per week/team/shift, interruptions per person (local time), noisy rules, burden and fairness."""
-    from alertsim.io.rundir import has_frame, read_frame
-    from alertsim.oncall.design import read_pages
-    from alertsim.quality.fairness import burden, fairness
-    from alertsim.quality.fatigue import Routing, fatigue, pages_from_incidents
-    from alertsim.quality.response import incidents_from_pages, response_times, weekly_trend
-
     run_dir = source if source.is_dir() and not from_incidents else None
-    from alertsim.io.rundir import check_output
-
     try:
         if out is not None:
             check_output(out)  # before any work: never replace what alertsim did not write
@@ -332,9 +285,6 @@ def response_command(
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
 ) -> None:
     """MTTA and MTTR (mean, median, p90, p95) with a weekly trend and a trend test."""
-    from alertsim.io.rundir import MANIFEST, add_frames, write_run
-    from alertsim.quality.response import response_times, trend_test, weekly_trend
-
     try:
         if style not in ("pagerduty", "opsgenie"):
             raise ConfigError(f"--style {style!r} is not pagerduty or opsgenie", field="style")
@@ -373,8 +323,6 @@ def nab_score_command(
     per_file: bool = typer.Option(False, "--per-file", help="Also print each file's raw score."),
 ) -> None:
     """Score RESULTS exactly as NAB v1.1 does (threshold tuned per profile on the corpus)."""
-    from alertsim.quality.nab import nab_summary, read_nab_corpus, read_nab_results, score_nab, score_nab_files
-
     try:
         nab_corpus = read_nab_corpus(corpus)
         scores = read_nab_results(results, nab_corpus)
@@ -401,9 +349,6 @@ def nab_run_command(
     by_rule: bool = typer.Option(False, "--by-rule", help="Also score each rule on its own."),
 ) -> None:
     """Replay RULES over every corpus file and score the alerts (a detection is the row an alert fires at)."""
-    from alertsim.quality.nab import nab_summary, read_nab_corpus, run_nab
-    from alertsim.rules import load_rules
-
     try:
         rule_list = load_rules(rules)
         nab_corpus = read_nab_corpus(corpus)
@@ -430,8 +375,6 @@ def import_pagerduty_command(
                                                         "auto_resolved, assignees."),
 ) -> None:
     """Import a PagerDuty incident export as an Incidents file."""
-    from alertsim.io.pagerduty import read_pagerduty
-
     import_incidents(lambda: read_pagerduty(file, format=format, tz=tz),  # type: ignore[arg-type]
                      file, out, extras=extras)
 
@@ -445,8 +388,6 @@ def import_opsgenie_command(
     extras: bool = typer.Option(False, "--extras", help="Keep the team column."),
 ) -> None:
     """Import an Opsgenie alert export as an Incidents file."""
-    from alertsim.io.opsgenie import read_opsgenie
-
     import_incidents(lambda: read_opsgenie(file, tz=tz, elapsed_unit=elapsed_unit),  # type: ignore[arg-type]
                      file, out, extras=extras)
 

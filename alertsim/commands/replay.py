@@ -9,6 +9,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
 from alertsim.errors import AlertsimError
+from alertsim.io.ingest import ingest
+from alertsim.io.metrics import read_metrics
+from alertsim.io.rundir import check_output, file_digest, write_run
+from alertsim.replay import replay
+from alertsim.rules import load_rules
+from alertsim.scale import open_dataset, replay_dataset
+from alertsim.series import prepare
 
 
 def replay_command(
@@ -30,18 +37,10 @@ def replay_command(
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Replay RULES over METRICS and write alerts.parquet/.csv and manifest.json into OUT."""
-    from alertsim.io.metrics import read_metrics
-    from alertsim.io.rundir import check_output, file_digest, write_run
-    from alertsim.replay import replay
-    from alertsim.rules import load_rules
-    from alertsim.series import prepare
-
     try:
         check_output(out)  # before any work: never replace what alertsim did not write
         rule_list = load_rules(rules, strict=strict)
         if engine != "memory":
-            from alertsim.scale import open_dataset, replay_dataset
-
             source = open_dataset(metrics, table=table)
             with console.status(f"replaying {len(rule_list)} rules partition by partition ({engine})"):
                 result = replay_dataset(source, rule_list, eval_interval=eval_interval, start=start, end=end,
@@ -102,8 +101,6 @@ def ingest_command(
     metric: str | None = typer.Option(None, "--metric", help="Metric name of a timestamp,value file."),
 ) -> None:
     """Add SOURCE to the embedded store INTO, incrementally, skipping samples already stored."""
-    from alertsim.io.ingest import ingest
-
     try:
         report = ingest(source, into, table=table, buckets=buckets, metric=metric)
     except AlertsimError as error:

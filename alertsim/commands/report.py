@@ -9,6 +9,14 @@ import typer
 
 from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
 from alertsim.errors import AlertsimError
+from alertsim.io.incidents import read_incidents
+from alertsim.io.metrics import read_metrics
+from alertsim.io.rundir import check_output, file_digest, write_run
+from alertsim.report.html import build_report
+from alertsim.report.postmortem import postmortem
+from alertsim.rules import load_rules
+from alertsim.scale import open_dataset
+from alertsim.tune import tune
 
 if TYPE_CHECKING:
     import polars as pl
@@ -30,12 +38,6 @@ def tune_command(
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Replay a grid of candidate rules once, score them, and recommend one per rule under a budget."""
-    from alertsim.io.incidents import read_incidents
-    from alertsim.io.metrics import read_metrics
-    from alertsim.io.rundir import check_output, file_digest, write_run
-    from alertsim.rules import load_rules
-    from alertsim.tune import tune
-
     try:
         check_output(out)
         rule_list = load_rules(rules, strict=strict)
@@ -43,8 +45,6 @@ def tune_command(
         if engine == "memory":
             source = read_metrics(metrics, metric=metric, table=table)
         else:
-            from alertsim.scale import open_dataset
-
             source = open_dataset(metrics, table=table)
         with console.status(f"replaying {len(rule_list)} candidates"):
             result = tune(source, rule_list, read_incidents(incidents), budget=budget,
@@ -73,8 +73,6 @@ def report_command(
     title: str | None = typer.Option(None, "--title", help="Report title."),
 ) -> None:
     """Write the fatigue report (index.html, report.md, figures/*.png) for RUN_DIR."""
-    from alertsim.report.html import build_report
-
     try:
         path = build_report(run_dir, out, title=title)
     except AlertsimError as error:
@@ -91,13 +89,9 @@ def postmortem_command(
     margin: str = typer.Option("2h", "--margin", help="Time shown before and after the incident."),
 ) -> None:
     """Draw one incident's timeline: metrics, every rule's pending/firing spans, notifications, pages."""
-    from alertsim.report.postmortem import postmortem
-
     try:
         frame = None
         if incidents is not None:
-            from alertsim.io.incidents import read_incidents
-
             frame = read_incidents(incidents)
         path = postmortem(run_dir, incident, out, incidents=frame, margin=margin)
     except AlertsimError as error:

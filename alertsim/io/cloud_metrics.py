@@ -51,8 +51,7 @@ import numpy as np
 import polars as pl
 
 from alertsim.errors import InputError, Problem
-from alertsim.frames import INSTANT, LABEL_NAME, METRICS, validate
-from alertsim.rules._vendor import label_name
+from alertsim.frames import INSTANT, LABEL_NAME, METRICS, label_name, validate
 
 log = logging.getLogger(__name__)
 

@@ -40,6 +40,7 @@ import polars as pl
 
 from alertsim.errors import ConfigError, InputError
 from alertsim.frames import METRICS, label_columns, problems, series_expr
+from alertsim.io.metrics import read_metrics
 from alertsim.io.rundir import os_error
 from alertsim.io.sql import identifier, table_name
 
@@ -83,8 +84,6 @@ def ingest(source: pl.DataFrame | str | os.PathLike[str], into: str | os.PathLik
     if isinstance(source, pl.DataFrame):
         frame = source
     else:
-        from alertsim.io.metrics import read_metrics
-
         frame = read_metrics(source, metric=metric)
     found = problems(frame, METRICS)
     if found:

@@ -61,7 +61,7 @@ from typing import Any, Literal
 import polars as pl
 
 from alertsim.errors import ConfigError, InputError, Problem
-from alertsim.frames import INCIDENTS, INSTANT
+from alertsim.frames import INCIDENTS, INSTANT, check_zone, conform
 from alertsim.io._tabular import (
     ROW,
     Table,
@@ -71,7 +71,6 @@ from alertsim.io._tabular import (
     read_table,
     row_problems,
 )
-from alertsim.quality.matching import check_zone, conform
 
 log = logging.getLogger(__name__)
 

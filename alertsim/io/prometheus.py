@@ -33,8 +33,10 @@ from typing import Any
 
 import polars as pl
 
-from alertsim.durations import Duration, to_microseconds
+from alertsim.durations import Duration, parse_duration, to_microseconds
 from alertsim.errors import AlertsimError, ConfigError, InputError
+from alertsim.io.rundir import frame_format, write_frame
+from alertsim.rules.reads import reads
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +138,6 @@ def _instant(value: datetime | str, field: str) -> int:
         if text.lower() == "now":
             value = datetime.now(UTC)
         elif text.lower().startswith("now-"):
-            from alertsim.durations import parse_duration
-
             value = datetime.now(UTC) - parse_duration(text[4:], field=field)
         else:
             try:
@@ -328,8 +328,6 @@ def fetch_rules(url: str, rules: Iterable[Any], *, start: datetime | str, end: d
     Samples come from instant queries of ``selector[chunk]`` (``/api/v1/query``), so they are not
     resampled to a step; ``chunk`` bounds the samples per request. Raises as :func:`fetch`.
     """
-    from alertsim.rules.reads import reads
-
     start_us, end_us = _instant(start, "start"), _instant(end, "end")
     if end_us < start_us:
         raise ConfigError("end is before start", field="end")
@@ -368,8 +366,6 @@ def write_metrics(frame: pl.DataFrame, out: str) -> None:
     """Write a Metrics frame as Parquet (``.parquet``, ``.pq``) or CSV (``.csv``, timestamps to the
     millisecond, as Prometheus stores them), atomically (:func:`alertsim.io.rundir.write_frame`);
     ``ConfigError`` for any other suffix."""
-    from alertsim.io.rundir import frame_format, write_frame
-
     if frame_format(out) == "csv":
         frame = frame.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
     write_frame(frame, out)

@@ -36,6 +36,11 @@ import yaml
 from alertsim.durations import Duration, format_duration, parse_duration, to_microseconds
 from alertsim.errors import ConfigError, InputError
 from alertsim.frames import label_columns
+from alertsim.io.metrics import read_metrics
+from alertsim.io.rundir import read_manifest
+from alertsim.promql.ast import selector_reaches
+from alertsim.replay import replay
+from alertsim.rules.prometheus import load_prometheus_rules
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000
@@ -251,10 +256,6 @@ def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, 
     strip_annotations : test without annotations (write the rule file without them yourself). Default
         False: annotations are expanded (``$labels``/``$value`` templates only).
     """
-    from alertsim.promql.ast import selector_reaches
-    from alertsim.promql.rules import load_prometheus_rules
-    from alertsim.replay import replay
-
     rules = load_prometheus_rules(rules_path)
     step = to_microseconds(eval_interval, field="eval_interval")
     interval = to_microseconds(series_interval or eval_interval, field="series_interval")
@@ -405,9 +406,6 @@ def export_promtool(run_dir: str | os.PathLike[str], out: str | os.PathLike[str]
     span is tested at the instants where firing alerts change. With ``strip_annotations`` a copy of
     the rules without annotations is written next to ``out`` and tested instead.
     """
-    from alertsim.io.metrics import read_metrics
-    from alertsim.io.rundir import read_manifest
-
     run_dir, out = Path(run_dir), Path(out)
     manifest = read_manifest(run_dir)
     copies = sorted(p for p in run_dir.glob("rules.*") if p.suffix in (".yml", ".yaml"))

@@ -28,11 +28,14 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import numpy
 import polars as pl
 
+import alertsim
 from alertsim.errors import ConfigError, InputError
 
 MANIFEST = "manifest.json"
@@ -305,12 +308,6 @@ def recover(out: str | os.PathLike[str]) -> list[str]:
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import version  # DuckDB's version without importing DuckDB
-
-    import numpy
-
-    import alertsim
-
     return {"alertsim": alertsim.__version__, "polars": pl.__version__, "numpy": numpy.__version__,
             "duckdb": version("duckdb")}
 

@@ -19,7 +19,7 @@ from alertsim.notify._config import (
 from alertsim.notify._engine import URGENCY_BY_SEVERITY, Notified, notify
 from alertsim.notify._matchers import Matcher, parse_matchers
 from alertsim.notify._silences import Silence, load_silences, silences_from_api
-from alertsim.notify._timeintervals import TimeInterval
+from alertsim.notify.timeintervals import TimeInterval
 from alertsim.notify.vendor import vendor_notifications
 
 __all__ = [

@@ -51,7 +51,7 @@ from alertsim.notify._matchers import (
     parse_matchers,
 )
 from alertsim.notify._secrets import problems
-from alertsim.notify._timeintervals import TimeInterval, parse_time_interval
+from alertsim.notify.timeintervals import TimeInterval, parse_time_interval
 
 DEFAULT_GROUP_WAIT = timedelta(seconds=30)
 DEFAULT_GROUP_INTERVAL = timedelta(minutes=5)

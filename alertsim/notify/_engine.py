@@ -52,7 +52,7 @@ from alertsim.notify._config import (
 )
 from alertsim.notify._matchers import labelset_string, matches_all
 from alertsim.notify._silences import Silence
-from alertsim.notify._timeintervals import mask_boundaries, minute_mask
+from alertsim.notify.timeintervals import mask_boundaries, minute_mask
 
 logger = logging.getLogger(__name__)
 

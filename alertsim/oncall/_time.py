@@ -23,6 +23,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+import polars as pl
 
 from alertsim.errors import ConfigError
 
@@ -143,8 +144,6 @@ WEEK_BUCKETS = week_bucket_table()
 
 @lru_cache(maxsize=512)
 def _hour_of_week_slots(tz: str, first_slot: int, count: int) -> np.ndarray:
-    import polars as pl
-
     instants = pl.Series(np.arange(first_slot, first_slot + count, dtype=np.int64) * SLOT_US)
     local = instants.cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(tz)
     table = ((local.dt.weekday().cast(pl.Int16) - 1) * 24 + local.dt.hour().cast(pl.Int16)).to_numpy()

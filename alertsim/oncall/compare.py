@@ -168,7 +168,7 @@ def comparison_table(comparison: Comparison) -> pl.DataFrame:
 
 def plot_mtta(comparison: Comparison, ax: Any = None) -> Any:
     """Box plot of the per-replicate mean time to acknowledge of each design; returns the Axes."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415  (heavy, 1 s: only figures need it)
 
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(comparison.simulations)), 4.0))
@@ -182,7 +182,7 @@ def plot_mtta(comparison: Comparison, ax: Any = None) -> Any:
 
 def plot_sleep(comparison: Comparison, ax: Any = None) -> Any:
     """Grouped bars: mean sleep-hour interruptions per person and design; returns the Axes."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415  (heavy, 1 s: only figures need it)
 
     people = list(dict.fromkeys(comparison.people["responder"].to_list()))
     designs = [s.design for s in comparison.simulations]

@@ -33,11 +33,12 @@ import polars as pl
 
 from alertsim._yaml import load_yaml
 from alertsim.errors import ConfigError, InputError, Problem
-from alertsim.frames import INSTANT, PAGES, validate
+from alertsim.frames import INSTANT, PAGES, SHIFTS, validate
+from alertsim.io.rundir import has_frame, read_frame
 from alertsim.oncall._config import Section
 from alertsim.oncall.escalation import EscalationPolicy, parse_escalation
 from alertsim.oncall.responders import Responders, parse_responders
-from alertsim.oncall.schedule import FixedLayer, Schedule, parse_schedule
+from alertsim.oncall.schedule import FixedLayer, Schedule, parse_schedule, shifts
 
 URGENCIES = ("high", "low")
 
@@ -113,16 +114,12 @@ def design_shifts(design: Design, start: object, end: object) -> pl.DataFrame:
     >>> design_shifts(d, "2026-01-01", "2026-01-03")["responder"].to_list()
     ['a', 'b']
     """
-    from alertsim.oncall.schedule import shifts
-
     frames = []
     for name in design.escalation.schedules:
         level = next(i for i, lv in enumerate(design.escalation.levels, start=1)
                      if f"schedule:{name}" in lv.targets)
         frames.append(shifts(design.schedules[name], start, end, level=level))  # type: ignore[arg-type]
     if not frames:
-        from alertsim.frames import SHIFTS
-
         return SHIFTS.empty()
     return pl.concat(frames)
 
@@ -179,8 +176,6 @@ def check_pages(pages: pl.DataFrame, *, file: str | None = None) -> pl.DataFrame
 def read_pages(source: str | os.PathLike[str]) -> pl.DataFrame:
     """Pages to simulate from a CSV or Parquet file (``page_id, paged_at, urgency`` + optional
     ``service``), or a run directory's pages frame. CSV instants are ISO-8601 (naive means UTC)."""
-    from alertsim.io.rundir import has_frame, read_frame
-
     path = Path(source)
     label = str(path)
     if path.is_dir():

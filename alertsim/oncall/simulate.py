@@ -47,6 +47,8 @@ import polars as pl
 import pyarrow as pa
 
 from alertsim.budget import check_size
+from alertsim.cluster import dask_client
+from alertsim.errors import ConfigError
 from alertsim.frames import INSTANT, Schema
 from alertsim.oncall._plan import Layout, PageArrays, Plan
 from alertsim.oncall._time import NEVER, WEEK_BUCKETS
@@ -104,8 +106,6 @@ def _entropy(seed: int | np.random.Generator) -> int:
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**63 - 1))
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        from alertsim.errors import ConfigError
-
         raise ConfigError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}",
                           field="seed")
     return int(seed)
@@ -149,12 +149,8 @@ def draw(pages: pl.DataFrame, design: Design, *, replicates: int = 1000,
 
 def _check_count(replicates: int) -> None:
     if isinstance(replicates, bool) or not isinstance(replicates, int | np.integer) or replicates < 1:
-        from alertsim.errors import ConfigError
-
         raise ConfigError(f"replicates must be a positive integer, got {replicates!r}", field="replicates")
     if replicates > MAX_REPLICATES:
-        from alertsim.errors import ConfigError
-
         raise ConfigError(f"replicates {replicates:,} is more than {MAX_REPLICATES:,}; confidence intervals stop "
                           "narrowing long before that: use at most 100,000", field="replicates")
 
@@ -654,8 +650,6 @@ def simulate(pages: pl.DataFrame | str | os.PathLike[str], design: Design | str 
     layout = plan.layout
     if draws is not None:
         if draws.work.shape[1] != frame.height or draws.layout != layout:
-            from alertsim.errors import ConfigError
-
             raise ConfigError("draws were made for other pages or another escalation layout",
                               field="draws")
         chunks: list[Draws] = [draws]
@@ -672,16 +666,12 @@ def simulate(pages: pl.DataFrame | str | os.PathLike[str], design: Design | str 
     rotation = np.array([plan.index[p] for p in design.rotation], dtype=np.int64)
     parts: list[tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]] = []
     if engine == "dask" and draws is None:
-        from alertsim.scale import dask_client
-
         ranges = [range(first, min(count, first + size)) for first in range(0, count, size)]
         with dask_client(scheduler) as client:
             futures = [client.submit(_remote_chunk, frame, design, r, entropy, keep_outcomes, pure=False)
                        for r in ranges]
             parts = [future.result() for future in futures]
     elif engine not in ("local", "dask"):
-        from alertsim.errors import ConfigError
-
         raise ConfigError(f"unknown engine {engine!r}; use 'local' or 'dask'", field="engine")
     else:
         first = 0

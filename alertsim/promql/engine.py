@@ -1401,14 +1401,14 @@ def _top(node: Aggregate, vec: Vector, param: np.ndarray, ctx: Context) -> Vecto
         ambiguous = (k >= 1) & (k < n_present) & ((kth == after) | has_nan)
         for col in np.flatnonzero(ambiguous):
             chosen[:, col] = False
-            for j in _heap_select([r for r in range(len(rows)) if p[r, col]], x[:, col], int(k_of[col]), top):
+            for j in heap_select([r for r in range(len(rows)) if p[r, col]], x[:, col], int(k_of[col]), top):
                 chosen[j, col] = True
         chosen = np.where((k >= n_present)[None, :], p, chosen) & (k_of >= 1)[None, :]
         present[rows] = chosen
     return Vector(list(vec.labels), np.where(present, vec.values, np.nan), present)
 
 
-def _heap_select(members: list[int], x: np.ndarray, k: int, top: bool) -> list[int]:
+def heap_select(members: list[int], x: np.ndarray, k: int, top: bool) -> list[int]:
     """The members Prometheus' ``topk``/``bottomk`` keep: a bounded heap fed in input order, with
     ``Less`` putting NaN first (Go's ``container/heap`` push/pop, replayed)."""
     def less(a: int, b: int) -> bool:
@@ -1460,7 +1460,7 @@ def _heap_select(members: list[int], x: np.ndarray, k: int, top: bool) -> list[i
     return heap
 
 
-def _format_value(value: float) -> str:
+def format_value(value: float) -> str:
     """Go's ``strconv.FormatFloat(v, 'f', -1, 64)``: the shortest digits that read back, never an
     exponent."""
     if math.isnan(value):
@@ -1481,7 +1481,7 @@ def _count_values(node: Aggregate, label: str, vec: Vector, ctx: Context) -> Vec
     rows, cols = np.nonzero(vec.present)
     values = vec.values[rows, cols]
     distinct, which = np.unique(values.view(np.int64), return_inverse=True)
-    texts = [_format_value(v) for v in distinct.view(np.float64)]
+    texts = [format_value(v) for v in distinct.view(np.float64)]
     grouping = node.grouping if node.without else (*node.grouping, label)
     pairs, pair_of = np.unique(rows * len(distinct) + which.reshape(-1), return_inverse=True)
     keys: dict[Labels, int] = {}

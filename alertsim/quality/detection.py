@@ -61,8 +61,8 @@ import polars as pl
 
 from alertsim.durations import Duration, parse_duration
 from alertsim.errors import ConfigError
-from alertsim.frames import ALERTS, DURATION, INCIDENTS
-from alertsim.quality.matching import MatchOn, conform, duration_quantile, match_alerts
+from alertsim.frames import ALERTS, DURATION, INCIDENTS, conform
+from alertsim.quality.matching import MatchOn, duration_quantile, match_alerts
 
 log = logging.getLogger(__name__)
 

@@ -37,9 +37,8 @@ import numpy as np
 import polars as pl
 
 from alertsim.errors import ConfigError, InputError, Problem
-from alertsim.frames import SHIFTS
+from alertsim.frames import SHIFTS, check_zone, conform
 from alertsim.quality.fatigue import HourBuckets, interrupted_hours, responder_zones
-from alertsim.quality.matching import check_zone, conform
 
 log = logging.getLogger(__name__)
 

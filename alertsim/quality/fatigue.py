@@ -53,8 +53,8 @@ import polars as pl
 
 from alertsim.durations import Duration, parse_duration
 from alertsim.errors import ConfigError
-from alertsim.frames import INCIDENTS, INSTANT, PAGES, SHIFTS
-from alertsim.quality.matching import check_zone, conform, match_events
+from alertsim.frames import INCIDENTS, INSTANT, PAGES, SHIFTS, check_zone, conform
+from alertsim.quality.matching import match_events
 
 log = logging.getLogger(__name__)
 

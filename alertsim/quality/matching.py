@@ -29,7 +29,6 @@ One alert may match several incidents and one incident many alerts; every pair i
 from __future__ import annotations
 
 import json
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -37,7 +36,7 @@ import polars as pl
 
 from alertsim.durations import Duration, parse_duration
 from alertsim.errors import ConfigError, InputError, Problem
-from alertsim.frames import ALERTS, DURATION, INCIDENTS, INSTANT, Schema, validate
+from alertsim.frames import ALERTS, DURATION, INCIDENTS, INSTANT, conform
 
 MatchOn = Sequence[str] | Mapping[str, str]
 """Label names that must agree (alert label = incident column of the same name), or a mapping
@@ -50,25 +49,6 @@ MATCHES_SCHEMA: dict[str, pl.DataType] = {
     "fired_at": INSTANT, "alert_resolved_at": INSTANT, "started_at": INSTANT, "resolved_at": INSTANT,
     "time_to_detect": DURATION,
 }
-
-
-def conform(frame: pl.DataFrame, schema: Schema, *, file: str | None = None) -> pl.DataFrame:
-    """Validate ``frame`` against ``schema`` after giving all-null columns (dtype ``Null``, as a
-    hand-written ``[None, None]`` column gets) their declared dtype. Returns the conformed frame."""
-    nulls = {name: dtype for name, dtype in schema.columns.items()
-             if name in frame.columns and frame.schema[name] == pl.Null()}
-    if nulls:
-        frame = frame.cast(nulls)  # type: ignore[arg-type]
-    return validate(frame, schema, file=file)
-
-
-def check_zone(tz: str, *, field: str = "tz") -> str:
-    """``tz`` if it is an IANA time zone, else ``ConfigError`` naming ``field``."""
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ConfigError(f"{tz!r} is not an IANA time zone such as 'Europe/Berlin'", field=field) from None
-    return tz
 
 
 def duration_quantile(expr: pl.Expr, quantile: float | None = None) -> pl.Expr:

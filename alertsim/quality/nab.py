@@ -36,12 +36,14 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from alertsim.errors import ConfigError, InputError, Problem
+from alertsim.replay import replay
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +172,6 @@ def row_weights(rows: int, windows: Sequence[tuple[int, int]], profile: NabProfi
 
 def _parse_instant(text: str, fmt_fallbacks: Sequence[str] = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
                    ) -> np.datetime64:
-    from datetime import datetime
-
     for fmt in fmt_fallbacks:
         try:
             return np.datetime64(datetime.strptime(text, fmt), "us")
@@ -606,8 +606,6 @@ def run_nab(rules: Sequence[object], corpus: NabCorpus, *, eval_interval: str = 
     polars.DataFrame
         ``detector`` (``"all rules"`` or a rule name), ``alerts``, then :func:`score_nab`'s columns.
     """
-    from alertsim.replay import replay
-
     names = [str(getattr(r, "name", r)) for r in rules]
     fired: dict[str, dict[str, list[object]]] = {path: {} for path in (f.path for f in corpus.files)}
     counts: dict[str, int] = dict.fromkeys(["all rules", *names], 0)

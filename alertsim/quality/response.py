@@ -45,8 +45,8 @@ import numpy as np
 import polars as pl
 
 from alertsim.errors import ConfigError, InputError, Problem
-from alertsim.frames import DURATION, INCIDENTS, INSTANT, PAGES
-from alertsim.quality.matching import check_zone, conform, duration_quantile
+from alertsim.frames import DURATION, INCIDENTS, INSTANT, PAGES, check_zone, conform
+from alertsim.quality.matching import duration_quantile
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ def trend_test(incidents: pl.DataFrame, *, metric: Literal["tta", "ttr"] = "tta"
     >>> round(trend.slope_per_week.total_seconds()), trend.p_value < 0.001
     (-60, True)
     """
-    import statsmodels.api as sm
+    import statsmodels.api as sm  # noqa: PLC0415  (heavy, about 1 s: only the trend test needs it)
 
     if statistic not in ("median", "mean"):
         raise ConfigError(f"statistic {statistic!r} is not 'median' or 'mean'", field="statistic")

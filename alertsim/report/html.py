@@ -39,6 +39,7 @@ import polars as pl
 
 from alertsim.io.rundir import claim_output, os_error, read_manifest
 from alertsim.quality import fairness
+from alertsim.quality.fatigue import noisy_rules
 from alertsim.report import figures
 from alertsim.report.tables import display_value
 
@@ -191,8 +192,6 @@ def _summary(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any], we
 def noisiest_rule(frames: Mapping[str, pl.DataFrame], weeks: float | None) -> str | None:
     """The noisiest rule, by false pages per week: pages that fell in no incident of their service
     (with ``pages`` and ``incidents`` in the run); else by false alerts per week, said so."""
-    from alertsim.quality.fatigue import noisy_rules
-
     pages, incidents = frames.get("pages"), frames.get("incidents")
     if pages is not None and incidents is not None and weeks and "rule" in pages.columns and pages.height:
         noisy = noisy_rules(pages, incidents).filter(pl.col("rule").is_not_null() & (pl.col("unmatched_pages") > 0))
@@ -212,7 +211,8 @@ def noisiest_rule(frames: Mapping[str, pl.DataFrame], weeks: float | None) -> st
             f"(precision {display_value(row['precision'])}).")
 
 
-def _quality(frames: Mapping[str, pl.DataFrame]) -> Section | None:
+def quality_section(frames: Mapping[str, pl.DataFrame]) -> Section | None:
+    """The report's rule-quality section (precision, recall, time to detect per rule); None without a quality frame."""
     if "quality" not in frames:
         return None
     s = Section("Rule quality", "quality")
@@ -394,7 +394,8 @@ def build_report(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     weeks = _weeks(frames, manifest)
     title = title or manifest.get("title") or "Alert fatigue report"
     sections = [s for s in (_summary(frames, manifest, weeks), _recommendations(frames, weeks),
-                            _quality(frames), _fidelity(frames), _tuning(frames), _heatmap(frames), _fairness(frames),
+                            quality_section(frames), _fidelity(frames), _tuning(frames), _heatmap(frames),
+                            _fairness(frames),
                             _response(frames), _designs(frames)) if s is not None]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)

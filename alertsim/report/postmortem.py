@@ -10,6 +10,7 @@ week over the whole run.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -26,6 +27,7 @@ import polars as pl
 from alertsim.durations import Duration, parse_duration
 from alertsim.errors import ConfigError, InputError
 from alertsim.frames import INSTANT
+from alertsim.io.metrics import read_metrics
 from alertsim.io.rundir import claim_output, has_frame, os_error, read_frame, read_manifest
 from alertsim.replay import replay
 from alertsim.report import figures
@@ -81,8 +83,6 @@ def postmortem(run_dir: str | os.PathLike[str], incident_id: str, out: str | os.
                          file=str(run_dir))
     incident = found.row(0, named=True)
     if metrics is None:
-        from alertsim.io.metrics import read_metrics
-
         spec = manifest.get("metrics", {})
         metrics = read_metrics(spec["path"], metric=spec.get("metric"), table=spec.get("table"))
     rule_file = next(iter(sorted(run_dir.glob("rules.*"))), None)
@@ -168,8 +168,6 @@ def postmortem(run_dir: str | os.PathLike[str], incident_id: str, out: str | os.
 
 
 def _write(out: Path, incident_id: str, png: bytes, facts: Table, caught: Table) -> Path:
-    import base64
-
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     page = env.get_template("postmortem.html.j2").render(

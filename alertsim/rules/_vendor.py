@@ -14,7 +14,6 @@ the replay starts, and resolve "keep the current state" evaluations by forward f
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -154,18 +153,6 @@ def reduce_groups(values: np.ndarray, present: np.ndarray, index: np.ndarray, n_
 def labels_key(labels: Mapping[str, str]) -> str:
     """A stable text key of a label set (for matching series across conditions)."""
     return json.dumps(dict(sorted(labels.items())))
-
-
-_LABEL = re.compile(r"[^a-zA-Z0-9_]")
-
-
-def label_name(key: str) -> str:
-    """A vendor tag or dimension name as an alertsim label name (``availability-zone`` →
-    ``availability_zone``; a leading digit gets an underscore)."""
-    name = _LABEL.sub("_", key.strip())
-    if not name or name[0].isdigit():
-        name = f"_{name}"
-    return name
 
 
 def seconds(value: Any, *, file: str | None, rule: str | None, field: str, minimum: int = 0) -> timedelta:

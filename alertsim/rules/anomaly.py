@@ -333,8 +333,8 @@ def seasonal(rule: SeasonalRule, prepared: Prepared, grid: Grid, sem: Semantics)
 def _forecast(train: np.ndarray, horizon: int, period: int, method: str) -> tuple[np.ndarray, float] | None:
     """Forecast ``horizon`` steps after ``train`` and the residual standard deviation."""
     # statsmodels is heavy (about 1 s to import): loaded only when a Holt-Winters rule is evaluated.
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-    from statsmodels.tsa.seasonal import STL
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing  # noqa: PLC0415
+    from statsmodels.tsa.seasonal import STL  # noqa: PLC0415
 
     ok = ~np.isnan(train)
     if ok.sum() < max(2 * period, 10):

@@ -83,14 +83,13 @@ import polars as pl
 
 from alertsim.durations import to_microseconds
 from alertsim.errors import ConfigError
-from alertsim.frames import series_name
+from alertsim.frames import label_name, series_name
 from alertsim.rules._vendor import (
     RETAIN,
     cadence_grid,
     episode_notifications,
     extended,
     hold_or_set,
-    label_name,
     series_set,
 )
 from alertsim.rules.base import Condition, RuleBase, Sent

@@ -61,14 +61,13 @@ import numpy as np
 
 from alertsim.durations import format_duration, to_microseconds
 from alertsim.errors import ConfigError
-from alertsim.frames import series_name
+from alertsim.frames import label_name, series_name
 from alertsim.rules._vendor import (
     MINUTE_US,
     cadence_grid,
     episode_notifications,
     extended,
     group_rows,
-    label_name,
     latch,
     reduce_groups,
     series_set,

@@ -19,15 +19,12 @@ from typing import Any
 
 from alertsim._yaml import load_yaml_documents
 from alertsim.errors import ConfigError, InputError, check_type
-from alertsim.promql import rules as prometheus
-from alertsim.rules import cloudwatch_alarms, datadog, gcp
+from alertsim.rules import cloudwatch_alarms, datadog, gcp, prometheus
 from alertsim.rules.base import RuleBase
 from alertsim.rules.config import parse_rules
 
-#: How a notice of a skipped rule ends (alertsim.promql.rules).
-#: The suffix of a skipped rule's notice (the same text as alertsim.promql.rules.SKIPPED, which this
-#: module must not read at import time: alertsim.promql.rules imports the rules package).
-SKIPPED = "; the rule is skipped, the others replay"
+#: How a notice of a skipped rule ends.
+SKIPPED = prometheus.SKIPPED
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -79,6 +79,7 @@ from alertsim.rules._vendor import (
     seconds,
 )
 from alertsim.rules.base import Condition, RuleBase, Sent
+from alertsim.rules.prometheus import parse_prometheus_rules
 from alertsim.rules.threshold import direction_signal
 from alertsim.series import Grid, Prepared, Selection, Semantics
 from alertsim.series.vectors import compare, extrapolated, instant, over_time
@@ -598,9 +599,6 @@ def _promql_rules(policy: str, specs: Sequence[Mapping[str, Any]], common: Mappi
             group["interval"] = format_duration(seconds(spec["evaluationInterval"], file=ctx.file, rule=ctx.rule,
                                                         field=f"conditions[{i}].evaluationInterval", minimum=30))
         groups.append(group)
-    # Imported here: alertsim.promql.rules imports the rule contract of this package, which lists this module.
-    from alertsim.promql.rules import parse_prometheus_rules
-
     return list(parse_prometheus_rules({"groups": groups}, file=ctx.file))
 
 

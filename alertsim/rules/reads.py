@@ -1,7 +1,7 @@
 """What a set of rules reads: the raw series selectors, as PromQL text, and how far before an
 evaluation each is read, so that exactly those series can be fetched from Prometheus.
 
->>> from alertsim.promql.rules import parse_prometheus_rules
+>>> from alertsim.rules.prometheus import parse_prometheus_rules
 >>> rules = parse_prometheus_rules('''
 ... groups:
 ... - name: api
@@ -24,6 +24,7 @@ from typing import Any
 
 from alertsim.errors import ConfigError
 from alertsim.promql.ast import Matcher, selector_reaches
+from alertsim.rules.prometheus import name_matches
 from alertsim.series import LOOKBACK_US
 
 
@@ -46,8 +47,6 @@ def _native(metric: str, matchers: Mapping[str, str]) -> str:
 
 
 def _promql_reads(rule: Any) -> list[tuple[str, int]]:
-    from alertsim.promql.rules import _name_matches
-
     program = rule.program
     entries = program.entries if program is not None else ()
     recorded = [e.name for e in entries if e.kind == "record"]
@@ -56,7 +55,7 @@ def _promql_reads(rule: Any) -> list[tuple[str, int]]:
         for selector, before in selector_reaches(entry.node):  # subqueries' ranges included
             reach = before + LOOKBACK_US
             names = [m for m in selector.matchers if m.name == "__name__"]
-            if names and any(all(_name_matches(m.op, m.value, r) for m in names) for r in recorded):
+            if names and any(all(name_matches(m.op, m.value, r) for m in names) for r in recorded):
                 continue  # read from a recording rule of the same file
             out.append((_text(selector.matchers), reach))
     return out

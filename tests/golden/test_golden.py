@@ -22,8 +22,8 @@ import pytest
 
 import alertsim as al
 from alertsim.demo import run_demo
-from alertsim.promql.rules import parse_prometheus_rules
 from alertsim.rules import parse_rules
+from alertsim.rules.prometheus import parse_prometheus_rules
 
 HERE = Path(__file__).parent
 RUNS = HERE / "runs.json"

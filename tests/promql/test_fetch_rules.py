@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from alertsim.cli import app
 from alertsim.io.prometheus import fetch_rules
-from alertsim.promql.rules import parse_prometheus_rules
+from alertsim.rules.prometheus import parse_prometheus_rules
 from alertsim.rules.reads import reads
 from alertsim.testing import PrometheusServer, start_prometheus
 from tests.conftest import require_binary

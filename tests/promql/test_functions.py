@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from alertsim.promql.engine import Store, Vector, _format_value, _heap_select, evaluate
+from alertsim.promql.engine import Store, Vector, evaluate, format_value, heap_select
 from alertsim.series.vectors import Grid, SeriesSet
 
 MIN = 60_000_000
@@ -79,15 +79,15 @@ def test_label_replace_expands_like_go(replacement: str, regex: str, expected: s
     (math.nan, "NaN"), (math.inf, "+Inf"), (-math.inf, "-Inf"), (2 / 3, "0.6666666666666666"),
 ])
 def test_count_values_formats_values_as_go(value: float, text: str) -> None:
-    assert _format_value(value) == text
+    assert format_value(value) == text
 
 
 def test_topk_ties_follow_prometheus_heap() -> None:
     values = np.array([1.0, 1.0, 1.0, math.nan, 2.0])
     # A bounded min-heap fed in input order: ties keep the earlier series, NaN is always replaced.
-    assert sorted(_heap_select([0, 1, 2], values, 2, top=True)) == [0, 1]
-    assert sorted(_heap_select([3, 0, 1], values, 2, top=True)) == [0, 1]
-    assert sorted(_heap_select([0, 3, 4], values, 1, top=False)) == [0]
+    assert sorted(heap_select([0, 1, 2], values, 2, top=True)) == [0, 1]
+    assert sorted(heap_select([3, 0, 1], values, 2, top=True)) == [0, 1]
+    assert sorted(heap_select([0, 3, 4], values, 1, top=False)) == [0]
     data = store({(("__name__", "up"), ("i", str(i))): [1.0] for i in range(4)})
     assert sorted(dict(lbl)["i"] for lbl in at("topk(2, up)", data, 0)) == ["0", "1"]
 

@@ -12,6 +12,7 @@ from alertsim.errors import ConfigError
 from alertsim.promql import ast as A
 from alertsim.promql.parser import PromQLSyntaxError, Unsupported, parse, parse_number, unquote
 from alertsim.rules import load_rules
+from alertsim.rules.prometheus import load_prometheus_rules
 
 
 def show(node: A.Node) -> str:
@@ -217,8 +218,6 @@ def test_unsupported_construct_in_a_rule_file_names_rule_and_line(tmp_path: Path
 def test_rule_file_errors(tmp_path: Path, body: str, message: str, line: int) -> None:
     path = tmp_path / "rules.yml"
     path.write_text("groups:\n" + body)
-    from alertsim.promql.rules import load_prometheus_rules  # after alertsim.rules (import order)
-
     with pytest.raises(ConfigError, match=message) as info:
         load_prometheus_rules(path, strict=True)
     assert info.value.line == line

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from alertsim.promql.ast import VectorSelector, anchored, walk
-from alertsim.promql.rules import PromQLRule, parse_prometheus_rules
 from alertsim.replay import replay
+from alertsim.rules.prometheus import PromQLRule, parse_prometheus_rules
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 PACKS = {"awesome-prometheus-alerts": FIXTURES / "rulepacks" / "awesome-prometheus-alerts" / "rules",

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from alertsim.cli import app
 from alertsim.io.prometheus import fetch_rules, write_metrics
-from alertsim.promql.rules import parse_prometheus_rules
 from alertsim.quality.fidelity import compare_firing, production_episodes
 from alertsim.replay import replay
+from alertsim.rules.prometheus import parse_prometheus_rules
 from alertsim.testing import start_prometheus
 from tests.conftest import require_binary
 

@@ -219,7 +219,6 @@ def test_prometheus_fails_the_rule_at_the_first_instant_alertsim_counts(promtool
     PostgresqlConfigurationChanged at the first instant alertsim counts as failed (minute 30, 70 minutes
     after the test's origin). promtool stops a unit test at the first failing evaluation, so what
     follows it is checked against the state machine above, not against promtool."""
-    import alertsim.rules  # noqa: F401  (alertsim.rules before alertsim.promql.rules, the import order)
     from alertsim.io.promtool import promtool_test, strip_rule_annotations, to_yaml
 
     rules = strip_rule_annotations(PG, tmp_path / "rules.yml")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from alertsim.report.html import _quality, noisiest_rule
+from alertsim.report.html import noisiest_rule, quality_section
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -37,7 +37,7 @@ def test_without_pages_the_summary_says_it_ranks_false_alerts():
 
 def test_reset_time_is_defined_with_its_sign():
     quality = pl.DataFrame({"rule": ["A"], "alerts": [1]})
-    section = _quality({"quality": quality})
+    section = quality_section({"quality": quality})
     assert section is not None
     text = " ".join(section.paragraphs)
     assert "Reset time is" in text and "negative that the alert cleared before the incident was closed" in text

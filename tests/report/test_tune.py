@@ -9,7 +9,7 @@ from alertsim.errors import ConfigError
 from alertsim.replay import replay
 from alertsim.rules import parse_rules
 from alertsim.series import prepare
-from alertsim.tune import _dominated, parse_budget, tune
+from alertsim.tune import dominated, parse_budget, tune
 from tests.report.conftest import GRID
 
 
@@ -32,7 +32,7 @@ def test_domination_case_table():
     recall = np.array([1.0, 0.5, 1.0, np.nan])
     pages = np.array([2.0, 1.0, 3.0, 0.5])
     ttd = np.array([60.0, 30.0, 120.0, np.nan])
-    assert _dominated(recall, pages, ttd).tolist() == [False, False, True, False]
+    assert dominated(recall, pages, ttd).tolist() == [False, False, True, False]
 
 
 def test_tune_scores_every_candidate_once_and_recommends_within_budget(world):

@@ -124,7 +124,7 @@ class RuleProgram:
             reach = before + LOOKBACK_US
             names = [m for m in selector.matchers if m.name == NAME]
             for producer in self.recording:
-                if all(_name_matches(m.op, m.value, producer.name) for m in names):
+                if all(name_matches(m.op, m.value, producer.name) for m in names):
                     out[producer.order] = max(out.get(producer.order, 0), reach)
         return out
 
@@ -228,7 +228,8 @@ class RuleProgram:
         return seen
 
 
-def _name_matches(op: str, pattern: str, name: str) -> bool:
+def name_matches(op: str, pattern: str, name: str) -> bool:
+    """Whether the metric name ``name`` satisfies the ``__name__`` matcher ``op pattern``."""
     if op == "=":
         return name == pattern
     if op == "!=":
@@ -667,7 +668,7 @@ def _reads(entry: Entry, names: Mapping[str, Any]) -> str | None:
     for selector, _ in selector_reaches(entry.node):
         matchers = [m for m in selector.matchers if m.name == NAME]
         for name in names:
-            if matchers and all(_name_matches(m.op, m.value, name) for m in matchers):
+            if matchers and all(name_matches(m.op, m.value, name) for m in matchers):
                 return name
     return None
 
