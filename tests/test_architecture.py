@@ -39,6 +39,8 @@ def test_alertsim_keeps_its_import_contracts() -> None:
     ("errors.py", "import alertsim.frames", "alertsim.errors is not allowed to import alertsim.frames"),
     ("report/figures.py", "from alertsim.notify._engine import notify",
      "alertsim.report.figures -> alertsim.notify._engine"),
+    ("report/tables.py", "from alertsim.replay import replay",
+     "alertsim.report is not allowed to import alertsim.replay"),
 ])
 def test_a_wrong_import_breaks_a_contract(tmp_path: Path, module: str, line: str, broken: str) -> None:
     """A copy of the package with one wrong import added: ``lint-imports`` fails and names it."""

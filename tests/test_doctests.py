@@ -36,6 +36,7 @@ WITHOUT_EXAMPLES = {
     "alertsim.demo": "runs the whole pipeline into a directory; tested in tests/test_demo.py",
     "alertsim.io.ingest": "writes a partitioned store on disk; tested in tests/test_scale.py",
     "alertsim.report.postmortem": "writes a report directory from a run; tested in tests/report",
+    "alertsim.quality.timeline": "reads a run directory; tested in tests/quality/test_timeline.py",
 }
 
 MODULES = ["alertsim", *sorted(m.name for m in pkgutil.walk_packages(alertsim.__path__, "alertsim."))]
