@@ -269,106 +269,146 @@ class _Simulator:
     def group(self, route: Route, receiver: Receiver, route_mute: list[int] | None, members: list[int],
               gkey: str, paging: int | None, page_on: PageOn, out: _Out) -> None:
         """Run one aggregation group (all its incarnations) and append its notifications and pages."""
-        integrations = receiver.integrations
-        if not integrations:
-            return
-        ids, fired, resolved, fps, mute = (self.table.ids, self.table.fired, self.table.resolved,
-                                           self.table.fp, self.mute)
-        gw = to_microseconds(route.group_wait)
-        gi = to_microseconds(route.group_interval)
-        rep = to_microseconds(route.repeat_interval)
-        end, gc = self.end, self.gc
-        n = len(members)
-        arrivals = [fired[i] for i in members]
-        entries: list[tuple[int, frozenset[int], frozenset[int], int] | None] = [None] * len(integrations)
-        store: dict[int, int] = {}
-        episode: list[list[Any]] = []  # pages opened since the group last had everything resolved
-        ptr = 0
-        base = arrivals[0] + gw
+        if receiver.integrations:
+            _Group(self, route, receiver, route_mute, members, gkey, paging, page_on, out).run()
+
+
+class _Group:
+    """One aggregation group through time: its alerts in arrival order, the label sets it holds
+    (``store``: fingerprint → alert), each integration's notification-log entry and the pages opened
+    since everything last resolved. :meth:`run` walks its flushes: alerts arrive, the visible ones are
+    flushed, resolved ones leave, and the next flush where something can change is found."""
+
+    def __init__(self, sim: _Simulator, route: Route, receiver: Receiver, route_mute: list[int] | None,
+                 members: list[int], gkey: str, paging: int | None, page_on: PageOn, out: _Out):
+        self.sim, self.receiver, self.route_mute, self.members = sim, receiver, route_mute, members
+        self.gkey, self.paging, self.page_on, self.out = gkey, paging, page_on, out
+        self.gw = to_microseconds(route.group_wait)
+        self.gi = to_microseconds(route.group_interval)
+        self.rep = to_microseconds(route.repeat_interval)
+        self.arrivals = [sim.table.fired[i] for i in members]
+        self.entries: list[tuple[int, frozenset[int], frozenset[int], int] | None] = \
+            [None] * len(receiver.integrations)
+        self.store: dict[int, int] = {}
+        self.episode: list[list[Any]] = []  # pages opened since the group last had everything resolved
+        self.ptr = 0  # alerts arrived so far
+
+    def run(self) -> None:
+        end, gc, gi, n = self.sim.end, self.sim.gc, self.gi, len(self.members)
+        base = self.arrivals[0] + self.gw
         t = base
         while t <= end:
-            while ptr < n and arrivals[ptr] <= t:
-                i = members[ptr]
-                store[fps[i]] = i
-                ptr += 1
-            firing: list[int] = []
-            gone: list[int] = []
-            route_muted = route_mute is not None and bisect.bisect_right(route_mute, t) & 1
-            for i in store.values():
-                if route_muted:
-                    break
-                bounds = mute[fps[i]]
-                if bounds and bisect.bisect_right(bounds, t) & 1:
-                    continue
-                (gone if resolved[i] <= t else firing).append(i)
+            self._arrive(t)
+            firing, gone = self._visible(t)
             if firing or gone:
-                now_firing = frozenset(fps[i] for i in firing)
-                now_resolved = frozenset(fps[i] for i in gone)
-                for k, integration in enumerate(integrations):
-                    entry = entries[k]
-                    if entry is not None and entry[3] <= t:
-                        entry = None  # expired from the notification log (2 × repeat_interval)
-                    reason = _needs_update(entry, now_firing, now_resolved, integration.send_resolved, rep, t)
-                    if reason is None:
-                        continue
-                    entries[k] = (t, now_firing, now_resolved, t + 2 * rep)
-                    note = None
-                    if firing or integration.send_resolved:
-                        kind = "repeat" if reason == "repeat" else ("firing" if firing else "resolved")
-                        resolved_ids = sorted(ids[i] for i in gone) if integration.send_resolved else []
-                        note = (t, gkey, receiver.name, integration.name, kind, reason,
-                                sorted([ids[i] for i in firing] + resolved_ids), resolved_ids)
-                        out.notes.append(note)
-                    if k == paging:
-                        if firing and (not episode or page_on == "notification"):
-                            page = [t, receiver.name, gkey, len(out.notes) - 1 if note else None, firing, None]
-                            episode.append(page)
-                            out.pages.append(page)
-                        elif not firing:
-                            for page in episode:
-                                page[5] = t
-                            episode = []
-            for fp in [fp for fp, i in store.items() if resolved[i] <= t]:
-                del store[fp]
-            if store:
-                change = arrivals[ptr] if ptr < n else NEVER
-                unmuted: list[int] = []
-                for i in store.values():
-                    if resolved[i] < change:
-                        change = resolved[i]
-                    bounds = mute[fps[i]]
-                    if bounds:
-                        j = bisect.bisect_right(bounds, t)
-                        if j < len(bounds) and bounds[j] < change:
-                            change = bounds[j]
-                        if j & 1:
-                            continue
-                    unmuted.append(i)
-                if route_mute is not None:
-                    j = bisect.bisect_right(route_mute, t)
-                    if j < len(route_mute) and route_mute[j] < change:
-                        change = route_mute[j]
-                    if j & 1:
-                        unmuted = []
-                nxt = _tick_at_or_after(change, base, gi)
-                if unmuted:
-                    still = frozenset(fps[i] for i in unmuted)
-                    for entry in entries:
-                        if entry is None or not still <= entry[1]:
-                            nxt = min(nxt, t + gi)
-                        else:
-                            nxt = min(nxt, _tick_at_or_after(entry[0] + rep, base, gi))
-                t = max(nxt, t + gi)
-            elif ptr < n:
-                arrival = arrivals[ptr]
+                self._flush(t, firing, gone)
+            resolved = self.sim.table.resolved
+            for fp in [fp for fp, i in self.store.items() if resolved[i] <= t]:
+                del self.store[fp]
+            if self.store:
+                t = max(self._next_flush(t, base), t + gi)
+            elif self.ptr < n:  # empty: garbage-collected unless an alert arrives first
+                arrival = self.arrivals[self.ptr]
                 collected = t if gc == 0 else (t // gc + 1) * gc
                 if gc and arrival < collected:
                     t = _tick_at_or_after(arrival, base, gi)
                 else:
-                    base = arrival + gw
+                    base = arrival + self.gw
                     t = base
             else:
                 break
+
+    def _arrive(self, t: int) -> None:
+        """Add the alerts that arrived by ``t`` (a new episode of a label set replaces the previous one)."""
+        fps, n = self.sim.table.fp, len(self.members)
+        while self.ptr < n and self.arrivals[self.ptr] <= t:
+            i = self.members[self.ptr]
+            self.store[fps[i]] = i
+            self.ptr += 1
+
+    def _visible(self, t: int) -> tuple[list[int], list[int]]:
+        """The firing and the resolved alerts a flush at ``t`` sees: none while the route is muted, and
+        none of those inhibited or silenced."""
+        firing: list[int] = []
+        gone: list[int] = []
+        if self.route_mute is not None and bisect.bisect_right(self.route_mute, t) & 1:
+            return firing, gone
+        fps, mute, resolved = self.sim.table.fp, self.sim.mute, self.sim.table.resolved
+        for i in self.store.values():
+            bounds = mute[fps[i]]
+            if bounds and bisect.bisect_right(bounds, t) & 1:
+                continue
+            (gone if resolved[i] <= t else firing).append(i)
+        return firing, gone
+
+    def _flush(self, t: int, firing: list[int], gone: list[int]) -> None:
+        """Each integration's notification-log check at ``t``; the notifications it sends and the pages."""
+        ids, fps, out = self.sim.table.ids, self.sim.table.fp, self.out
+        now_firing = frozenset(fps[i] for i in firing)
+        now_resolved = frozenset(fps[i] for i in gone)
+        for k, integration in enumerate(self.receiver.integrations):
+            entry = self.entries[k]
+            if entry is not None and entry[3] <= t:
+                entry = None  # expired from the notification log (2 × repeat_interval)
+            reason = _needs_update(entry, now_firing, now_resolved, integration.send_resolved, self.rep, t)
+            if reason is None:
+                continue
+            self.entries[k] = (t, now_firing, now_resolved, t + 2 * self.rep)
+            note = None
+            if firing or integration.send_resolved:
+                kind = "repeat" if reason == "repeat" else ("firing" if firing else "resolved")
+                resolved_ids = sorted(ids[i] for i in gone) if integration.send_resolved else []
+                note = (t, self.gkey, self.receiver.name, integration.name, kind, reason,
+                        sorted([ids[i] for i in firing] + resolved_ids), resolved_ids)
+                out.notes.append(note)
+            if k == self.paging:
+                self._page(t, firing, None if note is None else len(out.notes) - 1)
+
+    def _page(self, t: int, firing: list[int], note: int | None) -> None:
+        """Open a page for a firing notification (one per episode with ``page_on="incident"``), or close
+        the episode's pages when nothing fires."""
+        if firing and (not self.episode or self.page_on == "notification"):
+            page = [t, self.receiver.name, self.gkey, note, firing, None]
+            self.episode.append(page)
+            self.out.pages.append(page)
+        elif not firing:
+            for page in self.episode:
+                page[5] = t
+            self.episode = []
+
+    def _next_flush(self, t: int, base: int) -> int:
+        """The first flush after ``t`` at which something can change: an arrival, a resolution, a muting
+        boundary, or a repeat of what is still firing unmuted."""
+        fps, mute, resolved, gi = self.sim.table.fp, self.sim.mute, self.sim.table.resolved, self.gi
+        change = self.arrivals[self.ptr] if self.ptr < len(self.members) else NEVER
+        unmuted: list[int] = []
+        for i in self.store.values():
+            if resolved[i] < change:
+                change = resolved[i]
+            bounds = mute[fps[i]]
+            if bounds:
+                j = bisect.bisect_right(bounds, t)
+                if j < len(bounds) and bounds[j] < change:
+                    change = bounds[j]
+                if j & 1:
+                    continue
+            unmuted.append(i)
+        route_mute = self.route_mute
+        if route_mute is not None:
+            j = bisect.bisect_right(route_mute, t)
+            if j < len(route_mute) and route_mute[j] < change:
+                change = route_mute[j]
+            if j & 1:
+                unmuted = []
+        nxt = _tick_at_or_after(change, base, gi)
+        if unmuted:
+            still = frozenset(fps[i] for i in unmuted)
+            for entry in self.entries:
+                if entry is None or not still <= entry[1]:
+                    nxt = min(nxt, t + gi)
+                else:
+                    nxt = min(nxt, _tick_at_or_after(entry[0] + self.rep, base, gi))
+        return nxt
 
 
 def _tick_at_or_after(instant: int, base: int, gi: int) -> int:
@@ -488,56 +528,20 @@ def notify(
     """
     if not isinstance(config, AlertmanagerConfig):
         config = load_alertmanager_config(config)
-    if page_on not in ("incident", "notification"):
-        raise ConfigError(f"page_on must be 'incident' or 'notification', got {page_on!r}", field="page_on")
-    urgency_map = dict(URGENCY_BY_SEVERITY if urgency is None else urgency)
-    for severity, value in urgency_map.items():
-        if value not in ("high", "low"):
-            raise ConfigError(f"urgency of severity {severity!r} must be 'high' or 'low', got {value!r}",
-                              field="urgency")
-    silences = tuple(silences)
-    for silence in silences:
-        if not isinstance(silence, Silence):
-            raise ConfigError(f"silences must be Silence records, got {silence!r}", field="silences")
+    urgency_map = _check_options(page_on, urgency)
+    silences = _silences(silences)
     gc = to_microseconds(group_gc_interval, field="group_gc_interval")
     explicit = paging_receivers is not None
-    if explicit:
-        paging_names = set(paging_receivers or ())
-        unknown = paging_names - set(config.receivers)
-        if unknown:
-            raise ConfigError(f"unknown paging receiver(s) {sorted(unknown)}; the configuration defines "
-                              f"{sorted(config.receivers)}", field="paging_receivers", file=config.file)
-    else:
-        paging_names = {name for name, r in config.receivers.items() if r.pages}
+    paging_names = _paging_names(config, paging_receivers)
 
     table = _read_alerts(alerts)
     routes = config.routes()
     if not table.ids:
         return Notified(notifications=pl.DataFrame(schema=NOTIFICATION_COLUMNS),
                         pages=pl.DataFrame(schema=PAGE_COLUMNS))
-    if end is None:
-        last = max(max(table.fired), max((r for r in table.resolved if r < NEVER), default=0))
-        slack = max(to_microseconds(r.group_wait) + to_microseconds(r.group_interval) for r in routes)
-        end_us = last + slack
-    else:
-        end_us = _instant_us(end, field="end")
+    end_us = _end_us(table, routes, end)
     start_us = min(table.fired)
-
-    # route every label set, then gather each aggregation group's alerts (in arrival order)
-    route_index = {id(r): k for k, r in enumerate(routes)}
-    matched: list[list[Route]] = [config.route.match(labels) for labels in table.fp_labels]
-    groups: dict[tuple[int, tuple[tuple[str, str], ...]], list[int]] = {}
-    for i, fp in enumerate(table.fp):
-        if table.fired[i] > end_us:
-            continue
-        labels = table.fp_labels[fp]
-        for route in matched[fp]:
-            if route.group_by_all:
-                key = tuple(sorted(labels.items()))
-            else:
-                key = tuple(sorted((n, labels[n]) for n in route.group_by if n in labels))
-            groups.setdefault((route_index[id(route)], key), []).append(i)
-
+    groups = _route_and_group(table, config, routes, end_us)
     mute = _mute_bounds(table, config, silences, end_us)
     route_mute = {k: _route_bounds(r, config, start_us, end_us) for k, r in enumerate(routes)}
     simulator = _Simulator(table, mute, end_us, gc)
@@ -551,6 +555,68 @@ def notify(
     logger.info("notify: %d alerts in %d groups → %d notifications, %d pages", len(table.ids), len(groups),
                 len(out.notes), len(out.pages))
     return _frames(table, out, urgency_map)
+
+
+def _check_options(page_on: str, urgency: Mapping[str, str] | None) -> dict[str, str]:
+    """The severity → urgency map, after checking ``page_on`` and ``urgency``."""
+    if page_on not in ("incident", "notification"):
+        raise ConfigError(f"page_on must be 'incident' or 'notification', got {page_on!r}", field="page_on")
+    urgency_map = dict(URGENCY_BY_SEVERITY if urgency is None else urgency)
+    for severity, value in urgency_map.items():
+        if value not in ("high", "low"):
+            raise ConfigError(f"urgency of severity {severity!r} must be 'high' or 'low', got {value!r}",
+                              field="urgency")
+    return urgency_map
+
+
+def _silences(silences: Iterable[Silence]) -> tuple[Silence, ...]:
+    silences = tuple(silences)
+    for silence in silences:
+        if not isinstance(silence, Silence):
+            raise ConfigError(f"silences must be Silence records, got {silence!r}", field="silences")
+    return silences
+
+
+def _paging_names(config: AlertmanagerConfig, paging_receivers: Iterable[str] | None) -> set[str]:
+    """The receivers that page: those named (each must exist), else those with a paging integration."""
+    if paging_receivers is None:
+        return {name for name, r in config.receivers.items() if r.pages}
+    paging_names = set(paging_receivers or ())
+    unknown = paging_names - set(config.receivers)
+    if unknown:
+        raise ConfigError(f"unknown paging receiver(s) {sorted(unknown)}; the configuration defines "
+                          f"{sorted(config.receivers)}", field="paging_receivers", file=config.file)
+    return paging_names
+
+
+def _end_us(table: _Alerts, routes: Sequence[Route], end: datetime | str | None) -> int:
+    """Where the simulation stops: ``end``, or the last arrival or resolution plus the longest
+    ``group_wait + group_interval`` (so final resolved notifications are sent)."""
+    if end is not None:
+        return _instant_us(end, field="end")
+    last = max(max(table.fired), max((r for r in table.resolved if r < NEVER), default=0))
+    slack = max(to_microseconds(r.group_wait) + to_microseconds(r.group_interval) for r in routes)
+    return last + slack
+
+
+def _route_and_group(table: _Alerts, config: AlertmanagerConfig, routes: Sequence[Route], end_us: int
+                     ) -> dict[tuple[int, tuple[tuple[str, str], ...]], list[int]]:
+    """Route every label set, then gather each aggregation group's alerts (in arrival order): (route
+    index, group labels) → alert rows."""
+    route_index = {id(r): k for k, r in enumerate(routes)}
+    matched: list[list[Route]] = [config.route.match(labels) for labels in table.fp_labels]
+    groups: dict[tuple[int, tuple[tuple[str, str], ...]], list[int]] = {}
+    for i, fp in enumerate(table.fp):
+        if table.fired[i] > end_us:
+            continue
+        labels = table.fp_labels[fp]
+        for route in matched[fp]:
+            if route.group_by_all:
+                key = tuple(sorted(labels.items()))
+            else:
+                key = tuple(sorted((n, labels[n]) for n in route.group_by if n in labels))
+            groups.setdefault((route_index[id(route)], key), []).append(i)
+    return groups
 
 
 def _frames(table: _Alerts, out: _Out, urgency_map: Mapping[str, str]) -> Notified:

@@ -124,6 +124,20 @@ def balance(users: Sequence[str], *, start: datetime, end: datetime, turn: timed
     """
     zone(tz)
     users = list(users)
+    starts, ends = _turn_bounds(users, start, end, turn, tz)
+    turns = _Turns(users=users, starts=starts, ends=ends,
+                   burden=_burdens(users, starts, ends, tz, pages, dict(zones or {}), holidays))
+    available = _availability(users, starts, ends, time_off)
+    base = _lru(turns.count, users, available, ends)
+    picks = _swap_search(turns, base, available, no_back_to_back=no_back_to_back,
+                         max_total_increase=max_total_increase, iterations=iterations, seed=seed)
+    return Balance(assignment=turns.frame(picks), baseline=turns.frame(base), people=turns.people(base, picks),
+                   report=turns.report(base, picks), tz=tz)
+
+
+def _turn_bounds(users: list[str], start: datetime, end: datetime, turn: timedelta, tz: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each turn's start and end (UTC microseconds): wall-clock turns of ``turn`` from ``start``."""
     if len(users) < 2 or len(set(users)) != len(users):
         raise ConfigError(f"balance needs at least two distinct users, got {users!r}", field="users")
     if turn < timedelta(hours=1):
@@ -132,8 +146,15 @@ def balance(users: Sequence[str], *, start: datetime, end: datetime, turn: timed
     if count < 2:
         raise ConfigError(f"the horizon {start} → {end} holds fewer than two turns of {turn}", field="end")
     bounds = np.array([local_to_utc_us(start + k * turn, tz) for k in range(count + 1)], dtype=np.int64)
-    starts, ends = bounds[:-1], bounds[1:]
-    # Hourly grid over the horizon: expected pages, and per person's zone whether it is sleep / weekend.
+    return bounds[:-1], bounds[1:]
+
+
+def _burdens(users: list[str], starts: np.ndarray, ends: np.ndarray, tz: str, pages: pl.DataFrame | None,
+             zones: dict[str, str], holidays: Sequence[date]) -> tuple[np.ndarray, np.ndarray]:
+    """Expected sleep-hour and weekend pages of each turn for each person (two ``(turns, people)`` arrays),
+    from an hourly grid over the horizon: expected pages, and per person's zone whether it is sleep /
+    weekend."""
+    count = starts.size
     clock = LocalClock(tz, int(starts[0]) - DAY_US, int(ends[-1]) + DAY_US)
     hours = np.arange(starts[0] // HOUR_US * HOUR_US, ends[-1], HOUR_US, dtype=np.int64)
     rate = _hourly_rate(pages, tz)[clock.hour_of_week(hours)]
@@ -143,7 +164,6 @@ def balance(users: Sequence[str], *, start: datetime, end: datetime, turn: timed
         holiday_hour = local_days.is_in(list(holidays)).to_numpy()
     owner = np.searchsorted(starts, hours, side="right") - 1
     inside = (owner >= 0) & (hours < ends[np.maximum(owner, 0)])
-    zones = dict(zones or {})
     unknown = sorted(set(zones) - set(users))
     if unknown:
         raise ConfigError(f"zones for people not in users: {unknown}", field="zones")
@@ -156,31 +176,95 @@ def balance(users: Sequence[str], *, start: datetime, end: datetime, turn: timed
         weekend_hour = (how >= 5 * 24) | holiday_hour
         by_zone[name] = (np.bincount(owner[inside], weights=(rate * sleep_hour)[inside], minlength=count),
                          np.bincount(owner[inside], weights=(rate * weekend_hour)[inside], minlength=count))
-    sleep_turn = np.stack([by_zone[zones.get(u, tz)][0] for u in users], axis=1)   # (turns, people)
-    weekend_turn = np.stack([by_zone[zones.get(u, tz)][1] for u in users], axis=1)
+    return (np.stack([by_zone[zones.get(u, tz)][0] for u in users], axis=1),
+            np.stack([by_zone[zones.get(u, tz)][1] for u in users], axis=1))
 
-    available = np.ones((count, len(users)), dtype=bool)
+
+def _availability(users: list[str], starts: np.ndarray, ends: np.ndarray, time_off: Sequence[TimeOff]
+                  ) -> np.ndarray:
+    """Whether each person (column) may take each turn (row): no turn overlaps their time off."""
+    available = np.ones((starts.size, len(users)), dtype=bool)
     index = {u: i for i, u in enumerate(users)}
     for item in time_off:
         if item.user not in index:
             raise ConfigError(f"time off for {item.user!r}, who is not in users", field="time_off")
         a, b = int(item.start.timestamp() * 1e6), int(item.end.timestamp() * 1e6)
         available[(starts < b) & (ends > a), index[item.user]] = False
+    return available
 
-    base = _lru(count, users, available, ends)
+
+@dataclass(frozen=True)
+class _Turns:
+    """The turns of a horizon and what each costs each person (``burden``: sleep and weekend arrays of
+    shape (turns, people))."""
+
+    users: list[str]
+    starts: np.ndarray
+    ends: np.ndarray
+    burden: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def count(self) -> int:
+        return int(self.starts.size)
+
+    def totals(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each person's sleep and weekend burden under ``assign`` (a person per turn)."""
+        rows = np.arange(self.count)
+        sleep_turn, weekend_turn = self.burden
+        return (np.bincount(assign, weights=sleep_turn[rows, assign], minlength=len(self.users)),
+                np.bincount(assign, weights=weekend_turn[rows, assign], minlength=len(self.users)))
+
+    def frame(self, assign: np.ndarray) -> pl.DataFrame:
+        rows = np.arange(self.count)
+        sleep_turn, weekend_turn = self.burden
+        return pl.DataFrame({
+            "turn": pl.Series(rows, dtype=pl.Int64),
+            "start_at": pl.Series(self.starts, dtype=pl.Int64).cast(INSTANT),
+            "end_at": pl.Series(self.ends, dtype=pl.Int64).cast(INSTANT),
+            "responder": pl.Series([self.users[k] for k in assign], dtype=pl.String),
+            "sleep_burden": pl.Series(sleep_turn[rows, assign], dtype=pl.Float64),
+            "weekend_burden": pl.Series(weekend_turn[rows, assign], dtype=pl.Float64)})
+
+    def people(self, base: np.ndarray, picks: np.ndarray) -> pl.DataFrame:
+        (base_sleep, base_weekend), (new_sleep, new_weekend) = self.totals(base), self.totals(picks)
+        return pl.DataFrame({
+            "responder": self.users,
+            "turns_baseline": np.bincount(base, minlength=len(self.users)),
+            "turns_proposed": np.bincount(picks, minlength=len(self.users)),
+            "sleep_baseline": base_sleep, "sleep_proposed": new_sleep,
+            "weekend_baseline": base_weekend, "weekend_proposed": new_weekend})
+
+    def report(self, base: np.ndarray, picks: np.ndarray) -> pl.DataFrame:
+        before, after = _measures(*self.totals(base)), _measures(*self.totals(picks))
+        return pl.DataFrame({
+            "measure": list(before),
+            "baseline": [before[k] for k in before],
+            "proposed": [after[k] for k in before],
+            "improvement": [None if not before[k] else (before[k] - (after[k] or 0.0)) / before[k]  # type: ignore[operator]
+                            for k in before]},
+            schema={"measure": pl.String, "baseline": pl.Float64, "proposed": pl.Float64,
+                    "improvement": pl.Float64})
+
+
+def _measures(s: np.ndarray, w: np.ndarray) -> dict[str, float | None]:
+    return {"sleep_gini": gini(s), "weekend_gini": gini(w),
+            "objective": _objective(s, w), "sleep_max": float(s.max()), "weekend_max": float(w.max()),
+            "sleep_total": float(s.sum()), "weekend_total": float(w.sum())}
+
+
+def _swap_search(turns: _Turns, base: np.ndarray, available: np.ndarray, *, no_back_to_back: bool,
+                 max_total_increase: float, iterations: int, seed: int) -> np.ndarray:
+    """From ``base``, swap turns between two people while the objective goes down and the team's totals
+    stay under the cap; returns the proposal (a person per turn)."""
+    count = turns.count
+    sleep_turn, weekend_turn = turns.burden
     picks = base.copy()
-
-    rows = np.arange(count)
-
-    def totals(assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (np.bincount(assign, weights=sleep_turn[rows, assign], minlength=len(users)),
-                np.bincount(assign, weights=weekend_turn[rows, assign], minlength=len(users)))
 
     def adjacent_ok(assign: np.ndarray, t: int, person: int) -> bool:
         return not no_back_to_back or ((t == 0 or assign[t - 1] != person) and
                                        (t == count - 1 or assign[t + 1] != person))
 
-    sleep, weekend = totals(picks)
+    sleep, weekend = turns.totals(picks)
     best = _objective(sleep, weekend)
     if max_total_increase < 0:
         raise ConfigError(f"max_total_increase must be >= 0, got {max_total_increase}",
@@ -211,40 +295,7 @@ def balance(users: Sequence[str], *, start: datetime, end: datetime, turn: timed
             for person, ds, dw in change:
                 sleep[person] -= ds
                 weekend[person] -= dw
-
-    def frame(assign: np.ndarray) -> pl.DataFrame:
-        return pl.DataFrame({
-            "turn": pl.Series(np.arange(count), dtype=pl.Int64),
-            "start_at": pl.Series(starts, dtype=pl.Int64).cast(INSTANT),
-            "end_at": pl.Series(ends, dtype=pl.Int64).cast(INSTANT),
-            "responder": pl.Series([users[k] for k in assign], dtype=pl.String),
-            "sleep_burden": pl.Series(sleep_turn[rows, assign], dtype=pl.Float64),
-            "weekend_burden": pl.Series(weekend_turn[rows, assign], dtype=pl.Float64)})
-
-    base_sleep, base_weekend = totals(base)
-    new_sleep, new_weekend = totals(picks)
-    people = pl.DataFrame({
-        "responder": users,
-        "turns_baseline": np.bincount(base, minlength=len(users)),
-        "turns_proposed": np.bincount(picks, minlength=len(users)),
-        "sleep_baseline": base_sleep, "sleep_proposed": new_sleep,
-        "weekend_baseline": base_weekend, "weekend_proposed": new_weekend})
-
-    def measures(s: np.ndarray, w: np.ndarray) -> dict[str, float | None]:
-        return {"sleep_gini": gini(s), "weekend_gini": gini(w),
-                "objective": _objective(s, w), "sleep_max": float(s.max()), "weekend_max": float(w.max()),
-                "sleep_total": float(s.sum()), "weekend_total": float(w.sum())}
-
-    before, after = measures(base_sleep, base_weekend), measures(new_sleep, new_weekend)
-    report = pl.DataFrame({
-        "measure": list(before),
-        "baseline": [before[k] for k in before],
-        "proposed": [after[k] for k in before],
-        "improvement": [None if not before[k] else (before[k] - (after[k] or 0.0)) / before[k]  # type: ignore[operator]
-                        for k in before]},
-        schema={"measure": pl.String, "baseline": pl.Float64, "proposed": pl.Float64,
-                "improvement": pl.Float64})
-    return Balance(assignment=frame(picks), baseline=frame(base), people=people, report=report, tz=tz)
+    return picks
 
 
 def time_off_from(mapping: Mapping[str, Sequence[tuple[datetime, datetime]]]) -> tuple[TimeOff, ...]:

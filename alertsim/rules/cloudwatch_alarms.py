@@ -132,50 +132,10 @@ def _band_rule(value: Any, ctx: AlarmContext, name: str, period: timedelta) -> R
 
 
 def _alarm(spec: Any, index: int, file: str | None) -> CloudWatchAlarm:
-    if not isinstance(spec, Mapping):
-        raise ConfigError(f"MetricAlarms[{index}] must be an object", file=file, field="MetricAlarms")
-    name = spec.get("AlarmName")
-    ctx = AlarmContext(file, name if isinstance(name, str) and name else f"MetricAlarms[{index}]")
-    if not isinstance(name, str) or not name:
-        raise ctx.error("every alarm needs a non-empty AlarmName", "AlarmName")
-    unknown = sorted(set(spec) - _KNOWN)
-    if unknown:
-        raise ctx.error(f"unknown key(s) {unknown}; a MetricAlarm has {sorted(_KNOWN - {'Alertsim'})} "
-                        "(and alertsim's own options under \"Alertsim\")", unknown[0])
-    if "EvaluationCriteria" in spec:
-        raise ctx.error("PromQL alarms (EvaluationCriteria) are not replayed as CloudWatch alarms; put the query "
-                        "in a Prometheus rule file (groups:) and replay that", "EvaluationCriteria")
-    source = dict(spec)
-    width = None
-    if "Metrics" in spec:
-        for key in ("MetricName", "Namespace", "Dimensions", "Statistic", "ExtendedStatistic", "Period"):
-            if key in spec:
-                raise ctx.error(f"{key} and Metrics are mutually exclusive", key)
-        found, width = _metric_math(spec, ctx)
-        source.update({k: v for k, v in found.items() if v is not None})
-    operator = spec.get("ComparisonOperator")
-    if operator not in STATIC_OPERATORS and operator not in BAND_OPERATORS:
-        raise ctx.error(f"ComparisonOperator {operator!r} is not one of {[*STATIC_OPERATORS, *BAND_OPERATORS]}",
-                        "ComparisonOperator")
-    if operator in BAND_OPERATORS and width is None:
-        raise ctx.error(f"{operator} needs Metrics with an ANOMALY_DETECTION_BAND expression named by "
-                        "ThresholdMetricId", "ThresholdMetricId")
-    if operator in STATIC_OPERATORS and "Threshold" not in spec:
-        raise ctx.error(f"{operator} needs a Threshold", "Threshold")
-    if "Threshold" in spec and "ThresholdMetricId" in spec:
-        raise ctx.error("Threshold and ThresholdMetricId are mutually exclusive", "Threshold")
-    metric = source.get("MetricName")
-    if not isinstance(metric, str) or not metric:
-        raise ctx.error("needs a MetricName (or Metrics)", "MetricName")
-    if ("Statistic" in source) == ("ExtendedStatistic" in source):
-        raise ctx.error("give exactly one of Statistic and ExtendedStatistic", "Statistic")
-    statistic = source.get("Statistic", source.get("ExtendedStatistic"))
-    if not isinstance(statistic, str):
-        raise ctx.error(f"expected a statistic name, got {statistic!r}", "Statistic")
-    try:
-        statistic_function(statistic)
-    except ConfigError as exc:
-        raise ctx.error(str(exc).split(": ", 1)[-1], "Statistic") from None
+    ctx, name = _context(spec, index, file)
+    source, width = _source(spec, ctx)
+    operator = _comparison(spec, width, ctx)
+    metric, statistic = _metric_statistic(source, ctx)
     n = _int(spec.get("EvaluationPeriods"), ctx, "EvaluationPeriods")
     period_s = _int(source.get("Period"), ctx, "Period")
     check_period(period_s, n, ctx)
@@ -183,15 +143,7 @@ def _alarm(spec: Any, index: int, file: str | None) -> CloudWatchAlarm:
     if m is not None and m > n:
         raise ctx.error(f"DatapointsToAlarm ({m}) cannot exceed EvaluationPeriods ({n})", "DatapointsToAlarm")
     namespace = source.get("Namespace")
-    treat = spec.get("TreatMissingData")
-    if treat is None:
-        treat = "ignore" if namespace == "AWS/DynamoDB" else "missing"
-    if treat not in TREATMENTS:
-        raise ctx.error(f"TreatMissingData {treat!r} is not one of {list(TREATMENTS)}", "TreatMissingData")
-    low = spec.get("EvaluateLowSampleCountPercentile") or "evaluate"
-    if low not in ("evaluate", "ignore"):
-        raise ctx.error(f"EvaluateLowSampleCountPercentile must be 'evaluate' or 'ignore', got {low!r}",
-                        "EvaluateLowSampleCountPercentile")
+    treat, low = _missing_data(spec, namespace, ctx)
     window = _evaluation_window(spec.get("EvaluationWindow"), period_s, ctx)
     options = spec.get("Alertsim") or {}
     if not isinstance(options, Mapping) or set(options) - _OPTIONS:
@@ -202,15 +154,7 @@ def _alarm(spec: Any, index: int, file: str | None) -> CloudWatchAlarm:
     if not isinstance(severity, str) or not severity:
         raise ctx.error(f"severity must be a non-empty string, got {severity!r}", "Alertsim.severity")
     period = timedelta(seconds=period_s)
-    extra: dict[str, Any] = {}
-    if "evaluation_range" in options:
-        extra["evaluation_range"] = _int(options["evaluation_range"], ctx, "Alertsim.evaluation_range", minimum=n)
-    for key, allowed in (("stale_breach", ("count", "ignore")), ("premature", ("ok", "retain")),
-                         ("ignore_partial", ("evaluate", "retain"))):
-        if key in options:
-            if options[key] not in allowed:
-                raise ctx.error(f"{key} must be one of {list(allowed)}, got {options[key]!r}", f"Alertsim.{key}")
-            extra[key] = options[key]
+    extra = _extra_options(options, n, ctx)
     annotations = {}
     if isinstance(spec.get("AlarmDescription"), str) and spec["AlarmDescription"]:
         annotations["description"] = spec["AlarmDescription"]
@@ -228,6 +172,99 @@ def _alarm(spec: Any, index: int, file: str | None) -> CloudWatchAlarm:
         evaluation_window=window,
         band=band, band_width=width if width is not None else 2.0, alarm_actions=actions,
         ok_actions=bool(spec.get("OKActions")) and enabled, **extra)
+
+
+def _context(spec: Any, index: int, file: str | None) -> tuple[AlarmContext, str]:
+    """The alarm's error context and name, after checking its keys."""
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"MetricAlarms[{index}] must be an object", file=file, field="MetricAlarms")
+    name = spec.get("AlarmName")
+    ctx = AlarmContext(file, name if isinstance(name, str) and name else f"MetricAlarms[{index}]")
+    if not isinstance(name, str) or not name:
+        raise ctx.error("every alarm needs a non-empty AlarmName", "AlarmName")
+    unknown = sorted(set(spec) - _KNOWN)
+    if unknown:
+        raise ctx.error(f"unknown key(s) {unknown}; a MetricAlarm has {sorted(_KNOWN - {'Alertsim'})} "
+                        "(and alertsim's own options under \"Alertsim\")", unknown[0])
+    if "EvaluationCriteria" in spec:
+        raise ctx.error("PromQL alarms (EvaluationCriteria) are not replayed as CloudWatch alarms; put the query "
+                        "in a Prometheus rule file (groups:) and replay that", "EvaluationCriteria")
+    return ctx, name
+
+
+def _source(spec: Mapping[str, Any], ctx: AlarmContext) -> tuple[dict[str, Any], float | None]:
+    """The alarm's metric fields (from ``Metrics`` when it has them) and its anomaly band width (None for a
+    static threshold)."""
+    source = dict(spec)
+    width = None
+    if "Metrics" in spec:
+        for key in ("MetricName", "Namespace", "Dimensions", "Statistic", "ExtendedStatistic", "Period"):
+            if key in spec:
+                raise ctx.error(f"{key} and Metrics are mutually exclusive", key)
+        found, width = _metric_math(spec, ctx)
+        source.update({k: v for k, v in found.items() if v is not None})
+    return source, width
+
+
+def _comparison(spec: Mapping[str, Any], width: float | None, ctx: AlarmContext) -> str:
+    """The ``ComparisonOperator``, with what it needs (a Threshold, or an anomaly band)."""
+    operator = spec.get("ComparisonOperator")
+    if operator not in STATIC_OPERATORS and operator not in BAND_OPERATORS:
+        raise ctx.error(f"ComparisonOperator {operator!r} is not one of {[*STATIC_OPERATORS, *BAND_OPERATORS]}",
+                        "ComparisonOperator")
+    if operator in BAND_OPERATORS and width is None:
+        raise ctx.error(f"{operator} needs Metrics with an ANOMALY_DETECTION_BAND expression named by "
+                        "ThresholdMetricId", "ThresholdMetricId")
+    if operator in STATIC_OPERATORS and "Threshold" not in spec:
+        raise ctx.error(f"{operator} needs a Threshold", "Threshold")
+    if "Threshold" in spec and "ThresholdMetricId" in spec:
+        raise ctx.error("Threshold and ThresholdMetricId are mutually exclusive", "Threshold")
+    return operator
+
+
+def _metric_statistic(source: Mapping[str, Any], ctx: AlarmContext) -> tuple[str, str]:
+    """The metric name and the statistic (``Statistic`` or ``ExtendedStatistic``)."""
+    metric = source.get("MetricName")
+    if not isinstance(metric, str) or not metric:
+        raise ctx.error("needs a MetricName (or Metrics)", "MetricName")
+    if ("Statistic" in source) == ("ExtendedStatistic" in source):
+        raise ctx.error("give exactly one of Statistic and ExtendedStatistic", "Statistic")
+    statistic = source.get("Statistic", source.get("ExtendedStatistic"))
+    if not isinstance(statistic, str):
+        raise ctx.error(f"expected a statistic name, got {statistic!r}", "Statistic")
+    try:
+        statistic_function(statistic)
+    except ConfigError as exc:
+        raise ctx.error(str(exc).split(": ", 1)[-1], "Statistic") from None
+    return metric, statistic
+
+
+def _missing_data(spec: Mapping[str, Any], namespace: Any, ctx: AlarmContext) -> tuple[str, str]:
+    """``TreatMissingData`` (DynamoDB's default is ``ignore``) and ``EvaluateLowSampleCountPercentile``."""
+    treat = spec.get("TreatMissingData")
+    if treat is None:
+        treat = "ignore" if namespace == "AWS/DynamoDB" else "missing"
+    if treat not in TREATMENTS:
+        raise ctx.error(f"TreatMissingData {treat!r} is not one of {list(TREATMENTS)}", "TreatMissingData")
+    low = spec.get("EvaluateLowSampleCountPercentile") or "evaluate"
+    if low not in ("evaluate", "ignore"):
+        raise ctx.error(f"EvaluateLowSampleCountPercentile must be 'evaluate' or 'ignore', got {low!r}",
+                        "EvaluateLowSampleCountPercentile")
+    return treat, low
+
+
+def _extra_options(options: Mapping[str, Any], n: int, ctx: AlarmContext) -> dict[str, Any]:
+    """alertsim's own options of the alarm (``Alertsim``): evaluation range and edge-case behaviours."""
+    extra: dict[str, Any] = {}
+    if "evaluation_range" in options:
+        extra["evaluation_range"] = _int(options["evaluation_range"], ctx, "Alertsim.evaluation_range", minimum=n)
+    for key, allowed in (("stale_breach", ("count", "ignore")), ("premature", ("ok", "retain")),
+                         ("ignore_partial", ("evaluate", "retain"))):
+        if key in options:
+            if options[key] not in allowed:
+                raise ctx.error(f"{key} must be one of {list(allowed)}, got {options[key]!r}", f"Alertsim.{key}")
+            extra[key] = options[key]
+    return extra
 
 
 def _evaluation_window(value: Any, period_s: int, ctx: AlarmContext) -> Literal["sliding", "wall_clock"]:
