@@ -21,8 +21,30 @@ def test_every_exported_name_exists(name):
 
 def test_the_stages_are_one_import_away():
     for name in ("load_sample", "read_metrics", "read_incidents", "load_rules", "replay", "score", "notify",
-                 "fatigue", "mtta", "mttr", "tune", "simulate", "open_dataset", "ingest"):
+                 "fatigue", "mtta", "mttr", "tune", "simulate", "open_dataset", "diff", "lint"):
         assert callable(getattr(alertsim, name)), name
+
+
+def test_the_package_exports_what_a_notebook_needs_and_no_more():
+    """About 25 names: the workflow functions and the records they return (ThresholdRule to write a rule
+    in a cell); every other name stays in its subpackage."""
+    names = set(alertsim.__all__) - {"__version__"}
+    assert 20 <= len(names) <= 30
+    assert {"ThresholdRule", "Replay", "Tuning", "Sample", "Fatigue"} <= names
+    assert sorted(set(dir(alertsim)) & set(alertsim._EXPORTS)) == sorted(names)
+
+
+def test_no_public_name_comes_from_a_private_module():
+    for name, (module, attribute) in alertsim._EXPORTS.items():
+        assert not any(part.startswith("_") for part in module.split(".")), name
+        assert getattr(importlib.import_module(module), attribute).__module__.split(".")[0] == "alertsim", name
+
+
+def test_a_name_removed_from_the_top_level_says_where_it_lives():
+    import pytest
+
+    with pytest.raises(AttributeError, match=r"import it from alertsim\.io\.pagerduty"):
+        alertsim.read_pagerduty  # noqa: B018
 
 
 def test_every_module_imports_first_without_an_import_cycle() -> None:

@@ -22,8 +22,10 @@ import pytest
 
 import alertsim as al
 from alertsim.demo import run_demo
+from alertsim.notify import vendor_notifications
 from alertsim.rules import parse_rules
 from alertsim.rules.prometheus import parse_prometheus_rules
+from alertsim.series import prepare
 
 HERE = Path(__file__).parent
 RUNS = HERE / "runs.json"
@@ -86,7 +88,7 @@ def digest(frame: pl.DataFrame) -> dict[str, object]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     sample = al.load_sample()
-    prepared = al.prepare(sample.metrics)
+    prepared = prepare(sample.metrics)
 
     native = al.load_rules(REPO / "data" / "rules" / "sample.yaml")
     result = al.replay(prepared, native, evaluations=True)
@@ -107,7 +109,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object
         out[f"cloud/{path.name}/alerts"] = digest(replayed.alerts)
         assert replayed.evaluations is not None
         out[f"cloud/{path.name}/evaluations"] = digest(replayed.evaluations)
-        out[f"cloud/{path.name}/vendor_notifications"] = digest(al.vendor_notifications(replayed.alerts, rules))
+        out[f"cloud/{path.name}/vendor_notifications"] = digest(vendor_notifications(replayed.alerts, rules))
 
     demo = run_demo(tmp_path_factory.mktemp("golden") / "demo", replicates=40, seed=11)
     for name, frame in sorted(demo.frames.items()):

@@ -490,7 +490,6 @@ def test_duckdb_file_without_table(tmp_path):
 
 def test_public_names():
     assert alertsim.read_metrics is read_metrics
-    assert alertsim.load_metrics is load_metrics
     assert all(hasattr(alertsim, name) for name in alertsim.__all__)
 
 

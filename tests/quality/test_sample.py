@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 import alertsim as al
+from alertsim.quality.detection import missed_incidents
 from alertsim.quality.fairness import burden, fairness
 from alertsim.quality.fatigue import fatigue
 from alertsim.quality.response import incidents_from_pages, mtta, response_times, trend_test
@@ -62,4 +63,4 @@ def test_scoring_the_sample_rules(sample: al.Sample) -> None:
     # Naive rules page on noise; the better candidates are precise.
     assert rows["HighCPU"]["precision"] < 0.5 and rows["SlowLatency"]["precision"] == 1.0
     assert rows["SlowLatency"]["recall"] > rows["HighCPU"]["recall"]
-    assert al.missed_incidents(result.alerts, sample.incidents, early="5m").height < sample.incidents.height
+    assert missed_incidents(result.alerts, sample.incidents, early="5m").height < sample.incidents.height
