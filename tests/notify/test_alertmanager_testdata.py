@@ -12,8 +12,8 @@ import pytest
 from alertsim.errors import ConfigError
 from alertsim.notify import AlertmanagerConfig, load_alertmanager_config
 
-TESTDATA = Path(__file__).parent / "fixtures" / "real" / "alertmanager"
-KUBE_PROMETHEUS = Path(__file__).parent / "fixtures" / "real" / "kube-prometheus"
+TESTDATA = Path(__file__).parents[1] / "fixtures" / "real" / "alertmanager"
+KUBE_PROMETHEUS = Path(__file__).parents[1] / "fixtures" / "real" / "kube-prometheus"
 
 ACCEPTED = [
     "conf.empty-fields.yml", "conf.good.yml", "conf.group-by-all.yml", "conf.http-config.good.yml",

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from alertsim.cli import app
 from alertsim.io.rundir import read_frame, read_manifest, write_run
 from tests.conftest import REPO
-from tests.notify_helpers import T0, alerts_frame
+from tests.notify.helpers import T0, alerts_frame
 
 SAMPLE_CONFIG = REPO / "data" / "alertmanager" / "sample.yml"
 HOUR = 3600.0

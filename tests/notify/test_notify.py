@@ -23,7 +23,7 @@ from alertsim.notify import (
     load_alertmanager_config,
     notify,
 )
-from tests.notify_helpers import alerts_frame, at, timeline
+from tests.notify.helpers import alerts_frame, at, timeline
 
 HOOK = """
 receivers:

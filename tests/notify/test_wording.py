@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from alertsim.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 METRICS = ROOT / "data" / "sample" / "metrics.parquet"
 RULES = ROOT / "data" / "rules" / "sample.yaml"
 
