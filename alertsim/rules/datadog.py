@@ -74,7 +74,7 @@ from alertsim.rules._vendor import (
 )
 from alertsim.rules.base import Condition, RuleBase, Sent
 from alertsim.rules.threshold import direction_signal
-from alertsim.series import Grid, Prepared, Semantics
+from alertsim.series import Grid, Prepared, Semantics, SeriesSet
 from alertsim.series.vectors import compare, instant, over_time
 
 log = logging.getLogger(__name__)
@@ -188,22 +188,13 @@ def _recovered(value: np.ndarray, present: np.ndarray, op: str, threshold: float
 
 def evaluate(monitor: DatadogMonitor, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
     """The monitor's state per group at each of its evaluations."""
-    sel = prepared.select(monitor.metric, {label_name(k): v for k, v in monitor.tags.items()})
     window = to_microseconds(monitor.window)
     delay = to_microseconds(monitor.evaluation_delay)
     nodata_span = to_microseconds(monitor.no_data_timeframe or 2 * monitor.window) if monitor.notify_no_data \
         else window
     warmup = max(window, nodata_span) + delay
     wide, extra = extended(grid, warmup)
-    minutes = Grid.covering(wide.t0 - warmup - MINUTE_US, wide.t0 + wide.step * max(wide.size - 1, 0), MINUTE_US)
-
-    # One-minute rollup of every series, then the space aggregation per group.
-    rollup = over_time(sel.data, minutes, "avg", MINUTE_US, left_open=True)
-    labels = sel.label_dicts()
-    index, groups = group_rows(labels, [label_name(k) for k in monitor.by])
-    how = {"avg": "mean", "sum": "sum", "min": "min", "max": "max"}.get(monitor.space_aggregation, "quantile")
-    points, has = reduce_groups(rollup.values, rollup.present, index, len(groups), how, monitor.q)
-    data = series_set(points, has, minutes.instants)
+    data, groups = _group_points(monitor, prepared, wide, warmup)
     fn = {"percentile": "quantile"}.get(monitor.time_aggregation, monitor.time_aggregation)
     vec = over_time(data, wide, fn, window, q=monitor.q, offset=delay, left_open=True)  # type: ignore[arg-type]
     value, present = vec.values, vec.present
@@ -211,18 +202,7 @@ def evaluate(monitor: DatadogMonitor, prepared: Prepared, grid: Grid, sem: Seman
 
     skip = ~present
     if monitor.require_full_window:
-        bucket = to_microseconds(monitor.bucket)
-        n_buckets = max(1, window // bucket)
-        empty = np.zeros(value.shape, dtype=np.int64)
-        first = None
-        for b in range(n_buckets):
-            filled = over_time(data, wide, "count", bucket, offset=delay + (n_buckets - 1 - b) * bucket,
-                               left_open=True).present
-            empty += ~filled
-            if b == 0:
-                first = filled
-        assert first is not None
-        skip |= ~(first & (empty <= 3))
+        skip |= ~_full_window(monitor, data, wide, window, delay, value.shape)
     nodata = np.zeros(value.shape, dtype=bool)
     if monitor.notify_no_data or monitor.on_missing_data in ("show_no_data", "show_and_notify_no_data", "resolve"):
         recent = over_time(data, wide, "count", nodata_span, offset=delay, left_open=True).present
@@ -242,7 +222,45 @@ def evaluate(monitor: DatadogMonitor, prepared: Prepared, grid: Grid, sem: Seman
     if monitor.new_group_delay is not None and monitor.by:
         first_seen = instant(data, wide, lookback=2**62, offset=delay + to_microseconds(monitor.new_group_delay))
         skip |= ~first_seen.present
+    return _states(monitor, groups, value, present, skip, reset, nodata, shown, extra)
 
+
+def _group_points(monitor: DatadogMonitor, prepared: Prepared, wide: Grid, warmup: int
+                  ) -> tuple[SeriesSet, list[dict[str, str]]]:
+    """A one-minute rollup of every selected series, then the space aggregation per group: one series per
+    group, and the groups' labels."""
+    sel = prepared.select(monitor.metric, {label_name(k): v for k, v in monitor.tags.items()})
+    minutes = Grid.covering(wide.t0 - warmup - MINUTE_US, wide.t0 + wide.step * max(wide.size - 1, 0), MINUTE_US)
+    rollup = over_time(sel.data, minutes, "avg", MINUTE_US, left_open=True)
+    index, groups = group_rows(sel.label_dicts(), [label_name(k) for k in monitor.by])
+    how = {"avg": "mean", "sum": "sum", "min": "min", "max": "max"}.get(monitor.space_aggregation, "quantile")
+    points, has = reduce_groups(rollup.values, rollup.present, index, len(groups), how, monitor.q)
+    return series_set(points, has, minutes.instants), groups
+
+
+def _full_window(monitor: DatadogMonitor, data: SeriesSet, wide: Grid, window: int, delay: int,
+                 shape: tuple[int, ...]) -> np.ndarray:
+    """Where the window is full enough to evaluate (``require_full_window``): its first bucket has data and
+    at most three buckets are empty."""
+    bucket = to_microseconds(monitor.bucket)
+    n_buckets = max(1, window // bucket)
+    empty = np.zeros(shape, dtype=np.int64)
+    first = None
+    for b in range(n_buckets):
+        filled = over_time(data, wide, "count", bucket, offset=delay + (n_buckets - 1 - b) * bucket,
+                           left_open=True).present
+        empty += ~filled
+        if b == 0:
+            first = filled
+    assert first is not None
+    return first & (empty <= 3)
+
+
+def _states(monitor: DatadogMonitor, groups: list[dict[str, str]], value: np.ndarray, present: np.ndarray,
+            skip: np.ndarray, reset: np.ndarray, nodata: np.ndarray, shown: np.ndarray, extra: int
+            ) -> list[Condition]:
+    """The alert, warn and no-data conditions per group (on the replay's grid, after ``extra`` warm-up
+    instants)."""
     crit = compare(value, monitor.op, monitor.critical) & present & ~skip
     alert = latch(crit, (_recovered(value, present, monitor.op, monitor.critical, monitor.critical_recovery)
                          & ~skip) | reset, hold=None)
