@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -202,79 +202,93 @@ def parse_time_interval(raw: Any, *, field: str) -> TimeInterval:
     ``years``, ``location``), validating it the way Alertmanager does."""
     if not isinstance(raw, dict):
         raise ConfigError(f"expected a mapping, got {raw!r}", field=field)
-    allowed = {"times", "weekdays", "days_of_month", "months", "years", "location"}
     for key in raw:
-        if key not in allowed:
-            raise ConfigError(f"unknown key {key!r}; allowed: {', '.join(sorted(allowed))}",
+        if key not in _PARSERS:
+            raise ConfigError(f"unknown key {key!r}; allowed: {', '.join(sorted(_PARSERS))}",
                               field=f"{field}.{key}")
-    kwargs: dict[str, Any] = {}
-    if "times" in raw:
-        times = []
-        for i, item in enumerate(_list(raw["times"], field=f"{field}.times")):
-            where = f"{field}.times[{i}]"
-            if not isinstance(item, dict) or set(item) - {"start_time", "end_time"}:
-                raise ConfigError("expected {start_time: HH:MM, end_time: HH:MM}", field=where)
-            if not item.get("start_time") or not item.get("end_time"):
-                raise ConfigError("both start_time and end_time must be provided", field=where)
-            start = _parse_clock(item["start_time"], field=f"{where}.start_time")
-            end = _parse_clock(item["end_time"], field=f"{where}.end_time")
-            if start >= end:
-                raise ConfigError("start_time must be before end_time", field=where)
-            times.append((start, end))
-        kwargs["times"] = tuple(times)
-    if "weekdays" in raw:
-        ranges = []
-        for i, item in enumerate(_list(raw["weekdays"], field=f"{field}.weekdays")):
-            where = f"{field}.weekdays[{i}]"
-            b, e = _parse_range(item, WEEKDAYS, field=where, allow_numbers=False)
-            if b > e:
-                raise ConfigError(f"start day {item!r} is after the end day", field=where)
-            ranges.append((b, e))
-        kwargs["weekdays"] = tuple(ranges)
-    if "days_of_month" in raw:
-        ranges = []
-        for i, item in enumerate(_list(raw["days_of_month"], field=f"{field}.days_of_month")):
-            where = f"{field}.days_of_month[{i}]"
-            b, e = _parse_range(item, None, field=where)
-            for day in (b, e):
-                if day == 0 or day < -31 or day > 31:
-                    raise ConfigError(f"{day} is not a valid day of the month (1..31 or -31..-1)", field=where)
-            if b < 0 < e:
-                raise ConfigError("end day must be negative if start day is negative", field=where)
-            if (28 + b if b < 0 else b) > (28 + e if e < 0 else e):
-                raise ConfigError(f"end day {e} is always before start day {b}", field=where)
-            ranges.append((b, e))
-        kwargs["days_of_month"] = tuple(ranges)
-    if "months" in raw:
-        ranges = []
-        for i, item in enumerate(_list(raw["months"], field=f"{field}.months")):
-            where = f"{field}.months[{i}]"
-            b, e = _parse_range(item, MONTHS, field=where)
-            if not (1 <= b <= 12 and 1 <= e <= 12):
-                raise ConfigError(f"{item!r} is not a valid month (1..12 or january..december)", field=where)
-            if b > e:
-                raise ConfigError(f"end month is before start month in {item!r}", field=where)
-            ranges.append((b, e))
-        kwargs["months"] = tuple(ranges)
-    if "years" in raw:
-        ranges = []
-        for i, item in enumerate(_list(raw["years"], field=f"{field}.years")):
-            where = f"{field}.years[{i}]"
-            b, e = _parse_range(item, None, field=where)
-            if b > e:
-                raise ConfigError(f"end year is before start year in {item!r}", field=where)
-            ranges.append((b, e))
-        kwargs["years"] = tuple(ranges)
-    if "location" in raw:
-        location = raw["location"]
-        if not isinstance(location, str) or location == "Local":
-            raise ConfigError(f"location must be an IANA time zone name such as 'Europe/Berlin', got "
-                              f"{location!r} ('Local' depends on the machine and is not reproducible)",
-                              field=f"{field}.location")
-        try:
-            ZoneInfo(location)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"unknown time zone {location!r}", field=f"{field}.location") from None
-        kwargs["location"] = location
-    return TimeInterval(**kwargs)
+    return TimeInterval(**{key: parse(raw[key], f"{field}.{key}") for key, parse in _PARSERS.items() if key in raw})
 
+
+def _times(value: Any, field: str) -> tuple[tuple[int, int], ...]:
+    times = []
+    for i, item in enumerate(_list(value, field=field)):
+        where = f"{field}[{i}]"
+        if not isinstance(item, dict) or set(item) - {"start_time", "end_time"}:
+            raise ConfigError("expected {start_time: HH:MM, end_time: HH:MM}", field=where)
+        if not item.get("start_time") or not item.get("end_time"):
+            raise ConfigError("both start_time and end_time must be provided", field=where)
+        start = _parse_clock(item["start_time"], field=f"{where}.start_time")
+        end = _parse_clock(item["end_time"], field=f"{where}.end_time")
+        if start >= end:
+            raise ConfigError("start_time must be before end_time", field=where)
+        times.append((start, end))
+    return tuple(times)
+
+
+def _weekdays(value: Any, field: str) -> tuple[Range, ...]:
+    ranges = []
+    for i, item in enumerate(_list(value, field=field)):
+        where = f"{field}[{i}]"
+        b, e = _parse_range(item, WEEKDAYS, field=where, allow_numbers=False)
+        if b > e:
+            raise ConfigError(f"start day {item!r} is after the end day", field=where)
+        ranges.append((b, e))
+    return tuple(ranges)
+
+
+def _days_of_month(value: Any, field: str) -> tuple[Range, ...]:
+    ranges = []
+    for i, item in enumerate(_list(value, field=field)):
+        where = f"{field}[{i}]"
+        b, e = _parse_range(item, None, field=where)
+        for day in (b, e):
+            if day == 0 or day < -31 or day > 31:
+                raise ConfigError(f"{day} is not a valid day of the month (1..31 or -31..-1)", field=where)
+        if b < 0 < e:
+            raise ConfigError("end day must be negative if start day is negative", field=where)
+        if (28 + b if b < 0 else b) > (28 + e if e < 0 else e):
+            raise ConfigError(f"end day {e} is always before start day {b}", field=where)
+        ranges.append((b, e))
+    return tuple(ranges)
+
+
+def _months(value: Any, field: str) -> tuple[Range, ...]:
+    ranges = []
+    for i, item in enumerate(_list(value, field=field)):
+        where = f"{field}[{i}]"
+        b, e = _parse_range(item, MONTHS, field=where)
+        if not (1 <= b <= 12 and 1 <= e <= 12):
+            raise ConfigError(f"{item!r} is not a valid month (1..12 or january..december)", field=where)
+        if b > e:
+            raise ConfigError(f"end month is before start month in {item!r}", field=where)
+        ranges.append((b, e))
+    return tuple(ranges)
+
+
+def _years(value: Any, field: str) -> tuple[Range, ...]:
+    ranges = []
+    for i, item in enumerate(_list(value, field=field)):
+        where = f"{field}[{i}]"
+        b, e = _parse_range(item, None, field=where)
+        if b > e:
+            raise ConfigError(f"end year is before start year in {item!r}", field=where)
+        ranges.append((b, e))
+    return tuple(ranges)
+
+
+def _location(location: Any, field: str) -> str:
+    if not isinstance(location, str) or location == "Local":
+        raise ConfigError(f"location must be an IANA time zone name such as 'Europe/Berlin', got "
+                          f"{location!r} ('Local' depends on the machine and is not reproducible)", field=field)
+    try:
+        ZoneInfo(location)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {location!r}", field=field) from None
+    return location
+
+
+#: Each field of a ``<time_interval>`` and its parser, in the order they are checked.
+_PARSERS: dict[str, Callable[[Any, str], Any]] = {
+    "times": _times, "weekdays": _weekdays, "days_of_month": _days_of_month, "months": _months, "years": _years,
+    "location": _location,
+}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import MappingProxyType
@@ -401,6 +401,36 @@ def fit_responders(page_history: pl.DataFrame, *, dist: Literal["auto", "exponen
     >>> fit_responders(history, dist="exponential").resolve("ana").ack.mean
     datetime.timedelta(seconds=180)
     """
+    frame = _latencies(page_history, dist)
+    acked = frame.filter(pl.col("ack_s").is_not_null())
+    if acked.height == 0:
+        raise InputError("page history has no acknowledged pages to fit", file="page_history")
+    zones = tz if isinstance(tz, Mapping) else {}
+
+    def person_tz(name: str | None) -> str:
+        return zones.get(name or "", "UTC") if isinstance(tz, Mapping) else tz
+
+    total = frame.height
+    default = ResponderModel(ack=_best_distribution(acked["ack_s"].to_numpy(), dist),
+                             miss=float((total - acked.height) / total),
+                             hour_factors=_hour_factors(acked, person_tz), work=_work(frame, dist, min_pages),
+                             tz=None if isinstance(tz, Mapping) else tz)
+    people: dict[str, ResponderModel] = {}
+    for (name,), rows in frame.filter(pl.col("responder").is_not_null()).group_by("responder"):
+        mine = rows.filter(pl.col("ack_s").is_not_null())
+        model = ResponderModel(miss=float((rows.height - mine.height) / rows.height),
+                               tz=zones.get(str(name)) if isinstance(tz, Mapping) else None)
+        if mine.height >= min_pages:
+            model = replace(model, ack=_best_distribution(mine["ack_s"].to_numpy(), dist),
+                            hour_factors=_hour_factors(mine, person_tz))
+        people[str(name)] = model
+    log.info("fitted responder models for %d people from %d pages", len(people), total)
+    return Responders(default=default, people=dict(sorted(people.items())))
+
+
+def _latencies(page_history: pl.DataFrame, dist: str) -> pl.DataFrame:
+    """Each page's responder, urgency, time (µs), ack latency and work time (seconds; null when not
+    acknowledged or resolved), after checking the history and ``dist``."""
     page_history = _as_pages(page_history)
     for name in ("acknowledged_at", "resolved_at", "responder"):
         if name not in page_history.columns:
@@ -422,35 +452,36 @@ def fit_responders(page_history: pl.DataFrame, *, dist: Literal["auto", "exponen
         raise InputError("page history has acknowledgements before pages or resolutions before acks",
                          [Problem(row=r + 1, column="acknowledged_at", reason="out of order")
                           for r in bad.arg_true().head(20).to_list()], file="page_history")
-    acked = frame.filter(pl.col("ack_s").is_not_null())
-    if acked.height == 0:
-        raise InputError("page history has no acknowledged pages to fit", file="page_history")
-    zones = tz if isinstance(tz, Mapping) else {}
+    return frame
 
-    def person_tz(name: str | None) -> str:
-        return zones.get(name or "", "UTC") if isinstance(tz, Mapping) else tz
 
-    def factors(rows: pl.DataFrame) -> tuple[float, ...] | None:
-        if rows.height == 0:
-            return None
-        by_zone = []
-        for (zone_name,), group in rows.with_columns(
-                pl.col("responder").map_elements(person_tz, return_dtype=pl.String).alias("zone")
-        ).group_by("zone"):
-            us = group["paged_us"].to_numpy()
-            clock = LocalClock(str(zone_name), int(us.min()) - DAY_US, int(us.max()) + HOUR_US)
-            by_zone.append((WEEK_BUCKETS[clock.hour_of_week(us)], group["ack_s"].to_numpy()))
-        buckets = np.concatenate([b for b, _ in by_zone])
-        latency = np.concatenate([v for _, v in by_zone])
-        means = [latency[buckets == k].mean() if (buckets == k).sum() >= 5 else None for k in range(3)]
-        base = means[2] if means[2] else None
-        if base is None:
-            return None
-        per_bucket = [(m / base if m else 1.0) for m in means]
-        if all(abs(f - 1.0) < 1e-9 for f in per_bucket):
-            return None
-        return tuple(float(per_bucket[int(k)]) for k in WEEK_BUCKETS)
+def _hour_factors(rows: pl.DataFrame, person_tz: Callable[[str | None], str]) -> tuple[float, ...] | None:
+    """Mean ack latency in sleep and off hours over business hours (each bucket needs 5 acks), per hour
+    of the week in each person's zone; None when there is no business-hours base or nothing differs."""
+    if rows.height == 0:
+        return None
+    by_zone = []
+    for (zone_name,), group in rows.with_columns(
+            pl.col("responder").map_elements(person_tz, return_dtype=pl.String).alias("zone")
+    ).group_by("zone"):
+        us = group["paged_us"].to_numpy()
+        clock = LocalClock(str(zone_name), int(us.min()) - DAY_US, int(us.max()) + HOUR_US)
+        by_zone.append((WEEK_BUCKETS[clock.hour_of_week(us)], group["ack_s"].to_numpy()))
+    buckets = np.concatenate([b for b, _ in by_zone])
+    latency = np.concatenate([v for _, v in by_zone])
+    means = [latency[buckets == k].mean() if (buckets == k).sum() >= 5 else None for k in range(3)]
+    base = means[2] if means[2] else None
+    if base is None:
+        return None
+    per_bucket = [(m / base if m else 1.0) for m in means]
+    if all(abs(f - 1.0) < 1e-9 for f in per_bucket):
+        return None
+    return tuple(float(per_bucket[int(k)]) for k in WEEK_BUCKETS)
 
+
+def _work(frame: pl.DataFrame, dist: str, min_pages: int) -> dict[str, Distribution] | None:
+    """Work time (resolution after acknowledgement) pooled (``default``) and per urgency with at least
+    ``min_pages`` pages; None without any."""
     work: dict[str, Distribution] = {}
     done = frame.filter(pl.col("work_s").is_not_null() & (pl.col("work_s") > 0))
     if done.height:
@@ -459,22 +490,7 @@ def fit_responders(page_history: pl.DataFrame, *, dist: Literal["auto", "exponen
             rows = done.filter(pl.col("urgency") == urgency)
             if rows.height >= min_pages and urgency in ("high", "low"):
                 work[urgency] = _best_distribution(rows["work_s"].to_numpy(), dist)
-    total = frame.height
-    default = ResponderModel(ack=_best_distribution(acked["ack_s"].to_numpy(), dist),
-                             miss=float((total - acked.height) / total),
-                             hour_factors=factors(acked), work=work or None,
-                             tz=None if isinstance(tz, Mapping) else tz)
-    people: dict[str, ResponderModel] = {}
-    for (name,), rows in frame.filter(pl.col("responder").is_not_null()).group_by("responder"):
-        mine = rows.filter(pl.col("ack_s").is_not_null())
-        model = ResponderModel(miss=float((rows.height - mine.height) / rows.height),
-                               tz=zones.get(str(name)) if isinstance(tz, Mapping) else None)
-        if mine.height >= min_pages:
-            model = replace(model, ack=_best_distribution(mine["ack_s"].to_numpy(), dist),
-                            hour_factors=factors(mine))
-        people[str(name)] = model
-    log.info("fitted responder models for %d people from %d pages", len(people), total)
-    return Responders(default=default, people=dict(sorted(people.items())))
+    return work or None
 
 
 __all__ = ["DISTRIBUTIONS", "BusyEffect", "Distribution", "ResponderModel", "Responders",

@@ -232,34 +232,21 @@ class _Engine:
                 active = np.ones((1, cols.size), dtype=bool)
                 start = paged
             else:
-                again = np.where(prev_ack < NEVER, prev_ack + (plan.ack_timeout_us or 0), NEVER)
-                active = (prev_ack < NEVER) & (bound < NEVER) & (again < bound)
+                active, start = self._retrigger(prev_ack, bound)
                 if not active.any():
                     break
-                start = np.where(active, again, NEVER)
                 retriggers += active
             finite = start[start < NEVER]
             if finite.size:
                 plan.ensure(int(finite.max()) + span)
-            state = {"best": np.full(shape, NEVER, dtype=np.int64),
-                     "best_by": np.full(shape, -1, dtype=np.int64)}
-            if policy.reassign:
-                state["pend_t"] = np.full(shape, NEVER, dtype=np.int64)
+            state = self._fresh_state(shape)
             first = np.zeros(shape, dtype=bool)
             t = start
             if cycle > 0:
                 self._notify(cols, prev_by, active & (prev_by >= 0), start,
                              layout.acker_slot(cycle), state, bound, cancel=None)
             for step in range(layout.steps):
-                level = policy.level(step)
-                resps: list[np.ndarray] = []
-                for target in level.targets:
-                    who = plan.who(target, t)
-                    for earlier in resps:
-                        who = np.where(who == earlier, -1, who)
-                    if cycle > 0:
-                        who = np.where((who == prev_by) & (t == start), -1, who)
-                    resps.append(who)
+                resps = self._targets(policy.level(step), t, prev_by if cycle > 0 else None, start)
                 nonempty = resps[0] >= 0
                 for who in resps[1:]:
                     nonempty = nonempty | (who >= 0)
@@ -282,12 +269,42 @@ class _Engine:
                 ack0, by0 = final, final_by
                 bound = self._resolve(cols, final, final_by)
             prev_ack, prev_by = final, final_by
-        self.notified_at[:, cols] = notified_at
-        self.acked_at[:, cols] = ack0
-        self.acked_by[:, cols] = by0
-        self.resolved_at[:, cols] = bound
-        self.escalations[:, cols] = escalations
-        self.retriggers[:, cols] = retriggers
+        self._store(cols, notified_at=notified_at, acked_at=ack0, acked_by=by0, resolved_at=bound,
+                    escalations=escalations, retriggers=retriggers)
+
+    def _fresh_state(self, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+        """A cycle's state: the earliest acknowledgement so far and by whom (and, when a policy reassigns,
+        when a pending notification was sent)."""
+        state = {"best": np.full(shape, NEVER, dtype=np.int64), "best_by": np.full(shape, -1, dtype=np.int64)}
+        if self.plan.policy.reassign:
+            state["pend_t"] = np.full(shape, NEVER, dtype=np.int64)
+        return state
+
+    def _retrigger(self, prev_ack: np.ndarray, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which pages re-notify after an acknowledgement timed out (acknowledged, not yet resolved, and the
+        timeout ends before the resolution), and when."""
+        again = np.where(prev_ack < NEVER, prev_ack + (self.plan.ack_timeout_us or 0), NEVER)
+        active = (prev_ack < NEVER) & (bound < NEVER) & (again < bound)
+        return active, np.where(active, again, NEVER)
+
+    def _targets(self, level: Any, t: np.ndarray, prev_by: np.ndarray | None, start: np.ndarray
+                 ) -> list[np.ndarray]:
+        """Who each target of ``level`` is at ``t`` (-1: nobody): someone an earlier target of the level
+        already reaches counts once, and a re-notification skips whoever acknowledged at its start."""
+        resps: list[np.ndarray] = []
+        for target in level.targets:
+            who = self.plan.who(target, t)
+            for earlier in resps:
+                who = np.where(who == earlier, -1, who)
+            if prev_by is not None:
+                who = np.where((who == prev_by) & (t == start), -1, who)
+            resps.append(who)
+        return resps
+
+    def _store(self, cols: np.ndarray, **outcomes: np.ndarray) -> None:
+        """Write a block's outcomes (and its notification counts) into the per-page arrays."""
+        for name, values in outcomes.items():
+            getattr(self, name)[:, cols] = values
         self.notifications[:, cols] = self._count
 
     def _resolve(self, cols: np.ndarray, ack: np.ndarray, by: np.ndarray) -> np.ndarray:

@@ -216,61 +216,71 @@ class _Lexer:
                 self.duration()
                 continue
             self.i += 1
-            two = c + self.peek()
-            if c in ",*/%+-^@":
-                self.emit(c, start)
-            elif two in ("==", "!=", "<=", ">="):
-                self.i += 1
-                self.emit(two, start)
-            elif c == "=":
-                if self.peek() == "~":
-                    raise self.error("unexpected character after '=': '~'")
-                self.emit("=", start)
-            elif c == "!":
-                raise self.error(f"unexpected character after '!': {self.peek()!r}")
-            elif c in "<>":
-                self.emit(c, start)
-            elif c.isdigit() or (c == "." and self.peek().isdigit()):
-                self.i = start
-                self.number_or_duration()
-            elif c in "\"'`":
-                self.string(c, start)
-            elif _is_alpha(c) or c == ":":
-                if not self.bracket:
-                    self.i = start
-                    self.word()
-                elif self.got_colon:
-                    raise self.error(f"unexpected colon {c!r}", start)
-                else:
-                    self.emit(":", start)
-                    self.got_colon = True
-            elif c == "(":
-                self.paren += 1
-                self.emit("(", start)
-            elif c == ")":
-                self.paren -= 1
-                if self.paren < 0:
-                    raise self.error("unexpected right parenthesis ')'", start)
-                self.emit(")", start)
-            elif c == "{":
-                self.emit("{", start)
-                self.brace = True
-            elif c == "[":
-                if self.bracket:
-                    raise self.error("unexpected left bracket '['", start)
-                self.got_colon = False
-                self.emit("[", start)
-                while self.peek() and self.peek() in _SPACE:
-                    self.i += 1
-                self.bracket = True
-                self.duration()
-            elif c == "]":
-                if not self.bracket:
-                    raise self.error("unexpected right bracket ']'", start)
-                self.emit("]", start)
-                self.bracket = False
+            if c in "(){[]":
+                self.grouping(c, start)
             else:
-                raise self.error(f"unexpected character: {c!r}", start)
+                self.symbol(c, start)
+
+    def symbol(self, c: str, start: int) -> None:
+        """An operator, a number or duration, a string, or a word (outside brackets), starting with ``c``."""
+        two = c + self.peek()
+        if c in ",*/%+-^@":
+            self.emit(c, start)
+        elif two in ("==", "!=", "<=", ">="):
+            self.i += 1
+            self.emit(two, start)
+        elif c == "=":
+            if self.peek() == "~":
+                raise self.error("unexpected character after '=': '~'")
+            self.emit("=", start)
+        elif c == "!":
+            raise self.error(f"unexpected character after '!': {self.peek()!r}")
+        elif c in "<>":
+            self.emit(c, start)
+        elif c.isdigit() or (c == "." and self.peek().isdigit()):
+            self.i = start
+            self.number_or_duration()
+        elif c in "\"'`":
+            self.string(c, start)
+        elif _is_alpha(c) or c == ":":
+            if not self.bracket:
+                self.i = start
+                self.word()
+            elif self.got_colon:
+                raise self.error(f"unexpected colon {c!r}", start)
+            else:
+                self.emit(":", start)
+                self.got_colon = True
+        else:
+            raise self.error(f"unexpected character: {c!r}", start)
+
+    def grouping(self, c: str, start: int) -> None:
+        """A parenthesis, an opening brace or a bracket (with the duration a left bracket starts)."""
+        if c == "(":
+            self.paren += 1
+            self.emit("(", start)
+        elif c == ")":
+            self.paren -= 1
+            if self.paren < 0:
+                raise self.error("unexpected right parenthesis ')'", start)
+            self.emit(")", start)
+        elif c == "{":
+            self.emit("{", start)
+            self.brace = True
+        elif c == "[":
+            if self.bracket:
+                raise self.error("unexpected left bracket '['", start)
+            self.got_colon = False
+            self.emit("[", start)
+            while self.peek() and self.peek() in _SPACE:
+                self.i += 1
+            self.bracket = True
+            self.duration()
+        else:  # "]"
+            if not self.bracket:
+                raise self.error("unexpected right bracket ']'", start)
+            self.emit("]", start)
+            self.bracket = False
 
     def inside_braces(self) -> None:
         c = self.peek()
@@ -858,34 +868,39 @@ def _check(node: Node) -> ValueType:
             _check_relabel(node)
         return node.type
     if isinstance(node, Binary):
-        lt, rt = _check(node.lhs), _check(node.rhs)
-        if node.return_bool and node.op not in COMPARISONS:
-            raise PromQLSyntaxError("bool modifier can only be used on comparison operators", node.pos)
-        if node.op in COMPARISONS and not node.return_bool and lt == "scalar" and rt == "scalar":
-            raise PromQLSyntaxError("comparisons between scalars must use BOOL modifier", node.pos)
-        m = node.matching
-        if m is not None and m.on:
-            for label in m.include:
-                if label in m.labels:
-                    raise PromQLSyntaxError(f"label {label!r} must not occur in ON and GROUP clause at once",
-                                            node.pos)
-        for side, t in ((node.lhs, lt), (node.rhs, rt)):
-            if t not in ("scalar", "vector"):
-                raise PromQLSyntaxError("binary expression must contain only scalar and instant vector types",
-                                        side.pos)
-        if (lt != "vector" or rt != "vector") and m is not None:
-            if m.labels or m.on:
-                raise PromQLSyntaxError("vector matching only allowed between instant vectors", node.pos)
-            if m.card in ("many-to-one", "one-to-many"):
-                raise PromQLSyntaxError("vector matching only allowed between instant vectors", node.pos)
-        if node.op in SET_OPERATORS:
-            if lt == "scalar" or rt == "scalar":
-                raise PromQLSyntaxError(f"set operator {node.op!r} not allowed in binary scalar expression",
-                                        node.pos)
-            if m is not None and m.card != "many-to-many":
-                raise PromQLSyntaxError(f"no grouping allowed for {node.op!r} operation", node.pos)
-        return "scalar" if lt == "scalar" and rt == "scalar" else "vector"
+        return _check_binary(node)
     raise PromQLSyntaxError(f"unknown node {type(node).__name__}", node.pos)
+
+
+def _check_binary(node: Binary) -> ValueType:
+    """The type of a binary expression, after Prometheus' checks of its operands, modifiers and matching."""
+    lt, rt = _check(node.lhs), _check(node.rhs)
+    if node.return_bool and node.op not in COMPARISONS:
+        raise PromQLSyntaxError("bool modifier can only be used on comparison operators", node.pos)
+    if node.op in COMPARISONS and not node.return_bool and lt == "scalar" and rt == "scalar":
+        raise PromQLSyntaxError("comparisons between scalars must use BOOL modifier", node.pos)
+    m = node.matching
+    if m is not None and m.on:
+        for label in m.include:
+            if label in m.labels:
+                raise PromQLSyntaxError(f"label {label!r} must not occur in ON and GROUP clause at once",
+                                        node.pos)
+    for side, t in ((node.lhs, lt), (node.rhs, rt)):
+        if t not in ("scalar", "vector"):
+            raise PromQLSyntaxError("binary expression must contain only scalar and instant vector types",
+                                    side.pos)
+    if (lt != "vector" or rt != "vector") and m is not None:
+        if m.labels or m.on:
+            raise PromQLSyntaxError("vector matching only allowed between instant vectors", node.pos)
+        if m.card in ("many-to-one", "one-to-many"):
+            raise PromQLSyntaxError("vector matching only allowed between instant vectors", node.pos)
+    if node.op in SET_OPERATORS:
+        if lt == "scalar" or rt == "scalar":
+            raise PromQLSyntaxError(f"set operator {node.op!r} not allowed in binary scalar expression",
+                                    node.pos)
+        if m is not None and m.card != "many-to-many":
+            raise PromQLSyntaxError(f"no grouping allowed for {node.op!r} operation", node.pos)
+    return "scalar" if lt == "scalar" and rt == "scalar" else "vector"
 
 
 def _check_relabel(node: Call) -> None:

@@ -121,6 +121,25 @@ class Fidelity:
         return 100.0 if total == 0 else 100.0 * int(self.rules["matched"].sum()) / total
 
 
+def _causes(name: str, mine: pl.DataFrame, theirs: pl.DataFrame, unmatched: list[int],
+            gaps: list[tuple[int, int]] | None, offset: float | None, replay_offset_s: float,
+            replayed_rules: set[str] | None, *, differs: bool) -> list[str]:
+    """The likely causes of a rule's mismatches: scrape gaps next to unmatched episodes, another evaluation
+    offset, a renamed or removed rule, other labels."""
+    causes: list[str] = []
+    near = 15 * 60 * _US
+    if gaps and any(a - near <= t <= b + near for t in unmatched for a, b in gaps):
+        causes.append("scrape gaps: the replayed metrics have gaps next to unmatched episodes")
+    if offset is not None and abs(offset - replay_offset_s) > 1e-6 and differs:
+        causes.append(f"evaluation offset: production evaluates {offset:g}s into each interval, the replay "
+                      f"{replay_offset_s:g}s (replay with --eval-offset {offset:g}s)")
+    if replayed_rules is not None and name not in replayed_rules and theirs.height:
+        causes.append("rule changes: the replayed rules define no alert of this name (renamed or removed)")
+    elif mine.height and theirs.height and not set(mine["series"].to_list()) & set(theirs["series"].to_list()):
+        causes.append("rule changes: the same alert with other labels")
+    return causes
+
+
 def compare_firing(alerts: pl.DataFrame, production: pl.DataFrame, *, replay_offset_s: float = 0.0,
                    gaps: list[tuple[int, int]] | None = None,
                    replayed_rules: set[str] | None = None) -> Fidelity:
@@ -142,7 +161,6 @@ def compare_firing(alerts: pl.DataFrame, production: pl.DataFrame, *, replay_off
         theirs = prod.filter(pl.col("alertname") == name)
         matched = fired_diff = resolved_diff = 0
         only_mine = only_theirs = 0
-        causes: list[str] = []
         unmatched: list[int] = []
         for series in sorted(set(mine["series"].to_list()) | set(theirs["series"].to_list())):
             a = mine.filter(pl.col("series") == series).sort("fired_at").rows(named=True)
@@ -173,18 +191,10 @@ def compare_firing(alerts: pl.DataFrame, production: pl.DataFrame, *, replay_off
                     pairs.append({"rule": name, "series": series, "production_fired_at": y["fired_at"],
                                   "production_resolved_at": y["resolved_at"], "match": False})
                     j += 1
-        near = 15 * 60 * _US
-        if gaps and any(a - near <= t <= b + near for t in unmatched for a, b in gaps):
-            causes.append("scrape gaps: the replayed metrics have gaps next to unmatched episodes")
         offsets = theirs["offset_s"].unique().to_list()
         offset = offsets[0] if len(offsets) == 1 else None
-        if offset is not None and abs(offset - replay_offset_s) > 1e-6 and (fired_diff or only_mine or only_theirs):
-            causes.append(f"evaluation offset: production evaluates {offset:g}s into each interval, the replay "
-                          f"{replay_offset_s:g}s (replay with --eval-offset {offset:g}s)")
-        if replayed_rules is not None and name not in replayed_rules and theirs.height:
-            causes.append("rule changes: the replayed rules define no alert of this name (renamed or removed)")
-        elif mine.height and theirs.height and not set(mine["series"].to_list()) & set(theirs["series"].to_list()):
-            causes.append("rule changes: the same alert with other labels")
+        causes = _causes(name, mine, theirs, unmatched, gaps, offset, replay_offset_s, replayed_rules,
+                         differs=bool(fired_diff or only_mine or only_theirs))
         total = theirs.height + only_mine
         rows.append({"rule": name, "replayed": mine.height, "production": theirs.height, "matched": matched,
                      "matched_pct": 100.0 if total == 0 else 100.0 * matched / total, "only_replayed": only_mine,

@@ -432,47 +432,10 @@ def _check_recovery(op: str, alert: float, recovery: float | None, what: str, ct
 
 
 def _monitor(spec: Any, index: int, file: str | None) -> DatadogMonitor:
-    wrapper = spec if isinstance(spec, Mapping) and _unwrap(spec) is not spec else None
-    spec = _unwrap(spec)
-    if not isinstance(spec, Mapping):
-        raise ConfigError(f"monitor #{index + 1} must be an object", file=file)
-    name = spec.get("name")
-    ctx = _Ctx(file, name if isinstance(name, str) and name else f"monitor #{index + 1}")
-    if not isinstance(name, str) or not name:
-        raise ctx.error("a monitor needs a name", "name")
-    if wrapper is not None:
-        _ignore_unknown(sorted(set(wrapper) - _WRAPPER_KEYS), "", ctx)
-    _ignore_unknown(sorted(set(spec) - _MONITOR_KEYS), "", ctx)
-    if spec.get("type") not in _TYPES:
-        raise ctx.error(f"monitor type {spec.get('type')!r} is not replayed; alertsim replays {list(_TYPES)}", "type")
+    spec, ctx, name = _context(spec, index, file)
     parts = parse_query(spec.get("query"), ctx)
-    options = spec.get("options") or {}
-    if not isinstance(options, Mapping):
-        raise ctx.error("options must be an object", "options")
-    _ignore_unknown(sorted(set(options) - _OPTION_KEYS), "options.", ctx)
-    if options.get("scheduling_options"):
-        raise ctx.error("custom schedules and cumulative windows (scheduling_options) are not replayed",
-                        "options.scheduling_options")
-    if options.get("variables"):
-        raise ctx.error("formula and function queries (variables) are not replayed", "options.variables")
-    thresholds = options.get("thresholds") or {}
-    if not isinstance(thresholds, Mapping) or set(thresholds) - _THRESHOLD_KEYS:
-        raise ctx.error(f"thresholds has keys {sorted(_THRESHOLD_KEYS)}, got {thresholds!r}", "options.thresholds")
-    values = {k: _number(v, ctx, f"options.thresholds.{k}") for k, v in thresholds.items() if v is not None}
-    op, critical = parts["op"], parts["critical"]
-    if "critical" in values and values["critical"] != critical:
-        raise ctx.error(f"options.thresholds.critical ({values['critical']:g}) differs from the query's threshold "
-                        f"({critical:g})", "options.thresholds.critical")
-    _check_recovery(op, critical, values.get("critical_recovery"), "critical", ctx)
-    warning = values.get("warning")
-    if warning is not None:
-        fine = warning < critical if op in (">", ">=") else warning > critical
-        if not fine and warning != critical:
-            raise ctx.error(f"warning ({warning:g}) must be less severe than critical ({critical:g})",
-                            "options.thresholds.warning")
-        _check_recovery(op, warning, values.get("warning_recovery"), "warning", ctx)
-    elif "warning_recovery" in values:
-        raise ctx.error("warning_recovery needs a warning threshold", "options.thresholds.warning_recovery")
+    options = _options(spec, ctx)
+    values, warning = _thresholds(options, parts["op"], parts["critical"], ctx)
     missing = options.get("on_missing_data")
     if missing is not None and missing not in MISSING_DATA:
         raise ctx.error(f"on_missing_data {missing!r} is not one of {list(MISSING_DATA)}", "options.on_missing_data")
@@ -486,27 +449,7 @@ def _monitor(spec: Any, index: int, file: str | None) -> DatadogMonitor:
     if not isinstance(statuses, list | tuple) or not all(s in ("alert", "warn", "no data") for s in statuses):
         raise ctx.error(f"renotify_statuses are 'alert', 'warn' and 'no data', got {statuses!r}",
                         "options.renotify_statuses")
-    extra: dict[str, Any] = {}
-    if options.get("no_data_timeframe") is not None:
-        extra["no_data_timeframe"] = _minutes(options["no_data_timeframe"], ctx, "options.no_data_timeframe")
-    if options.get("evaluation_delay") is not None:
-        extra["evaluation_delay"] = _seconds(options["evaluation_delay"], ctx, "options.evaluation_delay")
-        if extra["evaluation_delay"] > timedelta(days=1):
-            raise ctx.error("evaluation_delay is at most 86400 seconds", "options.evaluation_delay")
-    if parts["by"]:
-        extra["new_group_delay"] = _seconds(options.get("new_group_delay", 60), ctx, "options.new_group_delay")
-    if options.get("timeout_h") is not None:
-        hours = _number(options["timeout_h"], ctx, "options.timeout_h")
-        if not 0 <= hours <= 24:
-            raise ctx.error(f"timeout_h is between 0 (never) and 24 hours, got {options['timeout_h']!r}",
-                            "options.timeout_h")
-        if hours:
-            extra["timeout"] = timedelta(hours=hours)
-    if options.get("renotify_interval") is not None:
-        extra["renotify_interval"] = _minutes(options["renotify_interval"], ctx, "options.renotify_interval")
-    if options.get("renotify_occurrences") is not None:
-        extra["renotify_occurrences"] = int(_number(options["renotify_occurrences"], ctx,
-                                                    "options.renotify_occurrences"))
+    extra = _timing(options, bool(parts["by"]), ctx)
     tags = spec.get("tags") or []
     labels = {}
     for tag in tags if isinstance(tags, list) else []:
@@ -521,6 +464,89 @@ def _monitor(spec: Any, index: int, file: str | None) -> DatadogMonitor:
         warning_recovery=values.get("warning_recovery"),
         require_full_window=bool(options.get("require_full_window", False)), notify_no_data=notify_no_data,
         on_missing_data=missing, renotify_statuses=tuple(statuses), priority=priority, **extra)
+
+
+def _context(spec: Any, index: int, file: str | None) -> tuple[Mapping[str, Any], _Ctx, str]:
+    """The monitor (unwrapped from a template), its error context and name, after checking its keys and type."""
+    wrapper = spec if isinstance(spec, Mapping) and _unwrap(spec) is not spec else None
+    spec = _unwrap(spec)
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"monitor #{index + 1} must be an object", file=file)
+    name = spec.get("name")
+    ctx = _Ctx(file, name if isinstance(name, str) and name else f"monitor #{index + 1}")
+    if not isinstance(name, str) or not name:
+        raise ctx.error("a monitor needs a name", "name")
+    if wrapper is not None:
+        _ignore_unknown(sorted(set(wrapper) - _WRAPPER_KEYS), "", ctx)
+    _ignore_unknown(sorted(set(spec) - _MONITOR_KEYS), "", ctx)
+    if spec.get("type") not in _TYPES:
+        raise ctx.error(f"monitor type {spec.get('type')!r} is not replayed; alertsim replays {list(_TYPES)}", "type")
+    return spec, ctx, name
+
+
+def _options(spec: Mapping[str, Any], ctx: _Ctx) -> Mapping[str, Any]:
+    """The monitor's ``options``, refusing what is not replayed (custom schedules, formulas)."""
+    options = spec.get("options") or {}
+    if not isinstance(options, Mapping):
+        raise ctx.error("options must be an object", "options")
+    _ignore_unknown(sorted(set(options) - _OPTION_KEYS), "options.", ctx)
+    if options.get("scheduling_options"):
+        raise ctx.error("custom schedules and cumulative windows (scheduling_options) are not replayed",
+                        "options.scheduling_options")
+    if options.get("variables"):
+        raise ctx.error("formula and function queries (variables) are not replayed", "options.variables")
+    return options
+
+
+def _thresholds(options: Mapping[str, Any], op: str, critical: float, ctx: _Ctx
+                ) -> tuple[dict[str, float], float | None]:
+    """``options.thresholds`` as numbers, checked against the query's threshold and each other; and the
+    warning threshold."""
+    thresholds = options.get("thresholds") or {}
+    if not isinstance(thresholds, Mapping) or set(thresholds) - _THRESHOLD_KEYS:
+        raise ctx.error(f"thresholds has keys {sorted(_THRESHOLD_KEYS)}, got {thresholds!r}", "options.thresholds")
+    values = {k: _number(v, ctx, f"options.thresholds.{k}") for k, v in thresholds.items() if v is not None}
+    if "critical" in values and values["critical"] != critical:
+        raise ctx.error(f"options.thresholds.critical ({values['critical']:g}) differs from the query's threshold "
+                        f"({critical:g})", "options.thresholds.critical")
+    _check_recovery(op, critical, values.get("critical_recovery"), "critical", ctx)
+    warning = values.get("warning")
+    if warning is not None:
+        fine = warning < critical if op in (">", ">=") else warning > critical
+        if not fine and warning != critical:
+            raise ctx.error(f"warning ({warning:g}) must be less severe than critical ({critical:g})",
+                            "options.thresholds.warning")
+        _check_recovery(op, warning, values.get("warning_recovery"), "warning", ctx)
+    elif "warning_recovery" in values:
+        raise ctx.error("warning_recovery needs a warning threshold", "options.thresholds.warning_recovery")
+    return values, warning
+
+
+def _timing(options: Mapping[str, Any], grouped: bool, ctx: _Ctx) -> dict[str, Any]:
+    """The monitor's timing options: no-data timeframe, evaluation delay, new-group delay, auto-resolve
+    timeout and re-notification."""
+    extra: dict[str, Any] = {}
+    if options.get("no_data_timeframe") is not None:
+        extra["no_data_timeframe"] = _minutes(options["no_data_timeframe"], ctx, "options.no_data_timeframe")
+    if options.get("evaluation_delay") is not None:
+        extra["evaluation_delay"] = _seconds(options["evaluation_delay"], ctx, "options.evaluation_delay")
+        if extra["evaluation_delay"] > timedelta(days=1):
+            raise ctx.error("evaluation_delay is at most 86400 seconds", "options.evaluation_delay")
+    if grouped:
+        extra["new_group_delay"] = _seconds(options.get("new_group_delay", 60), ctx, "options.new_group_delay")
+    if options.get("timeout_h") is not None:
+        hours = _number(options["timeout_h"], ctx, "options.timeout_h")
+        if not 0 <= hours <= 24:
+            raise ctx.error(f"timeout_h is between 0 (never) and 24 hours, got {options['timeout_h']!r}",
+                            "options.timeout_h")
+        if hours:
+            extra["timeout"] = timedelta(hours=hours)
+    if options.get("renotify_interval") is not None:
+        extra["renotify_interval"] = _minutes(options["renotify_interval"], ctx, "options.renotify_interval")
+    if options.get("renotify_occurrences") is not None:
+        extra["renotify_occurrences"] = int(_number(options["renotify_occurrences"], ctx,
+                                                    "options.renotify_occurrences"))
+    return extra
 
 
 def parse_datadog(document: Any, *, file: str | None = None) -> list[DatadogMonitor]:
