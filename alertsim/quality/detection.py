@@ -173,19 +173,10 @@ def score(alerts: pl.DataFrame, incidents: pl.DataFrame, *, early: Duration = "0
         Invalid frames, durations or ``match_on``.
     """
     alerts = conform(alerts, ALERTS, file="alerts")
-    incidents = conform(incidents, INCIDENTS, file="incidents")
-    if period is not None:
-        # Incidents outside the scored period could not have been caught: they are not misses.
-        outside = incidents_outside(incidents, period)
-        if outside.height:
-            log.warning("%d incident(s) outside the scored period are left out of recall: %s", outside.height,
-                        ", ".join(map(str, outside["incident_id"].head(10).to_list())))
-            incidents = incidents.join(outside.select("incident_id"), on="incident_id", how="anti")
+    incidents = _in_period(conform(incidents, INCIDENTS, file="incidents"), period)
     matches = match_alerts(alerts, incidents, early=early, late=late, match_on=match_on)
     span = scoring_period(alerts, incidents, period)
     weeks = (span[1] - span[0]) / WEEK if span is not None else 0.0
-    incident_count = incidents.height
-
     names = pl.DataFrame({"rule": sorted(set(alerts["rule"].to_list()) | set(rules))},
                          schema={"rule": pl.String})
     per_alert = (alerts.select("alert_id", "rule")
@@ -193,6 +184,30 @@ def score(alerts: pl.DataFrame, incidents: pl.DataFrame, *, early: Duration = "0
                  .group_by("rule")
                  .agg(alerts=pl.len(), true_alerts=pl.col("matched").is_not_null().sum(),
                       pairs=pl.col("matched").sum()))
+    flaps = flapping_alerts(alerts, window=flap_window).group_by("rule").agg(flapping=pl.len())
+    table = (names.join(per_alert, on="rule", how="left")
+             .join(_per_rule_incidents(alerts, matches), on="rule", how="left")
+             .join(flaps, on="rule", how="left"))
+    return _rates(table, incidents.height, weeks).select(list(QUALITY_SCHEMA)).cast(
+        QUALITY_SCHEMA).sort("rule")  # type: ignore[arg-type]
+
+
+def _in_period(incidents: pl.DataFrame, period: tuple[datetime, datetime] | None) -> pl.DataFrame:
+    """The incidents inside the scored period: those outside could not have been caught, so they are not
+    misses (a warning names them)."""
+    if period is None:
+        return incidents
+    outside = incidents_outside(incidents, period)
+    if outside.height:
+        log.warning("%d incident(s) outside the scored period are left out of recall: %s", outside.height,
+                    ", ".join(map(str, outside["incident_id"].head(10).to_list())))
+        incidents = incidents.join(outside.select("incident_id"), on="incident_id", how="anti")
+    return incidents
+
+
+def _per_rule_incidents(alerts: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+    """Per rule: incidents detected, time to detect (median, p90), reset time and error budget left at
+    detection (medians), each incident counted at its rule's first matching alert."""
     has_budget = "budget_at_detection" in alerts.columns
     budget = alerts.select("alert_id", pl.col("budget_at_detection") if has_budget
                            else pl.lit(None, dtype=pl.Float64).alias("budget_at_detection"))
@@ -203,20 +218,21 @@ def score(alerts: pl.DataFrame, incidents: pl.DataFrame, *, early: Duration = "0
                          budget=pl.col("budget_at_detection").first(),
                          reset=pl.when(pl.col("alert_resolved_at").null_count() == 0)
                          .then(pl.col("alert_resolved_at").max() - pl.col("resolved_at").first())))
-    per_rule_incident = per_incident.group_by("rule").agg(
+    return per_incident.group_by("rule").agg(
         incidents_detected=pl.len(),
         time_to_detect_median=duration_quantile(pl.col("time_to_detect"), 0.5),
         time_to_detect_p90=duration_quantile(pl.col("time_to_detect"), 0.9),
         reset_time_median=duration_quantile(pl.col("reset"), 0.5),
         budget_at_detection_median=pl.col("budget").median(),
     )
-    flaps = flapping_alerts(alerts, window=flap_window).group_by("rule").agg(flapping=pl.len())
 
+
+def _rates(table: pl.DataFrame, incident_count: int, weeks: float) -> pl.DataFrame:
+    """The counts per rule with their rates: false alerts, precision, recall, alerts per incident, F1 and
+    false alerts per week."""
     precision, recall = pl.col("precision"), pl.col("recall")
-    table = (
-        names.join(per_alert, on="rule", how="left")
-        .join(per_rule_incident, on="rule", how="left")
-        .join(flaps, on="rule", how="left")
+    return (
+        table
         .with_columns(pl.col("alerts", "true_alerts", "pairs", "incidents_detected", "flapping")
                       .fill_null(0).cast(pl.Int64))
         .with_columns(
@@ -233,7 +249,6 @@ def score(alerts: pl.DataFrame, incidents: pl.DataFrame, *, early: Duration = "0
             false_alerts_per_week=(pl.col("false_alerts") / weeks) if weeks > 0 else pl.lit(None, pl.Float64),
         )
     )
-    return table.select(list(QUALITY_SCHEMA)).cast(QUALITY_SCHEMA).sort("rule")  # type: ignore[arg-type]
 
 
 def missed_incidents(alerts: pl.DataFrame, incidents: pl.DataFrame, *, early: Duration = "0m",

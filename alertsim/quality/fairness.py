@@ -238,20 +238,7 @@ def burden(shifts: pl.DataFrame, interruption_frame: pl.DataFrame | None = None,
     >>> table.select("responder", "level1_hours", "business_hours", "sleep_hours", "weekend_hours").rows()
     [('ana', 24.0, 10.0, 10.0, 8.0), ('bo', 0.0, 10.0, 10.0, 8.0)]
     """
-    shifts = conform(shifts, SHIFTS, file="shifts")
-    if period is not None:
-        start, end = period
-        if end < start:
-            raise ConfigError(f"period ends ({end}) before it starts ({start})", field="period")
-        shifts = (shifts.with_columns(start_at=pl.max_horizontal("start_at", pl.lit(start)),
-                                      end_at=pl.min_horizontal("end_at", pl.lit(end)))
-                  .filter(pl.col("end_at") > pl.col("start_at")))
-    bad = shifts.filter(pl.col("end_at") < pl.col("start_at"))
-    if bad.height:
-        raise InputError("shifts end before they start",
-                         [Problem(column="end_at",
-                                  reason=f"{r['responder']}: {r['start_at']} → {r['end_at']}")
-                          for r in bad.head(20).iter_rows(named=True)], file="shifts")
+    shifts = _clipped_shifts(shifts, period)
     people = pl.DataFrame({"responder": sorted(set(shifts["responder"].to_list()))},
                           schema={"responder": pl.String})
     zones = responder_zones(people["responder"], shifts, timezones=timezones, default_tz=default_tz)
@@ -270,8 +257,36 @@ def burden(shifts: pl.DataFrame, interruption_frame: pl.DataFrame | None = None,
              .join(union_hours(shifts.filter(level >= 2), "level2plus_hours"), on="responder", how="left")
              .join(local_hours(merged, buckets=buckets, holidays=holidays), on="responder", how="left")
              .with_columns(pl.exclude("responder").fill_null(0.0).cast(pl.Float64)))
-    columns = ["interruptions", "business_interruptions", "off_hours_interruptions", "sleep_interruptions",
-               "interrupted_hours"]
+    return _with_interruptions(table, interruption_frame)
+
+
+_INTERRUPTION_COLUMNS = ["interruptions", "business_interruptions", "off_hours_interruptions",
+                         "sleep_interruptions", "interrupted_hours"]
+
+
+def _clipped_shifts(shifts: pl.DataFrame, period: tuple[datetime, datetime] | None) -> pl.DataFrame:
+    """The shifts (checked) clipped to ``period``."""
+    shifts = conform(shifts, SHIFTS, file="shifts")
+    if period is not None:
+        start, end = period
+        if end < start:
+            raise ConfigError(f"period ends ({end}) before it starts ({start})", field="period")
+        shifts = (shifts.with_columns(start_at=pl.max_horizontal("start_at", pl.lit(start)),
+                                      end_at=pl.min_horizontal("end_at", pl.lit(end)))
+                  .filter(pl.col("end_at") > pl.col("start_at")))
+    bad = shifts.filter(pl.col("end_at") < pl.col("start_at"))
+    if bad.height:
+        raise InputError("shifts end before they start",
+                         [Problem(column="end_at",
+                                  reason=f"{r['responder']}: {r['start_at']} → {r['end_at']}")
+                          for r in bad.head(20).iter_rows(named=True)], file="shifts")
+    return shifts
+
+
+def _with_interruptions(table: pl.DataFrame, interruption_frame: pl.DataFrame | None) -> pl.DataFrame:
+    """The hours table with each person's interruptions (null columns without an interruption frame);
+    interrupted people without shifts join with 0 on-call hours."""
+    columns = _INTERRUPTION_COLUMNS
     if interruption_frame is None:
         return (table.with_columns(*(pl.lit(None, dtype=pl.Int64).alias(c) for c in columns),
                                    interruptions_per_oncall_hour=pl.lit(None, dtype=pl.Float64))
@@ -281,7 +296,7 @@ def burden(shifts: pl.DataFrame, interruption_frame: pl.DataFrame | None = None,
         off_hours_interruptions=(pl.col("bucket") != "business").sum(),
         sleep_interruptions=(pl.col("bucket") == "sleep").sum())
         .join(interrupted_hours(interruption_frame), on="responder", how="left"))
-    extra = sorted(set(counts["responder"].to_list()) - set(people["responder"].to_list()))
+    extra = sorted(set(counts["responder"].to_list()) - set(table["responder"].to_list()))
     if extra:
         log.warning("%d interrupted people have no shifts (e.g. %s); they get 0 on-call hours",
                     len(extra), extra[0])
