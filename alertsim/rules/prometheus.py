@@ -523,6 +523,38 @@ def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None 
     >>> [r.name for r in rules], [str(n) for n in rules.notices]  # doctest: +ELLIPSIS
     (['High'], ["r.yml:5, rule 'Odd', field 'expr': histogram_fraction: ...; the rule is skipped, ..."])
     """
+    sources = _rule_sources(source, file)
+    entries: list[Entry] = []
+    specs: list[dict[str, Any]] = []
+    notices: list[Notice] = []
+    skipped_records: dict[str, Notice] = {}
+
+    def skip(error: ConfigError, records: list[str]) -> None:
+        if strict:
+            raise error
+        notices.append(_skipped(error))
+        for record in records:
+            skipped_records.setdefault(record, notices[-1])
+
+    for document, marks, what in sources:
+        read, read_specs = _source_entries(document, marks, what, first=len(entries), file=file, skip=skip)
+        entries += read
+        specs += read_specs
+    if skipped_records:
+        entries, specs = _drop_readers(entries, specs, skipped_records, skip)
+    out = _alerting_rules(entries, specs, file)
+    for notice in notices:
+        log.warning("%s", notice)
+    if notices and not out:
+        raise ConfigError("no alerting rule of the file can be replayed:\n" + "\n".join(f"  - {n}" for n in notices),
+                          file=file)
+    return LoadedRules(out, notices=notices)
+
+
+def _rule_sources(source: str | Mapping[str, Any], file: str | None
+                  ) -> list[tuple[Mapping[str, Any], _Marks, str]]:
+    """Every rule file (or manifest ``spec``) in ``source``'s documents, with its line marks and what it is;
+    other Kubernetes objects are skipped with a warning, and no rules at all is a ``ConfigError``."""
     if isinstance(source, str):
         documents = load_yaml_documents(source, file=file)
         nodes = _nodes(source)
@@ -542,24 +574,12 @@ def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None 
         raise ConfigError(f"a Prometheus rule file is a mapping with a `groups:` list, a PrometheusRule manifest "
                           f"(apiVersion monitoring.coreos.com/v1, rules under spec.groups) or a List of them; "
                           f"got {what}", file=file, field="groups")
-    entries: list[Entry] = []
-    specs: list[dict[str, Any]] = []
-    notices: list[Notice] = []
-    skipped_records: dict[str, Notice] = {}
+    return sources
 
-    def skip(error: ConfigError, records: list[str]) -> None:
-        if strict:
-            raise error
-        notices.append(_skipped(error))
-        for record in records:
-            skipped_records.setdefault(record, notices[-1])
 
-    for document, marks, what in sources:
-        read, read_specs = _source_entries(document, marks, what, first=len(entries), file=file, skip=skip)
-        entries += read
-        specs += read_specs
-    if skipped_records:
-        entries, specs = _drop_readers(entries, specs, skipped_records, skip)
+def _alerting_rules(entries: list[Entry], specs: list[dict[str, Any]], file: str | None) -> list[PromQLRule]:
+    """The alerting rules of ``entries`` over one program with every recording rule (names repeated in a
+    file get ``[n]``)."""
     program = RuleProgram(file=file, entries=tuple(entries))
     program.evaluation_order()  # cycles are a ConfigError now, not at replay
     counts = Counter(e.name for e in entries if e.kind == "alert")
@@ -577,12 +597,7 @@ def parse_prometheus_rules(source: str | Mapping[str, Any], *, file: str | None 
             for_=spec["for"], keep_firing_for=spec["keep_firing_for"], labels=dict(sorted(entry.labels.items())),
             annotations=spec["annotations"], severity=entry.labels.get("severity"),  # type: ignore[arg-type]
             program=program, order=entry.order, line=entry.line))
-    for notice in notices:
-        log.warning("%s", notice)
-    if notices and not out:
-        raise ConfigError("no alerting rule of the file can be replayed:\n" + "\n".join(f"  - {n}" for n in notices),
-                          file=file)
-    return LoadedRules(out, notices=notices)
+    return out
 
 
 def _source_entries(document: Mapping[str, Any], marks: _Marks, what: str, *, first: int, file: str | None,
