@@ -31,7 +31,6 @@ WITHOUT_EXAMPLES = {
     "alertsim.io._tabular": "private parsing helpers, shown through the readers' examples",
     "alertsim.oncall._plan": "private array layout of the simulator, shown through its examples",
     "alertsim.promql.ast": "syntax tree records, shown through the parser's examples",
-    "alertsim.rules.anomaly": "anomaly rule kinds and their evaluation kernels, run by alertsim.replay",
     "alertsim.rules.slo": "the burn-rate rule kind and its evaluation kernel, run by alertsim.replay",
     "alertsim.demo": "runs the whole pipeline into a directory; tested in tests/test_demo.py",
     "alertsim.io.ingest": "writes a partitioned store on disk; tested in tests/test_scale.py",

@@ -1,4 +1,4 @@
-"""Quality commands: ``score``, ``fatigue``, ``response``, ``nab score``, ``nab run``,
+"""Quality commands: ``score``, ``fatigue``, ``response``, ``nab score``, ``nab run``, ``nab optimize``,
 ``import pagerduty``, ``import opsgenie``."""
 
 from __future__ import annotations
@@ -25,7 +25,19 @@ from alertsim.oncall.design import read_pages
 from alertsim.quality.detection import incidents_outside, missed_incidents, score
 from alertsim.quality.fairness import burden, fairness
 from alertsim.quality.fatigue import Routing, fatigue, pages_from_incidents
-from alertsim.quality.nab import nab_summary, read_nab_corpus, read_nab_results, run_nab, score_nab, score_nab_files
+from alertsim.quality.nab import (
+    PACK,
+    cross_validate,
+    nab_summary,
+    read_nab_corpus,
+    read_nab_results,
+    run_nab,
+    score_detector,
+    score_nab,
+    score_nab_files,
+    scoreboard,
+    write_nab_results,
+)
 from alertsim.quality.response import incidents_from_pages, response_times, trend_test, weekly_trend
 from alertsim.rules import load_rules
 
@@ -342,24 +354,90 @@ def nab_score_command(
 
 @nab_app.command("run")
 def nab_run_command(
-    rules: Path = typer.Option(..., "--rules", "-r", help="Rule file (alertsim YAML); the metric is `value`."),
     corpus: Path = typer.Option(..., "--corpus", help="The NAB corpus (data/, labels/, config/)."),
+    rules: Path | None = typer.Option(None, "--rules", "-r",
+                                      help="Rule file (alertsim YAML, metric `value`): score the alerts it fires."),
+    detector: Path | None = typer.Option(None, "--detector", "-d",
+                                         help="Detector pack (alertsim YAML, metric `value`): score every row "
+                                              "with the rules' continuous scores, as NAB runs a detector."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="With --detector: write a NAB results directory "
+                                                                "here (OUT/<pack>/<folder>/<pack>_<name>.csv)."),
     as_json: bool = typer.Option(False, "--json", help="Print only {profile: normalised score} as JSON."),
     eval_interval: str = typer.Option("1m", "--eval-interval", help="Rule evaluation interval."),
-    by_rule: bool = typer.Option(False, "--by-rule", help="Also score each rule on its own."),
+    by_rule: bool = typer.Option(False, "--by-rule", help="With --rules: also score each rule on its own."),
 ) -> None:
-    """Replay RULES over every corpus file and score the alerts (a detection is the row an alert fires at)."""
+    """Replay a rule file (--rules: a detection is the row an alert fires at) or a detector pack (--detector:
+    a score per row, threshold optimised per profile as NAB does) over every corpus file and score it."""
     try:
-        rule_list = load_rules(rules)
+        if (rules is None) == (detector is None):
+            raise ConfigError("give exactly one of --rules (alerts) or --detector (scores)", field="rules")
+        if out is not None and detector is None:
+            raise ConfigError("--out writes the scores of a --detector pack", field="out")
+        rule_list = load_rules(rules if rules is not None else detector)  # type: ignore[arg-type]
         nab_corpus = read_nab_corpus(corpus)
-        table = run_nab(rule_list, nab_corpus, eval_interval=eval_interval, by_rule=by_rule)
+        if detector is not None:
+            scores = score_detector(rule_list, nab_corpus, eval_interval=eval_interval)[PACK]
+            table = score_nab(scores, nab_corpus)
+            if out is not None:
+                written = write_nab_results(out, detector.stem, scores, nab_corpus)
+        else:
+            table = run_nab(rule_list, nab_corpus, eval_interval=eval_interval, by_rule=by_rule)
     except AlertsimError as error:
         fail(error)
+        return
+    if detector is not None:
+        if as_json:
+            typer.echo(json.dumps(nab_summary(table)))
+            return
+        _show(table, f"NAB v1.1 scores of the {len(rule_list)}-rule pack {detector.name} (threshold per profile)")
+        if out is not None:
+            console.print(f"wrote NAB results into {written} (score them with `alertsim nab score {written}`)")
         return
     if as_json:
         typer.echo(json.dumps(nab_summary(table.filter(pl.col("detector") == "all rules"))))
         return
-    _show(table, f"NAB v1.1 scores of {len(rule_list)} rules from {rules.name} (every firing is a detection)")
+    _show(table, f"NAB v1.1 scores of {len(rule_list)} rules from {rules.name if rules else ''} "
+                 "(every firing is a detection)")
+
+
+@nab_app.command("optimize")
+def nab_optimize_command(
+    detector: Path = typer.Option(..., "--detector", "-d", help="Detector pack or grid (alertsim YAML, metric "
+                                                                "`value`); every rule is also a candidate."),
+    corpus: Path = typer.Option(..., "--corpus", help="The NAB corpus (data/, labels/, config/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print {candidate: {profile: score}} as JSON."),
+    eval_interval: str = typer.Option("1m", "--eval-interval", help="Rule evaluation interval."),
+    folds_wanted: bool = typer.Option(False, "--cross-validate",
+                                        help="Also choose a candidate and threshold by leave-one-category-out "
+                                             "cross-validation over the corpus folders and report its score."),
+) -> None:
+    """Score every rule of DETECTOR and the whole pack (the maximum of its rules' scores) with NAB's
+    per-profile threshold optimisation, in the scoreboard's form."""
+    try:
+        rule_list = list(load_rules(detector))
+        nab_corpus = read_nab_corpus(corpus)
+        detectors = score_detector(rule_list, nab_corpus, eval_interval=eval_interval, candidates=len(rule_list) > 1)
+        board = scoreboard(detectors, nab_corpus)
+        folds = cross_validate(detectors, nab_corpus) if folds_wanted else None
+    except AlertsimError as error:
+        fail(error)
+        return
+    profiles = list(nab_corpus.profiles)
+    if as_json:
+        body: dict[str, Any] = {row["detector"]: {p: row[p] for p in profiles} for row in board.iter_rows(named=True)}
+        if folds is not None:
+            body = {"candidates": body, "cross_validated": dict(zip(folds["profile"], folds["score"], strict=True))}
+        typer.echo(json.dumps(body))
+        return
+    shown = board.select("detector", *[pl.col(p).round(1) for p in profiles],
+                         *[pl.col(f"threshold_{p}").round(4) for p in profiles])
+    print_frame(shown.sort("standard", descending=True),
+                title=f"NAB v1.1 scoreboard of {detector.name} ({len(rule_list)} rules; '{PACK}' is their maximum)",
+                limit=500)
+    if folds is not None:
+        print_frame(folds.with_columns(pl.col("score").round(1)),
+                    title="Leave-one-category-out cross-validation (candidate and threshold chosen without the "
+                          "held-out folder)")
 
 
 # --------------------------------------------------------------------------------------------- import

@@ -42,8 +42,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from alertsim.durations import to_microseconds
 from alertsim.errors import ConfigError, InputError, Problem
 from alertsim.replay import replay
+from alertsim.rules.anomaly import anomaly_score
+from alertsim.series import Semantics, prepare
+from alertsim.series.vectors import Grid
 
 log = logging.getLogger(__name__)
 
@@ -629,3 +633,150 @@ def run_nab(rules: Sequence[object], corpus: NabCorpus, *, eval_interval: str = 
         tables.append(score_nab(scores, corpus, thresholds=fixed)
                       .with_columns(detector=pl.lit(detector), alerts=pl.lit(counts.get(detector, 0))))
     return pl.concat(tables).select("detector", "alerts", pl.exclude("detector", "alerts"))
+
+
+# --- detectors: a continuous score per row, as NAB runs a detector ---------------------------------
+
+PACK = "pack"
+"""The name of a detector pack's combined score (the maximum of its rules' scores)."""
+
+
+def score_detector(rules: Sequence[object], corpus: NabCorpus, *, eval_interval: str = "1m",
+                   candidates: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    """Every corpus row's anomaly score under a detector pack: the rules' scores, each mapped to
+    ``[0, 1]`` with 0.5 at its threshold (:func:`alertsim.rules.anomaly.anomaly_score`), combined by
+    their maximum.
+
+    A row's score is the score at the first evaluation instant at or after its timestamp (the
+    evaluation that first sees the row), so every score is causal. Rules are evaluated on a grid of
+    ``eval_interval`` from the file's first timestamp to its last.
+
+    Parameters
+    ----------
+    rules
+        From ``alertsim.load_rules`` (metric ``value``).
+    corpus
+        From :func:`read_nab_corpus`.
+    eval_interval
+        Evaluation interval; default "1m".
+    candidates
+        Also return each rule's own scores, under its name; default False (only :data:`PACK`).
+
+    Returns
+    -------
+    dict
+        Detector name (:data:`PACK`, and the rule names with ``candidates``) → data path → scores.
+    """
+    rule_list = list(rules)
+    if not rule_list:
+        raise ConfigError("the detector has no rules", field="detector")
+    step = to_microseconds(eval_interval, field="eval_interval")
+    if step <= 0:
+        raise ConfigError("must be longer than 0s", field="eval_interval")
+    names = [str(getattr(r, "name", r)) for r in rule_list]
+    out: dict[str, dict[str, np.ndarray]] = {PACK: {}}
+    if candidates:
+        out.update({name: {} for name in names})
+    sem = Semantics()
+    for data_file in corpus.files:
+        prepared = prepare(corpus_metrics(data_file))
+        times = data_file.timestamps.astype("datetime64[us]").astype(np.int64)
+        grid = Grid.covering(int(times.min()), int(times.max()), step)
+        row_at = np.clip(-(-(times - grid.t0) // step), 0, max(grid.size - 1, 0))
+        combined = np.zeros(data_file.rows)
+        for name, rule in zip(names, rule_list, strict=True):
+            _, score = anomaly_score(rule, prepared, grid, sem)  # type: ignore[arg-type]
+            per_row = score[0, row_at] if score.shape[0] else np.zeros(data_file.rows)
+            if candidates:
+                out[name][data_file.path] = per_row
+            np.maximum(combined, per_row, out=combined)
+        out[PACK][data_file.path] = combined
+    return out
+
+
+def write_nab_results(out_dir: str | os.PathLike[str], detector: str, scores: Mapping[str, np.ndarray],
+                      corpus: NabCorpus) -> Path:
+    """Write a NAB results directory: ``<out_dir>/<detector>/<folder>/<detector>_<name>.csv`` with
+    ``timestamp,value,anomaly_score,label`` (label 1 inside a window), one row per data row — what
+    NAB's scorer and :func:`read_nab_results` read. Returns the detector directory."""
+    base = Path(out_dir) / detector
+    for data_file in corpus.files:
+        folder, name = os.path.split(data_file.path)
+        target = base / folder / f"{detector}_{name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        label = np.zeros(data_file.rows, dtype=np.int64)
+        for left, right in data_file.windows:
+            label[left:right + 1] = 1
+        pl.DataFrame({
+            "timestamp": pl.Series(data_file.timestamps.astype("datetime64[us]")).dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "value": data_file.values.astype(float),
+            "anomaly_score": np.round(np.asarray(scores[data_file.path], dtype=float), 12),
+            "label": label,
+        }).write_csv(target)
+    return base
+
+
+def categories(corpus: NabCorpus) -> list[str]:
+    """The corpus folders (NAB's seven categories), in order."""
+    return sorted({f.path.split("/", 1)[0] for f in corpus.files})
+
+
+def _subset(corpus: NabCorpus, folders: Sequence[str], keep: bool) -> NabCorpus:
+    files = tuple(f for f in corpus.files if (f.path.split("/", 1)[0] in folders) == keep)
+    return NabCorpus(root=corpus.root, files=files, profiles=corpus.profiles)
+
+
+def scoreboard(detectors: Mapping[str, Mapping[str, np.ndarray]], corpus: NabCorpus) -> pl.DataFrame:
+    """One row per detector with its normalised score and threshold per profile (NAB's optimiser),
+    in NAB's scoreboard form: ``detector``, ``standard``, ``reward_low_FP_rate``,
+    ``reward_low_FN_rate``, and ``threshold_<profile>``."""
+    rows = []
+    for name, scores in detectors.items():
+        table = score_nab(scores, corpus)
+        row: dict[str, object] = {"detector": name}
+        row.update(dict(zip(table["profile"].to_list(), table["score"].to_list(), strict=True)))
+        row.update({f"threshold_{p}": t for p, t in zip(table["profile"], table["threshold"], strict=True)})
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def cross_validate(detectors: Mapping[str, Mapping[str, np.ndarray]], corpus: NabCorpus) -> pl.DataFrame:
+    """Leave-one-category-out cross-validation of choosing a detector and its threshold.
+
+    For each of the corpus' folders in turn, the detector (among ``detectors``) and threshold with
+    the best score on the *other* folders are chosen per profile, then scored on the held-out folder.
+    The held-out raw scores of all folds add up to a corpus raw score, normalised as NAB does.
+
+    Returns one row per profile: ``profile``, ``score`` (cross-validated, normalised), and
+    ``chosen`` (the detector chosen in each fold, by folder).
+    """
+    folders = categories(corpus)
+    out = []
+    for profile_name, profile in corpus.profiles.items():
+        raw_total = 0.0
+        chosen = []
+        for folder in folders:
+            train = _subset(corpus, [folder], keep=False)
+            test = _subset(corpus, [folder], keep=True)
+            best: tuple[float, str, float] | None = None
+            for name, scores in detectors.items():
+                train_scores = {f.path: scores[f.path] for f in train.files}
+                table = sweep_thresholds(train_scores, train, profile)
+                top = table.filter(pl.col("raw_score") == pl.col("raw_score").max()).head(1)
+                candidate = (float(top["raw_score"][0]), name, float(top["threshold"][0]))
+                if best is None or candidate[0] > best[0]:
+                    best = candidate
+            assert best is not None
+            _, name, theta = best
+            test_scores = {f.path: detectors[name][f.path] for f in test.files}
+            table = sweep_thresholds(test_scores, test, profile)
+            held = table.filter(pl.col("threshold") >= theta).tail(1)
+            raw = float(held["raw_score"][0])
+            # Folders without windows score only their false positives.
+            raw_total += raw
+            chosen.append(f"{folder}: {name} @ {theta:.4g}")
+        null_score = -profile.fn_weight * corpus.windows
+        perfect = profile.tp_weight * corpus.windows
+        out.append({"profile": profile_name, "score": 100.0 * (raw_total - null_score) / (perfect - null_score),
+                    "chosen": "; ".join(chosen)})
+    return pl.DataFrame(out)

@@ -4,11 +4,17 @@ YAML format and grids of candidates (:mod:`alertsim.rules.config`); the rule fil
 
 from alertsim.rules.anomaly import (
     AnomalyBase,
+    CusumRule,
     EwmaRule,
     HoltWintersRule,
+    LikelihoodRule,
     MadRule,
+    RangeRule,
+    Scores,
+    SeasonalBandRule,
     SeasonalRule,
     ZScoreRule,
+    anomaly_score,
 )
 from alertsim.rules.base import Condition, RuleBase
 from alertsim.rules.config import RULE_KINDS, Rule, parse_rules
@@ -26,17 +32,23 @@ __all__ = [
     "BurnRateRule",
     "BurnWindow",
     "Condition",
+    "CusumRule",
     "Dialect",
     "EwmaRule",
     "HoltWintersRule",
+    "LikelihoodRule",
     "MadRule",
     "Over",
+    "RangeRule",
     "Rule",
     "RuleBase",
+    "Scores",
+    "SeasonalBandRule",
     "SeasonalRule",
     "Selector",
     "ThresholdRule",
     "ZScoreRule",
+    "anomaly_score",
     "load_rules",
     "parse_rules",
 ]

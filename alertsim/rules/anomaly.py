@@ -1,20 +1,46 @@
-"""Anomaly rules on the evaluation grid. All are causal: the score at instant ``t`` uses only samples
-at or before ``t`` (baselines use instants strictly before ``t``; fitted models are refit on a
-trailing window on a fixed schedule), so appending future data never changes past alerts.
+"""Anomaly rules on the evaluation grid: every kind computes a continuous, causal **score** per series
+and evaluation instant, and fires where the score passes its ``threshold``.
 
-Each evaluator returns the condition plus its ``score`` (in sigmas, or the ratio/difference for
-``seasonal``) and ``bound`` (the value the series had to cross).
+Causality: the score at instant ``t`` uses only samples at or before ``t`` (baselines use instants
+strictly before ``t``; fitted models are refit on a trailing window on a fixed schedule), so appending
+future data never changes past scores or alerts.
+
+Every kind shares these fields (besides :class:`~alertsim.rules.base.RuleBase`'s ``for``,
+``keep_firing_for``, ``severity``, ...):
+
+``threshold`` / ``direction``
+    fire where the score is above ``threshold`` (``up``), below ``−threshold`` (``down``) or either.
+``lookback``
+    how old the newest sample may be and still give the series a value (default Prometheus' 5m; set
+    it to the scrape interval or more for sparse series).
+``cooldown``
+    after a firing run of the condition ends, a new run starting within ``cooldown`` is suppressed
+    (one incident, one page). On scores (:func:`anomaly_score`) the same duration suppresses every
+    score that does not exceed the highest score of the previous ``cooldown``.
+
+Scores are first-class: :meth:`AnomalyBase.scores` returns the signed score (in the kind's units —
+sigmas, band widths, a likelihood) with the baseline it was measured against, and
+:func:`anomaly_score` maps any rule's score to NAB's ``[0, 1]`` with ``0.5`` at the rule's threshold,
+so scores of different kinds can be combined (by their maximum) and thresholds optimised.
+
+Features are computed once per (series, feature settings) and shared through ``Prepared.cached``: the
+candidates of a grid that differ only in ``threshold``, ``direction``, ``for``, ``keep_firing_for`` or
+``cooldown`` evaluate from the same arrays (a Holt-Winters grid refits its models once).
+
+Kinds: ``zscore``, ``mad``, ``ewma``, ``range``, ``cusum``, ``seasonal``, ``seasonal_band``,
+``holt_winters`` and ``likelihood`` (which wraps any other kind's score).
 """
 
 from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
+import bottleneck as bn
 import numpy as np
 import pandas as pd
 
@@ -23,141 +49,256 @@ from alertsim.rules.base import Condition, RuleBase
 from alertsim.rules.model import Direction, Op, Over
 from alertsim.rules.threshold import gauge_single_sample
 from alertsim.series import Grid, Prepared, Selection, Semantics, value
-from alertsim.series.vectors import compare
+from alertsim.series.vectors import compare, last_index
 
 MAD_SCALE = 1.4826  # makes the MAD a consistent estimator of the standard deviation for normal data
+#: Fewest samples a trailing window must hold before a kind scores (counted in samples, not instants,
+#: so hourly series score as soon as 5-minute ones do).
+MIN_SAMPLES = 10
 
+
+# --------------------------------------------------------------------------------------------- scores
+
+@dataclass(frozen=True, eq=False)
+class Scores:
+    """A rule's continuous score for every selected series (rows) at every grid instant (columns).
+
+    ``score`` is signed, in the kind's units, NaN where the kind cannot score (``valid`` False);
+    ``centre`` and ``spread`` are what ``value`` was measured against: the alert bound is
+    ``centre ± threshold·spread``.
+    """
+
+    sel: Selection
+    value: np.ndarray
+    score: np.ndarray
+    valid: np.ndarray
+    centre: np.ndarray | None = None
+    spread: np.ndarray | None = None
+
+
+def _shifted(a: np.ndarray) -> np.ndarray:
+    """``a`` one instant later along axis 1 (NaN at the first instant): the value "before t"."""
+    out = np.empty_like(a, dtype=np.float64)
+    out[:, :1] = np.nan
+    out[:, 1:] = a[:, :-1]
+    return out
+
+
+def _ratio(dev: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """``dev / spread``, ``±inf`` where the spread is 0 and the deviation is not, 0 where both are."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(spread > 0, dev / spread, np.where(dev == 0, 0.0, np.sign(dev) * np.inf))
+
+
+def _sample_counts(sel: Selection, grid: Grid, width: int) -> np.ndarray:
+    """Samples of each series with time in ``[t − width, t)`` at every instant (µs width)."""
+    before = last_index(sel.data, grid, strict=True)
+    start = last_index(sel.data, grid, shift=-width, strict=True)
+    first = sel.data.offsets[:-1][:, None]
+    return (np.maximum(before + 1, first) - np.maximum(start + 1, first)).astype(np.float64)
+
+
+def _fresh(sel: Selection, grid: Grid, present: np.ndarray) -> np.ndarray:
+    """Instants at which a series shows a sample it did not show at the instant before."""
+    idx = last_index(sel.data, grid)
+    fresh = np.ones(idx.shape, dtype=bool)
+    fresh[:, 1:] = idx[:, 1:] != idx[:, :-1]
+    return fresh & present
+
+
+def _window_sums(a: np.ndarray, width: int, *, inclusive: bool = False) -> np.ndarray:
+    """Sum over the ``width`` instants before each instant (``inclusive``: ending at it), NaN as 0."""
+    n, size = a.shape
+    c = np.zeros((n, size + 1))
+    np.cumsum(np.nan_to_num(a), axis=1, out=c[:, 1:])
+    hi = np.arange(size) + (1 if inclusive else 0)
+    lo = np.maximum(hi - width, 0)
+    return c[:, hi] - c[:, lo]
+
+
+def _strength(score: np.ndarray, threshold: float, direction: Direction) -> np.ndarray:
+    """How far past the threshold the score is: the directional score over the threshold (1 = at it)."""
+    with np.errstate(invalid="ignore"):
+        if direction == "up":
+            s = np.maximum(score, 0.0)
+        elif direction == "down":
+            s = np.maximum(-score, 0.0)
+        else:
+            s = np.abs(score)
+    return s / threshold
+
+
+def nab_scale(strength: np.ndarray) -> np.ndarray:
+    """A strength (1 = at the rule's threshold) as a NAB anomaly score in ``[0, 1]``: ``s / (1 + s)``,
+    0 where there is no score.
+
+    >>> nab_scale(np.array([0.0, 1.0, 3.0, np.inf, np.nan])).tolist()
+    [0.0, 0.5, 0.75, 1.0, 0.0]
+    """
+    with np.errstate(invalid="ignore"):
+        out = np.where(np.isinf(strength), 1.0, strength / (1.0 + strength))
+    return np.nan_to_num(out, nan=0.0)
+
+
+def peak_cooldown(score: np.ndarray, width: int) -> np.ndarray:
+    """Scores that do not exceed the highest score of the ``width`` instants before become 0.
+
+    Whatever threshold a score is later compared with, a detection is then followed by ``width``
+    instants of silence unless the score climbs above its previous peak.
+
+    >>> peak_cooldown(np.array([[0.1, 0.6, 0.7, 0.6, 0.2, 0.1, 0.65]]), 3).tolist()
+    [[0.1, 0.6, 0.7, 0.0, 0.0, 0.0, 0.65]]
+    """
+    if width <= 0 or score.shape[1] == 0:
+        return score
+    from scipy.ndimage import maximum_filter1d  # noqa: PLC0415 - scipy is heavy: loaded when a cooldown is used
+
+    filled = np.nan_to_num(score, nan=-np.inf)
+    # maximum over [i - width, i - 1]: a window of `width` ending one before i.
+    prior = maximum_filter1d(filled, size=width, axis=1, origin=(width - 1) // 2, mode="constant",
+                             cval=-np.inf)
+    prior = np.concatenate([np.full((score.shape[0], 1), -np.inf), prior[:, :-1]], axis=1)
+    return np.where(filled > prior, score, 0.0)
+
+
+def cooldown_enter(enter: np.ndarray, width: int) -> np.ndarray:
+    """``enter`` without the runs that start within ``width`` instants after the previous kept run ended.
+
+    >>> cooldown_enter(np.array([[1, 1, 0, 1, 0, 0, 0, 1]], dtype=bool), 3).astype(int).tolist()
+    [[1, 1, 0, 0, 0, 0, 0, 1]]
+    """
+    if width <= 0 or not enter.any():
+        return enter
+    out = enter.copy()
+    for row in range(enter.shape[0]):
+        edges = np.diff(enter[row].astype(np.int8), prepend=0, append=0)
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        last_end: int | None = None
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            if last_end is not None and start - last_end < width:
+                out[row, start:end] = False
+            else:
+                last_end = end
+    return out
+
+
+def _steps(duration: timedelta, grid: Grid) -> int:
+    return max(0, to_microseconds(duration) // grid.step)
+
+
+# ----------------------------------------------------------------------------------------- the kinds
 
 @dataclass(frozen=True, kw_only=True)
 class AnomalyBase(RuleBase):
+    """Fields and evaluation shared by the anomaly kinds (see the module docstring)."""
+
     metric: str
     matchers: Mapping[str, str] = field(default_factory=dict)
     threshold: float = 3.0
     direction: Direction = "both"
+    #: Newest-sample age that still counts as a value (default: the replay's, 5m in Prometheus).
+    lookback: timedelta | None = None
+    #: Suppress a new firing run starting within this long after the previous one ended.
+    cooldown: timedelta = timedelta(0)
 
     partitionable = True
 
     def single_sample(self) -> str | None:
         return gauge_single_sample(self.metric, self.for_, None)
 
+    # What a kind implements --------------------------------------------------------------------------
 
-@dataclass(frozen=True, kw_only=True)
-class ZScoreRule(AnomalyBase):
-    window: timedelta = timedelta(hours=1)
-    #: Fewest samples in the window for a score (default: half the window's instants).
-    min_samples: int | None = None
-    kind: str = field(init=False, default="zscore")
+    def feature_key(self) -> tuple[Any, ...]:
+        """The settings its features depend on (not threshold, direction, timing or cooldown)."""
+        raise NotImplementedError
 
-    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
-        return zscore(self, prepared, grid, semantics)
+    def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        raise NotImplementedError
 
+    # Shared ------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, kw_only=True)
-class MadRule(AnomalyBase):
-    window: timedelta = timedelta(hours=1)
-    min_samples: int | None = None
-    kind: str = field(init=False, default="mad")
+    def semantics(self, sem: Semantics) -> Semantics:
+        return sem if self.lookback is None else replace(sem, lookback=to_microseconds(self.lookback))
 
-    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
-        return mad(self, prepared, grid, semantics)
+    def scores(self, prepared: Prepared, grid: Grid, sem: Semantics) -> Scores:
+        """The score of every selected series at every instant, computed once per feature settings."""
+        return self.scores_of(prepared.select(self.metric, self.matchers), grid, sem)
 
+    def scores_of(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        """:meth:`scores` of the series in ``sel``."""
+        sem = self.semantics(sem)
+        key = (type(self).__name__, self.feature_key(), grid, sem)
+        return sel.cached(key, lambda: self.compute(sel, grid, sem))  # type: ignore[no-any-return]
 
-@dataclass(frozen=True, kw_only=True)
-class EwmaRule(AnomalyBase):
-    halflife: timedelta = timedelta(minutes=30)
-    #: Instants to observe before the chart may alert.
-    warmup: timedelta = timedelta(hours=1)
-    kind: str = field(init=False, default="ewma")
+    def strength(self, scores: Scores) -> np.ndarray:
+        """The score over the threshold in the rule's direction (1 = at the threshold)."""
+        return _strength(scores.score, self.threshold, self.direction)
 
-    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
-        return ewma(self, prepared, grid, semantics)
-
-
-@dataclass(frozen=True, kw_only=True)
-class SeasonalRule(RuleBase):
-    metric: str
-    matchers: Mapping[str, str] = field(default_factory=dict)
-    period: timedelta = timedelta(days=1)
-    mode: Literal["ratio", "difference"] = "ratio"
-    op: Op = ">"
-    value: float
-    over: Over | None = None
-    kind: str = field(init=False, default="seasonal")
-
-    partitionable = True
+    def decide(self, score: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            if self.direction == "up":
+                return score > self.threshold
+            if self.direction == "down":
+                return score < -self.threshold
+            return np.abs(score) > self.threshold
 
     def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
-        return seasonal(self, prepared, grid, semantics)
-
-    def single_sample(self) -> str | None:
-        return gauge_single_sample(self.metric, self.for_, self.over)
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoltWintersRule(AnomalyBase):
-    season: timedelta = timedelta(days=1)
-    train: timedelta = timedelta(days=7)
-    refit: timedelta = timedelta(days=1)
-    #: Resample to this step before fitting (keeps seasonal models small); the band is held between.
-    resolution: timedelta = timedelta(minutes=15)
-    method: Literal["ets", "stl"] = "stl"
-    kind: str = field(init=False, default="holt_winters")
-
-    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
-        return holt_winters(self, prepared, grid, semantics)
+        s = self.scores(prepared, grid, semantics)
+        enter = self.decide(s.score) & s.valid
+        enter = cooldown_enter(enter, _steps(self.cooldown, grid))
+        bound: Any = None
+        if s.centre is not None and s.spread is not None:
+            bound = functools.partial(_bound, self.threshold, self.direction, s.centre, s.spread, s.score)
+        return [Condition(rule=self, series=s.sel.table["series"].to_list(), labels=s.sel.label_dicts(),
+                          enter=enter, present=s.valid, value=s.value, severity=self.severity,
+                          score=s.score, bound=bound)]
 
 
-def _grid_values(rule: AnomalyBase | SeasonalRule, prepared: Prepared, grid: Grid, sem: Semantics
-                 ) -> tuple[Selection, np.ndarray, np.ndarray]:
-    sel = prepared.select(rule.metric, rule.matchers)
-    vec = value(sel, grid, None, sem)
-    return sel, vec.values, vec.present
-
-
-def _cond(rule: AnomalyBase | SeasonalRule, sel: Selection, enter: np.ndarray, present: np.ndarray,
-          values: np.ndarray, score: np.ndarray, bound: np.ndarray | Callable[[], np.ndarray]) -> Condition:
-    return Condition(rule=rule, series=sel.table["series"].to_list(), labels=sel.label_dicts(),
-                     enter=enter & present, present=present, value=values, severity=rule.severity,
-                     score=score, bound=bound)
-
-
-def _decide(rule: AnomalyBase, score: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        if rule.direction == "up":
-            return score > rule.threshold
-        if rule.direction == "down":
-            return score < -rule.threshold
-        return np.abs(score) > rule.threshold
-
-
-def _bound(rule: AnomalyBase, centre: np.ndarray, spread: np.ndarray, score: np.ndarray) -> np.ndarray:
+def _bound(threshold: float, direction: Direction, centre: np.ndarray, spread: np.ndarray,
+           score: np.ndarray) -> np.ndarray:
     """``centre + sign · threshold · spread``, computed in one output array."""
-    if rule.direction == "both":
-        out = np.where(score < 0, -1.0, 1.0) * rule.threshold
+    if direction == "both":
+        out = np.where(score < 0, -1.0, 1.0) * threshold
         out *= spread
     else:
-        out = spread * ((-1.0 if rule.direction == "down" else 1.0) * rule.threshold)
+        out = spread * ((-1.0 if direction == "down" else 1.0) * threshold)
     out += centre
     return out
 
 
-def _trailing_sums(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: count, mean-centred sum and sum of squares of the ``width`` instants before each instant
-    (excluding it), ignoring NaN; plus the row centre used."""
-    ok = ~np.isnan(x)
-    centre = np.nanmean(np.where(ok, x, np.nan), axis=1, keepdims=True) if x.size else np.zeros((0, 1))
-    centre = np.nan_to_num(centre)
-    y = np.where(ok, x - centre, 0.0)
-    n, size = x.shape
+def _grid_values(sel: Selection, grid: Grid, sem: Semantics) -> tuple[np.ndarray, np.ndarray]:
+    vec = value(sel, grid, None, sem)
+    return np.asarray(vec.values, dtype=np.float64), np.asarray(np.broadcast_to(vec.present, vec.values.shape))
 
-    def window_sum(a: np.ndarray) -> np.ndarray:
-        c = np.zeros((n, size + 1))
-        np.cumsum(a, axis=1, out=c[:, 1:])
-        hi = np.arange(size)  # exclusive end: instants before k
-        lo = np.maximum(hi - width, 0)
-        return c[:, hi] - c[:, lo]
 
-    return window_sum(ok.astype(np.float64)), window_sum(y), window_sum(y * y), centre
+def _need(rule_min: int | None) -> int:
+    return MIN_SAMPLES if rule_min is None else rule_min
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZScoreRule(AnomalyBase):
+    """``score = (x − mean) / std`` of the trailing ``window`` (instants before ``t``).
+
+    Scores once the window holds ``min_samples`` samples (default 10, counted in samples whatever the
+    scrape interval). Example: mean 100, std 5 over the last hour, x = 120 → score 4.0; with
+    ``threshold: 3`` it fires, and the bound it crossed is 100 + 3·5 = 115.
+    """
+
+    window: timedelta = timedelta(hours=1)
+    #: Fewest samples in the window for a score (default 10).
+    min_samples: int | None = None
+    kind: str = field(init=False, default="zscore")
+
+    def feature_key(self) -> tuple[Any, ...]:
+        return (self.window, self.min_samples)
+
+    def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        x, present = _grid_values(sel, grid, sem)
+        width = max(1, to_microseconds(self.window) // grid.step)
+        score, valid, centre, std = _zscore_features(x, present, width, 2)
+        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        score[~valid] = np.nan
+        return Scores(sel=sel, value=x, score=score, valid=valid, centre=centre, spread=std)
 
 
 def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
@@ -167,7 +308,7 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
     Per row: centre the row on its mean; prefix sums give the count, sum and sum of squares of the
     ``width`` instants before each instant; ``mean = s1/count``, sample ``std`` from ``s2``;
     ``score = (x − centre − mean) / std`` (±inf when std is 0 and x is off the mean), NaN where
-    fewer than ``need`` samples or no value. Rows without NaN take a shortcut for the counts (exact
+    fewer than ``need`` instants or no value. Rows without NaN take a shortcut for the counts (exact
     integers); working row by row keeps the temporaries small and in cache.
     """
     n, size = x.shape
@@ -205,7 +346,7 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
             y = row - centre
             count, denominator = full_count, full_denominator
         else:
-            centre = np.nan_to_num(np.nanmean(row))
+            centre = np.nan_to_num(np.nanmean(row)) if ok.any() else np.float64(0.0)
             y = np.where(ok, row - centre, 0.0)
             count = window_sum(ok.astype(np.float64), np.empty(size))
             denominator = np.maximum(count - 1, 1)
@@ -241,97 +382,347 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
     return score, valid, centre_out, std_out
 
 
-def zscore(rule: ZScoreRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
-    """``(x − mean) / std`` of the trailing ``window`` (instants before ``t``)."""
-    sel, x, present = _grid_values(rule, prepared, grid, sem)
-    width = max(1, to_microseconds(rule.window) // grid.step)
-    need = rule.min_samples or max(2, width // 2)
+@dataclass(frozen=True, kw_only=True)
+class MadRule(AnomalyBase):
+    """``score = (x − median) / (1.4826 · MAD)`` of the trailing ``window`` (instants before ``t``).
 
-    def compute() -> tuple[np.ndarray, ...]:
-        return _zscore_features(x, present, width, need)
+    The median is a sliding median (bottleneck's ``move_median``, O(log w) per instant); the MAD is
+    the sliding median of each instant's absolute deviation from the median before it — for a
+    steady series the same as the window's MAD, and robust to the outliers it is looking for.
+    Example: median 100, MAD 2 (so spread 2.97), x = 115 → score 5.06.
+    """
 
-    score, valid, centre, std = sel.cached(("zscore", grid, sem, width, need), compute)
-    enter = _decide(rule, score)
-    enter &= valid
-    return [_cond(rule, sel, enter, valid, x, score, functools.partial(_bound, rule, centre, std, score))]
+    window: timedelta = timedelta(hours=1)
+    min_samples: int | None = None
+    kind: str = field(init=False, default="mad")
 
+    def feature_key(self) -> tuple[Any, ...]:
+        return (self.window, self.min_samples)
 
-def _sliding(x: np.ndarray, width: int) -> np.ndarray:
-    """Windows of the ``width`` instants before each instant: shape (n, size, width), NaN-padded."""
-    n, size = x.shape
-    padded = np.concatenate([np.full((n, width), np.nan), x], axis=1)
-    return np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)[:, :size, :]
-
-
-def mad(rule: MadRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
-    """``(x − median) / (1.4826 · MAD)`` of the trailing ``window`` (instants before ``t``)."""
-    sel, x, present = _grid_values(rule, prepared, grid, sem)
-    width = max(1, to_microseconds(rule.window) // grid.step)
-    need = rule.min_samples or max(2, width // 2)
-    n, size = x.shape
-    median = np.full((n, size), np.nan)
-    spread = np.full((n, size), np.nan)
-    count = np.zeros((n, size))
-    chunk = max(1, 2_000_000 // max(width * max(n, 1), 1))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for lo in range(0, size, chunk):
-            hi = min(size, lo + chunk)
-            win = _sliding(x[:, max(0, lo - width):hi], width)[:, (lo - max(0, lo - width)):, :]
-            med = np.nanmedian(win, axis=2)
-            median[:, lo:hi] = med
-            spread[:, lo:hi] = MAD_SCALE * np.nanmedian(np.abs(win - med[:, :, None]), axis=2)
-            count[:, lo:hi] = np.sum(~np.isnan(win), axis=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dev = x - median
-        score = np.where(spread > 0, dev / spread, np.where(dev == 0, 0.0, np.sign(dev) * np.inf))
-    valid = present & (count >= need) & ~np.isnan(x)
-    score = np.where(valid, score, np.nan)
-    enter = _decide(rule, score) & valid
-    return [_cond(rule, sel, enter, valid, x, score, functools.partial(_bound, rule, median, spread, score))]
-
-
-def ewma(rule: EwmaRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
-    """EWMA control chart: score = ``(x − ewma) / ewm_std`` with both taken at the previous instant."""
-    sel, x, present = _grid_values(rule, prepared, grid, sem)
-    halflife = to_microseconds(rule.halflife) / grid.step
-    frame = pd.DataFrame(x.T)
-    ewm = frame.ewm(halflife=max(halflife, 1e-9), ignore_na=True)
-    mean = ewm.mean().shift(1).to_numpy().T
-    std = ewm.std().shift(1).to_numpy().T
-    seen = np.cumsum(~np.isnan(x), axis=1)
-    warm = seen > max(2, to_microseconds(rule.warmup) // grid.step)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dev = x - mean
-        score = np.where(std > 0, dev / std, np.where(dev == 0, 0.0, np.sign(dev) * np.inf))
-    valid = present & warm & ~np.isnan(x) & ~np.isnan(mean)
-    score = np.where(valid, score, np.nan)
-    enter = _decide(rule, score) & valid
-    return [_cond(rule, sel, enter, valid, x, score, functools.partial(_bound, rule, mean, std, score))]
-
-
-def seasonal(rule: SeasonalRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
-    """``x`` against ``x offset period`` (PromQL ``offset``): ratio ``x / x_ago`` or difference
-    ``x − x_ago``, compared with ``op value``."""
-    sel = prepared.select(rule.metric, rule.matchers)
-    now = value(sel, grid, rule.over, sem)
-    ago = value(sel, grid, rule.over, sem, offset=to_microseconds(rule.period))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if rule.mode == "ratio":
-            score = now.values / ago.values
-            bound = ago.values * rule.value
+    def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        x, present = _grid_values(sel, grid, sem)
+        width = max(1, to_microseconds(self.window) // grid.step)
+        if x.shape[1]:
+            median = _shifted(bn.move_median(x, window=min(width, x.shape[1]), min_count=1, axis=1))
+            deviation = np.abs(x - median)
+            spread = MAD_SCALE * _shifted(bn.move_median(deviation, window=min(width, x.shape[1]), min_count=1, axis=1))
         else:
-            score = now.values - ago.values
-            bound = ago.values + rule.value
-    present = now.present & ago.present
-    enter = compare(score, rule.op, rule.value) & present
-    return [Condition(rule=rule, series=sel.table["series"].to_list(), labels=sel.label_dicts(),
-                      enter=enter, present=present, value=now.values, severity=rule.severity,
-                      score=np.where(present, score, np.nan), bound=np.where(present, bound, np.nan))]
+            median = spread = np.zeros_like(x)
+        score = _ratio(x - median, spread)
+        valid = present & ~np.isnan(x) & ~np.isnan(median) & ~np.isnan(spread)
+        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        score = np.where(valid, score, np.nan)
+        return Scores(sel=sel, value=x, score=score, valid=valid, centre=median, spread=spread)
 
 
-def _forecast(train: np.ndarray, horizon: int, period: int, method: str) -> tuple[np.ndarray, float] | None:
-    """Forecast ``horizon`` steps after ``train`` and the residual standard deviation."""
+def _ewm(x: np.ndarray, decay: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exponentially weighted mean, unbiased std and weight of each row up to and including each
+    instant; an instant without a value adds nothing but the older weights keep decaying."""
+    from scipy.signal import lfilter  # noqa: PLC0415 - scipy is heavy: loaded when an EWMA is evaluated
+
+    ok = ~np.isnan(x)
+    first = np.where(ok.any(axis=1), x[np.arange(x.shape[0]), np.argmax(ok, axis=1)], 0.0)[:, None]
+    y = np.where(ok, x - first, 0.0)          # centred on the first value: causal and well conditioned
+    w = ok.astype(np.float64)
+    a = [1.0, -decay]
+    weight = lfilter([1.0], a, w, axis=1)
+    weight2 = lfilter([1.0], [1.0, -decay * decay], w, axis=1)
+    s1 = lfilter([1.0], a, y, axis=1)
+    s2 = lfilter([1.0], a, y * y, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / weight
+        var = np.maximum(s2 / weight - mean * mean, 0.0)
+        correction = 1.0 - weight2 / (weight * weight)
+        std = np.sqrt(np.where(correction > 0, var / correction, np.nan))
+    mean = np.where(weight > 0, mean + first, np.nan)
+    return mean, std, weight
+
+
+@dataclass(frozen=True, kw_only=True)
+class EwmaRule(AnomalyBase):
+    """EWMA control chart: ``score = (x − ewma) / ewm_std``, both taken at the instant before ``t``.
+
+    The weights decay in time: a sample ``halflife`` old weighs half as much as one just taken,
+    whatever the scrape interval. Scores once the series has been seen for ``warmup`` and holds
+    ``min_samples`` samples (default 10). Example: ewma 50, ewm std 4, x = 66 → score 4.0.
+    """
+
+    halflife: timedelta = timedelta(minutes=30)
+    #: How long after its first sample before the chart may alert.
+    warmup: timedelta = timedelta(hours=1)
+    min_samples: int | None = None
+    kind: str = field(init=False, default="ewma")
+
+    def feature_key(self) -> tuple[Any, ...]:
+        return (self.halflife, self.warmup, self.min_samples)
+
+    def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        x, present = _grid_values(sel, grid, sem)
+        decay = 0.5 ** (grid.step / max(to_microseconds(self.halflife), 1))
+        mean, std, _ = _ewm(x, decay)
+        mean, std = _shifted(mean), _shifted(std)
+        score = _ratio(x - mean, std)
+        first = sel.data.times[np.minimum(sel.data.offsets[:-1], max(len(sel.data.times) - 1, 0))] \
+            if len(sel.data.times) else np.zeros(sel.data.n, dtype=np.int64)
+        empty = np.diff(sel.data.offsets) == 0
+        seen_for = grid.instants[None, :] - first[:, None]
+        warm = (seen_for >= to_microseconds(self.warmup)) & ~empty[:, None]
+        since_first = _sample_counts(sel, grid, max(int(seen_for.max(initial=0)) + grid.step, 1))
+        valid = present & warm & ~np.isnan(x) & ~np.isnan(mean) & ~np.isnan(std)
+        valid &= since_first >= _need(self.min_samples)
+        score = np.where(valid, score, np.nan)
+        return Scores(sel=sel, value=x, score=score, valid=valid, centre=mean, spread=std)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RangeRule(AnomalyBase):
+    """Outside the range the series held over the trailing ``window``: ``score = (x − max) / (max − min)``
+    above it, ``−(min − x) / (max − min)`` below it, 0 inside.
+
+    Reads as "a new high (or low) for the last ``window``, by this fraction of the usual range".
+    Example: over the last 30 days the series stayed within 20..60; x = 72 → score 0.3, which fires
+    with ``threshold: 0.1``.
+    """
+
+    window: timedelta = timedelta(days=30)
+    min_samples: int | None = None
+    threshold: float = 0.1
+    kind: str = field(init=False, default="range")
+
+    def feature_key(self) -> tuple[Any, ...]:
+        return (self.window, self.min_samples)
+
+    def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        x, present = _grid_values(sel, grid, sem)
+        width = max(1, to_microseconds(self.window) // grid.step)
+        if x.shape[1]:
+            high = _shifted(bn.move_max(x, window=min(width, x.shape[1]), min_count=1, axis=1))
+            low = _shifted(bn.move_min(x, window=min(width, x.shape[1]), min_count=1, axis=1))
+        else:
+            high = low = np.zeros_like(x)
+        span = high - low
+        with np.errstate(invalid="ignore"):
+            dev = np.where(x > high, x - high, np.where(x < low, x - low, 0.0))
+        score = _ratio(dev, span)
+        valid = present & ~np.isnan(x) & ~np.isnan(high)
+        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        score = np.where(valid, score, np.nan)
+        centre = np.where(score < 0, low, high)
+        return Scores(sel=sel, value=x, score=score, valid=valid, centre=centre, spread=span)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CusumRule(AnomalyBase):
+    """Two-sided CUSUM change-point chart on the z-score against the trailing ``window``.
+
+    Each new sample adds ``z − drift`` to the upper sum and ``−z − drift`` to the lower one, and neither
+    sum goes below 0 (Page's CUSUM: ``S⁺ = max(0, S⁺ + z − k)``, ``S⁻ = max(0, S⁻ − z − k)``). The score
+    is ``S⁺`` when it is the larger, else ``−S⁻``: how many sigmas of evidence for a level shift up or
+    down have piled up. Example (``drift: 0.5``): after a shift, samples at z = 2, 2.5, 3 give
+    S⁺ = 1.5, 3.5, 6.0 — a level shift of 2-3σ fires ``threshold: 5`` on the third sample, where a
+    z-score rule at 5σ would never fire.
+    """
+
+    window: timedelta = timedelta(days=1)
+    #: Slack ``k`` in sigmas subtracted from every sample: shifts smaller than about ``2k`` never pile up.
+    drift: float = 0.5
+    min_samples: int | None = None
+    threshold: float = 5.0
+    kind: str = field(init=False, default="cusum")
+
+    def feature_key(self) -> tuple[Any, ...]:
+        return (self.window, self.drift, self.min_samples)
+
+    def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        x, present = _grid_values(sel, grid, sem)
+        width = max(1, to_microseconds(self.window) // grid.step)
+        z, valid, centre, _ = _zscore_features(x, present, width, 2)
+        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        step = np.where(valid & _fresh(sel, grid, present), np.clip(np.nan_to_num(z), -50.0, 50.0), 0.0)
+        counted = step != 0
+        upper = np.cumsum(np.where(counted, step - self.drift, 0.0), axis=1)
+        lower = np.cumsum(np.where(counted, -step - self.drift, 0.0), axis=1)
+        s_up = upper - np.minimum(np.minimum.accumulate(upper, axis=1), 0.0)
+        s_down = lower - np.minimum(np.minimum.accumulate(lower, axis=1), 0.0)
+        score = np.where(s_up >= s_down, s_up, -s_down)
+        valid &= present
+        score = np.where(valid, score, np.nan)
+        return Scores(sel=sel, value=x, score=score, valid=valid, centre=centre, spread=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeasonalBandRule(AnomalyBase):
+    """Against the same phase of past seasons: ``score = (x − median) / (1.4826 · MAD)`` of the values at
+    ``t − period, t − 2·period, …, t − seasons·period``, each the average over ``smooth`` around that
+    instant (``avg_over_time``, ending at it).
+
+    Example (``period: 1w``, ``seasons: 4``): Monday 09:00 over the last four Mondays was 200, 210, 190,
+    205 req/s — median 202.5, MAD 5 (spread 7.41); x = 150 → score −7.08, which fires ``direction: down``
+    at ``threshold: 4``. The band it left is 202.5 ± threshold · 7.41.
+    """
+
+    period: timedelta = timedelta(days=7)
+    seasons: int = 4
+    smooth: timedelta = timedelta(minutes=10)
+    #: Floor of the spread as a fraction of the median's magnitude (seasons that agree exactly).
+    floor: float = 0.01
+    threshold: float = 4.0
+    kind: str = field(init=False, default="seasonal_band")
+
+    def feature_key(self) -> tuple[Any, ...]:
+        return (self.period, self.seasons, self.smooth, self.floor)
+
+    def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        x, present = _grid_values(sel, grid, sem)
+        over = Over(fn="avg", window=self.smooth)
+        period = to_microseconds(self.period)
+        past = np.stack([np.asarray(value(sel, grid, over, sem, offset=k * period).values, dtype=np.float64)
+                         for k in range(1, self.seasons + 1)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian(past, axis=0)
+            mad = MAD_SCALE * np.nanmedian(np.abs(past - median[None]), axis=0)
+        count = np.sum(~np.isnan(past), axis=0)
+        spread = np.maximum(mad, self.floor * np.abs(median))
+        score = _ratio(x - median, spread)
+        valid = present & ~np.isnan(x) & (count >= max(2, (self.seasons + 1) // 2))
+        score = np.where(valid, score, np.nan)
+        return Scores(sel=sel, value=x, score=score, valid=valid, centre=median, spread=spread)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeasonalRule(RuleBase):
+    """``x`` against ``x offset period`` (PromQL ``offset``): ratio ``x / x_ago`` or difference
+    ``x − x_ago``, compared with ``op value``; ``two_sided`` fires on a ratio outside
+    ``[1/value, value]`` or a difference outside ``[−value, value]``.
+
+    Example: 300 req/s now, 120 a week ago: ratio 2.5, which fires ``op: ">"``, ``value: 2`` and
+    ``two_sided`` with ``value: 2``; 50 now (ratio 0.42 < 1/2) fires only the two-sided rule.
+    """
+
+    metric: str
+    matchers: Mapping[str, str] = field(default_factory=dict)
+    period: timedelta = timedelta(days=1)
+    mode: Literal["ratio", "difference"] = "ratio"
+    op: Op = ">"
+    value: float
+    over: Over | None = None
+    two_sided: bool = False
+    lookback: timedelta | None = None
+    cooldown: timedelta = timedelta(0)
+    kind: str = field(init=False, default="seasonal")
+
+    partitionable = True
+
+    def single_sample(self) -> str | None:
+        return gauge_single_sample(self.metric, self.for_, self.over)
+
+    def semantics(self, sem: Semantics) -> Semantics:
+        return sem if self.lookback is None else replace(sem, lookback=to_microseconds(self.lookback))
+
+    def scores(self, prepared: Prepared, grid: Grid, sem: Semantics) -> Scores:
+        return self.scores_of(prepared.select(self.metric, self.matchers), grid, sem)
+
+    def scores_of(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        sem = self.semantics(sem)
+
+        def compute() -> Scores:
+            now = value(sel, grid, self.over, sem)
+            ago = value(sel, grid, self.over, sem, offset=to_microseconds(self.period))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                score = now.values / ago.values if self.mode == "ratio" else now.values - ago.values
+            present = np.asarray(now.present & ago.present)
+            return Scores(sel=sel, value=np.asarray(now.values), score=np.where(present, score, np.nan),
+                          valid=present, centre=np.asarray(ago.values))
+
+        key = ("SeasonalRule", self.period, self.mode, self.over, grid, sem)
+        return sel.cached(key, compute)  # type: ignore[no-any-return]
+
+    def decide(self, score: np.ndarray) -> np.ndarray:
+        if not self.two_sided:
+            return compare(score, self.op, self.value)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.mode == "ratio":
+                return (score > self.value) | (score < 1.0 / self.value)
+            return np.abs(score) > self.value
+
+    def strength(self, scores: Scores) -> np.ndarray:
+        score = scores.score
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.two_sided:
+                if self.mode == "ratio":
+                    return np.maximum(score, 1.0 / score) / self.value
+                return np.abs(score) / self.value
+            scale = abs(self.value) or 1.0
+            if self.op in (">", ">="):
+                return np.maximum(1.0 + (score - self.value) / scale, 0.0)
+            if self.op in ("<", "<="):
+                return np.maximum(1.0 + (self.value - score) / scale, 0.0)
+            return np.where(compare(score, self.op, self.value), 2.0, 0.0)
+
+    def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
+        s = self.scores(prepared, grid, semantics)
+        enter = cooldown_enter(self.decide(s.score) & s.valid, _steps(self.cooldown, grid))
+        ago = s.centre if s.centre is not None else np.full_like(s.value, np.nan)
+        if self.two_sided:
+            up = s.score >= 1.0 if self.mode == "ratio" else s.score >= 0
+            if self.mode == "ratio":
+                bound = np.where(up, ago * self.value, ago / self.value)
+            else:
+                bound = np.where(up, ago + self.value, ago - self.value)
+        else:
+            bound = ago * self.value if self.mode == "ratio" else ago + self.value
+        return [Condition(rule=self, series=s.sel.table["series"].to_list(), labels=s.sel.label_dicts(),
+                          enter=enter, present=s.valid, value=s.value, severity=self.severity,
+                          score=s.score, bound=np.where(s.valid, bound, np.nan))]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoltWintersRule(AnomalyBase):
+    """Outside a prediction band ``forecast ± threshold·σ`` of a seasonal model (STL or Holt-Winters
+    exponential smoothing) refit every ``refit`` on the trailing ``train`` window, on data resampled to
+    ``resolution``. Refit instants are multiples of ``refit`` since the epoch, so a prefix of the data
+    replays identically.
+
+    σ is out of sample: the standard deviation of the model's own forecast errors (``x − forecast``
+    at instants before ``t``, each forecast made before its instant) over the trailing ``train``
+    window, so the band is as wide as the model's real errors; there is no score until ``refit`` worth
+    of errors has been seen. Example: forecast 80, σ of recent forecast errors 6, x = 110 → score 5.0.
+    """
+
+    season: timedelta = timedelta(days=1)
+    train: timedelta = timedelta(days=7)
+    refit: timedelta = timedelta(days=1)
+    #: Resample to this step before fitting (keeps seasonal models small); the band is held between.
+    resolution: timedelta = timedelta(minutes=15)
+    method: Literal["ets", "stl"] = "stl"
+    kind: str = field(init=False, default="holt_winters")
+
+    def feature_key(self) -> tuple[Any, ...]:
+        return (self.season, self.train, self.refit, self.resolution, self.method)
+
+    def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        x, present = _grid_values(sel, grid, sem)
+        forecast = _holt_winters_forecast(x, grid, self)
+        error = x - forecast
+        width = max(1, to_microseconds(self.train) // grid.step)
+        ok = ~np.isnan(error)
+        count = _window_sums(ok.astype(np.float64), width)
+        s1 = _window_sums(np.where(ok, error, 0.0), width)
+        s2 = _window_sums(np.where(ok, error * error, 0.0), width)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s1 / count
+            sigma = np.sqrt(np.maximum(s2 / count - mean * mean, 0.0) * count / np.maximum(count - 1, 1))
+        enough = count >= max(2, to_microseconds(self.refit) // grid.step // 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.where(sigma > 0, error / sigma, np.nan)
+        valid = present & ~np.isnan(score) & enough
+        score = np.where(valid, score, np.nan)
+        return Scores(sel=sel, value=x, score=score, valid=valid, centre=forecast, spread=sigma)
+
+
+def _forecast(train: np.ndarray, horizon: int, period: int, method: str) -> np.ndarray | None:
+    """Forecast ``horizon`` steps after ``train``."""
     # statsmodels is heavy (about 1 s to import): loaded only when a Holt-Winters rule is evaluated.
     from statsmodels.tsa.holtwinters import ExponentialSmoothing  # noqa: PLC0415
     from statsmodels.tsa.seasonal import STL  # noqa: PLC0415
@@ -346,25 +737,15 @@ def _forecast(train: np.ndarray, horizon: int, period: int, method: str) -> tupl
             fit = STL(series, period=period, robust=True).fit()
             steps = np.arange(1, horizon + 1)
             season = fit.seasonal[len(series) - period + ((steps - 1) % period)]
-            forecast = fit.trend[-1] + season
-            resid = fit.resid
-        else:
-            model = ExponentialSmoothing(series, trend=None,
-                                         seasonal="add" if period >= 2 else None,
-                                         seasonal_periods=period if period >= 2 else None,
-                                         initialization_method="estimated").fit()
-            forecast = np.asarray(model.forecast(horizon))
-            resid = series - np.asarray(model.fittedvalues)
-    sigma = float(np.nanstd(resid))
-    return forecast, sigma
+            return np.asarray(fit.trend[-1] + season)
+        model = ExponentialSmoothing(series, trend=None,
+                                     seasonal="add" if period >= 2 else None,
+                                     seasonal_periods=period if period >= 2 else None,
+                                     initialization_method="estimated").fit()
+        return np.asarray(model.forecast(horizon))
 
 
-def holt_winters(rule: HoltWintersRule, prepared: Prepared, grid: Grid, sem: Semantics) -> list[Condition]:
-    """Outside a prediction band ``forecast ± threshold·σ`` of a seasonal model (STL or Holt-Winters
-    exponential smoothing) refit every ``refit`` on the trailing ``train`` window, on data resampled to
-    ``resolution``. Refit instants are multiples of ``refit`` since the epoch, so a prefix of the data
-    replays identically."""
-    sel, x, present = _grid_values(rule, prepared, grid, sem)
+def _holt_winters_forecast(x: np.ndarray, grid: Grid, rule: HoltWintersRule) -> np.ndarray:
     n, size = x.shape
     res = max(to_microseconds(rule.resolution), grid.step)
     refit = max(to_microseconds(rule.refit), res)
@@ -374,7 +755,6 @@ def holt_winters(rule: HoltWintersRule, prepared: Prepared, grid: Grid, sem: Sem
     # Blocks of `res` since the epoch; a block's mean is known once the block has ended.
     block = instants // res
     forecast = np.full((n, size), np.nan)
-    sigma = np.full((n, size), np.nan)
     first_block = int(block[0]) if size else 0
     n_blocks = int(block[-1] - first_block + 1) if size else 0
     for row in range(n):
@@ -388,19 +768,129 @@ def holt_winters(rule: HoltWintersRule, prepared: Prepared, grid: Grid, sem: Sem
             last_block = fit_at // res - 1 - first_block
             lo = max(0, last_block + 1 - train_blocks)
             if last_block >= 0:
-                result = _forecast(means[lo:last_block + 1], int(refit // res) + 1, period, rule.method)
-                if result is not None:
-                    values, s = result
+                values = _forecast(means[lo:last_block + 1], int(refit // res) + 1, period, rule.method)
+                if values is not None:
                     sel_mask = (instants > fit_at) & (instants <= fit_at + refit)
                     ahead = (block[sel_mask] - first_block) - last_block - 1
                     ahead = np.clip(ahead, 0, len(values) - 1)
                     forecast[row, sel_mask] = values[ahead]
-                    sigma[row, sel_mask] = s
             fit_at += refit
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dev = x - forecast
-        score = np.where(sigma > 0, dev / sigma, np.nan)
-    valid = present & ~np.isnan(score)
-    score = np.where(valid, score, np.nan)
-    enter = _decide(rule, score) & valid
-    return [_cond(rule, sel, enter, valid, x, score, functools.partial(_bound, rule, forecast, sigma, score))]
+    return forecast
+
+
+ScoredRule = AnomalyBase | SeasonalRule
+
+
+@dataclass(frozen=True, kw_only=True)
+class LikelihoodRule(AnomalyBase):
+    """Anomaly likelihood (Ahmad et al., Neurocomputing 2017) of another kind's score.
+
+    The wrapped rule ``of`` gives a raw score ``r`` (its strength, bounded to ``[0, 1]`` as
+    ``r/(1 + r)``, so 0.5 is where ``of`` would fire). Over the trailing ``window`` the raw score has
+    mean ``μ`` and standard deviation ``σ`` (at least 0.0173, as in NAB's HTM detector); its average
+    over the last ``short`` (including ``t``) is ``m``. The likelihood is the Gaussian probability
+    that the short-term average is *not* this high: ``L = Φ((m − μ)/σ)``; the rule fires where
+    ``L > threshold`` (e.g. 0.9999). The score is ``L``.
+
+    Example: the raw score has averaged μ = 0.20 with σ = 0.05 over the last week; over the last
+    15 minutes it averages m = 0.42, so ``(m − μ)/σ = 4.4`` and ``L = 0.999995`` > 0.9999: fires. A
+    series whose raw score is always noisy (large σ) needs a larger jump to reach the same likelihood.
+    """
+
+    of: ScoredRule
+    window: timedelta = timedelta(days=7)
+    short: timedelta = timedelta(minutes=15)
+    min_samples: int | None = None
+    threshold: float = 0.9999
+    direction: Direction = "up"
+    kind: str = field(init=False, default="likelihood")
+
+    def feature_key(self) -> tuple[Any, ...]:
+        return (repr(replace(self.of, name="")), self.window, self.short, self.min_samples)
+
+    def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
+        from scipy.special import ndtr  # noqa: PLC0415 - scipy is heavy: loaded when a likelihood is evaluated
+
+        inner = self.of.scores_of(sel, grid, sem)
+        x = inner.value
+        raw = np.where(inner.valid, nab_scale(self.of.strength(inner)), np.nan)
+        ok = ~np.isnan(raw)
+        width = max(1, to_microseconds(self.window) // grid.step)
+        short = max(1, to_microseconds(self.short) // grid.step)
+        count = _window_sums(ok.astype(np.float64), width)
+        s1 = _window_sums(raw, width)
+        s2 = _window_sums(np.where(ok, raw * raw, 0.0), width)
+        recent = _window_sums(ok.astype(np.float64), short, inclusive=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mu = s1 / count
+            sigma = np.sqrt(np.maximum(s2 / count - mu * mu, 0.0))
+            sigma = np.maximum(sigma, np.sqrt(0.0003))
+            m = _window_sums(raw, short, inclusive=True) / recent
+            z = (m - mu) / sigma
+        valid = inner.valid & (count >= 2) & (recent > 0) & ~np.isnan(z)
+        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        likelihood = np.where(valid, ndtr(z), np.nan)
+        return Scores(sel=sel, value=x, score=likelihood, valid=valid, centre=None, spread=None)
+
+    def strength(self, scores: Scores) -> np.ndarray:
+        """``log(1 − L) / log(1 − threshold)``: 1 at the threshold, 2 at twice as many nines."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tail = np.maximum(1.0 - scores.score, 1e-300)
+            return np.log(tail) / np.log(1.0 - self.threshold)
+
+    def decide(self, score: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return score > self.threshold
+
+
+# ---------------------------------------------------------------------------------- any rule's score
+
+def rule_strength(rule: RuleBase, prepared: Prepared, grid: Grid, sem: Semantics
+                  ) -> tuple[list[str], np.ndarray]:
+    """``(series, strength)`` of any rule: the score over its threshold (1 = at the threshold) for
+    scored kinds; for any other rule 2 where its condition holds and 0 elsewhere."""
+    if isinstance(rule, AnomalyBase | SeasonalRule):
+        s = rule.scores(prepared, grid, sem)
+        strength = np.where(s.valid, rule.strength(s), np.nan)
+        return s.sel.table["series"].to_list(), strength
+    series: list[str] = []
+    parts = []
+    for cond in rule.conditions(prepared, grid, sem):
+        series += cond.series
+        parts.append(np.where(cond.enter & cond.present, 2.0, 0.0))
+    return series, (np.concatenate(parts) if parts else np.zeros((0, grid.size)))
+
+
+def anomaly_score(rule: RuleBase, prepared: Prepared, grid: Grid, sem: Semantics
+                  ) -> tuple[list[str], np.ndarray]:
+    """``(series, score)``: the rule's score as a NAB anomaly score in ``[0, 1]`` — 0.5 at the rule's
+    threshold (:func:`nab_scale`), 0 where it has none — after the rule's ``cooldown``
+    (:func:`peak_cooldown`)."""
+    series, strength = rule_strength(rule, prepared, grid, sem)
+    score = nab_scale(strength)
+    cooldown = getattr(rule, "cooldown", timedelta(0))
+    return series, peak_cooldown(score, _steps(cooldown, grid))
+
+
+def describe(rule: ScoredRule, scores: Scores, row: int, at: int) -> str:
+    """Why the rule's score at (series ``row``, instant index ``at``) is what it is, in words.
+
+    The sentence names the value, the baseline it was compared with and the score against the
+    threshold, e.g. ``"value 120 is 4.00 spreads of 5 from 100 (threshold 3)"``.
+    """
+    x = float(scores.value[row, at])
+    s = float(scores.score[row, at])
+    if not bool(scores.valid[row, at]):
+        return f"value {x:.6g}: no score yet (not enough history)"
+    if isinstance(rule, LikelihoodRule):
+        return f"value {x:.6g}: likelihood {s:.6f} of the {rule.of.kind} score (threshold {rule.threshold})"
+    if isinstance(rule, SeasonalRule):
+        ago = float(scores.centre[row, at]) if scores.centre is not None else float("nan")
+        what = "ratio" if rule.mode == "ratio" else "difference"
+        return f"value {x:.6g} against {ago:.6g} one {rule.period} ago: {what} {s:.4g} (value {rule.value})"
+    centre = float(scores.centre[row, at]) if scores.centre is not None else float("nan")
+    if scores.spread is None:
+        return f"value {x:.6g}, baseline {centre:.6g}: score {s:.4g} (threshold {rule.threshold})"
+    spread = float(scores.spread[row, at])
+    return (f"value {x:.6g} is {s:.2f} spreads of {spread:.6g} from {centre:.6g} "
+            f"(threshold {rule.threshold})")

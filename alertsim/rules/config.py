@@ -4,7 +4,8 @@
 
     rules:
       - name: HighCPU                 # unique
-        kind: threshold               # threshold | zscore | mad | ewma | seasonal | holt_winters | burn_rate
+        kind: threshold               # threshold | zscore | mad | ewma | range | cusum | seasonal |
+                                      # seasonal_band | holt_winters | likelihood | burn_rate
         metric: cpu
         matchers: {service: checkout}
         op: ">"
@@ -33,22 +34,37 @@ from typing import Any
 
 from alertsim.durations import format_duration, parse_duration
 from alertsim.errors import ConfigError
-from alertsim.rules.anomaly import EwmaRule, HoltWintersRule, MadRule, SeasonalRule, ZScoreRule
+from alertsim.rules.anomaly import (
+    CusumRule,
+    EwmaRule,
+    HoltWintersRule,
+    LikelihoodRule,
+    MadRule,
+    RangeRule,
+    SeasonalBandRule,
+    SeasonalRule,
+    ZScoreRule,
+)
 from alertsim.rules.base import RuleBase
 from alertsim.rules.cloudwatch import from_threshold
 from alertsim.rules.model import OPS, Over, Selector
 from alertsim.rules.slo import WORKBOOK_WINDOWS, BurnRateRule, BurnWindow
 from alertsim.rules.threshold import ThresholdRule
 
-Rule = (ThresholdRule | ZScoreRule | MadRule | EwmaRule | SeasonalRule | HoltWintersRule | BurnRateRule)
+Rule = (ThresholdRule | ZScoreRule | MadRule | EwmaRule | RangeRule | CusumRule | SeasonalRule | SeasonalBandRule
+        | HoltWintersRule | LikelihoodRule | BurnRateRule)
 
 RULE_KINDS: dict[str, type[RuleBase]] = {
     "threshold": ThresholdRule,
     "zscore": ZScoreRule,
     "mad": MadRule,
     "ewma": EwmaRule,
+    "range": RangeRule,
+    "cusum": CusumRule,
     "seasonal": SeasonalRule,
+    "seasonal_band": SeasonalBandRule,
     "holt_winters": HoltWintersRule,
+    "likelihood": LikelihoodRule,
     "burn_rate": BurnRateRule,
 }
 
@@ -172,6 +188,32 @@ def _windows(value: Any, ctx: _Ctx) -> tuple[BurnWindow, ...]:
     return tuple(out)
 
 
+def _bool(value: Any, ctx: _Ctx) -> bool:
+    if not isinstance(value, bool):
+        raise ctx.error(f"expected true or false, got {value!r}")
+    return value
+
+
+def _inner_rule(value: Any, ctx: _Ctx) -> dict[str, Any]:
+    """The rule a likelihood wraps: a mapping with ``kind`` and that kind's fields, without ``name`` or
+    ``metric`` (they are the likelihood rule's); built in :func:`_build`."""
+    if not isinstance(value, Mapping) or "kind" not in value:
+        raise ctx.error("expected a rule without name and metric, e.g. {kind: zscore, window: 1d}")
+    kind = value["kind"]
+    if kind not in _SCORED:
+        raise ctx.sub("kind").error(f"{kind!r} has no score to wrap; use one of {', '.join(_SCORED)}")
+    allowed = {k: v for k, v in FIELDS[kind].items() if k not in ("metric", "matchers")}
+    unknown = sorted(set(value) - set(allowed) - {"kind"})
+    if unknown:
+        raise ctx.error(f"unknown key(s) {unknown} for a {kind} score; allowed: {sorted(allowed)}")
+    out = {"kind": kind}
+    for key, item in value.items():
+        if key != "kind":
+            attr, parse = allowed[key]
+            out[attr] = parse(item, ctx.sub(key))
+    return out
+
+
 def _labels_list(value: Any, ctx: _Ctx) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ctx.error(f"expected a list of label names, got {value!r}")
@@ -195,7 +237,11 @@ _ANOMALY: dict[str, tuple[str, Parser]] = {
     **_SERIES,
     "threshold": ("threshold", _positive),
     "direction": ("direction", _choice("up", "down", "both")),
+    "lookback": ("lookback", _duration),
+    "cooldown": ("cooldown", _duration),
 }
+_WINDOWED: dict[str, tuple[str, Parser]] = {
+    **_ANOMALY, "window": ("window", _duration), "min_samples": ("min_samples", _int)}
 FIELDS: dict[str, dict[str, tuple[str, Parser]]] = {
     "threshold": {**_SERIES, "op": ("op", _choice(*OPS)), "value": ("value", _number),
                   "over": ("over", _over), "clear": ("clear", _number),
@@ -205,14 +251,23 @@ FIELDS: dict[str, dict[str, tuple[str, Parser]]] = {
                   "datapoints_to_alarm": ("datapoints_to_alarm", _int),
                   "treat_missing_data": ("treat_missing_data",
                                          _choice("missing", "ignore", "breaching", "notBreaching"))},
-    "zscore": {**_ANOMALY, "window": ("window", _duration), "min_samples": ("min_samples", _int)},
-    "mad": {**_ANOMALY, "window": ("window", _duration), "min_samples": ("min_samples", _int)},
-    "ewma": {**_ANOMALY, "halflife": ("halflife", _duration), "warmup": ("warmup", _duration)},
+    "zscore": _WINDOWED,
+    "mad": _WINDOWED,
+    "range": _WINDOWED,
+    "cusum": {**_WINDOWED, "drift": ("drift", _positive)},
+    "ewma": {**_ANOMALY, "halflife": ("halflife", _duration), "warmup": ("warmup", _duration),
+             "min_samples": ("min_samples", _int)},
     "seasonal": {**_SERIES, "period": ("period", _duration), "mode": ("mode", _choice("ratio", "difference")),
-                 "op": ("op", _choice(*OPS)), "value": ("value", _number), "over": ("over", _over)},
+                 "op": ("op", _choice(*OPS)), "value": ("value", _number), "over": ("over", _over),
+                 "two_sided": ("two_sided", _bool), "lookback": ("lookback", _duration),
+                 "cooldown": ("cooldown", _duration)},
+    "seasonal_band": {**_ANOMALY, "period": ("period", _duration), "seasons": ("seasons", _int),
+                      "smooth": ("smooth", _duration), "floor": ("floor", _number)},
     "holt_winters": {**_ANOMALY, "season": ("season", _duration), "train": ("train", _duration),
                      "refit": ("refit", _duration), "resolution": ("resolution", _duration),
                      "method": ("method", _choice("ets", "stl"))},
+    "likelihood": {**_WINDOWED, "of": ("of", _inner_rule), "short": ("short", _duration),
+                   "threshold": ("threshold", _probability)},
     "burn_rate": {"objective": ("objective", _probability), "period": ("period", _duration),
                   "good": ("good", _selector), "bad": ("bad", _selector), "total": ("total", _selector),
                   "windows": ("windows", _windows), "by": ("by", _labels_list)},
@@ -224,8 +279,14 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "ewma": ("metric",),
     "seasonal": ("metric", "value"),
     "holt_winters": ("metric",),
+    "range": ("metric",),
+    "cusum": ("metric",),
+    "seasonal_band": ("metric",),
+    "likelihood": ("metric", "of"),
     "burn_rate": ("objective", "total"),
 }
+#: Kinds with a continuous score that a likelihood can wrap.
+_SCORED = ("zscore", "mad", "ewma", "range", "cusum", "seasonal", "seasonal_band", "holt_winters")
 _CLOUDWATCH_OPTIONS = ("period", "statistic", "evaluation_periods", "datapoints_to_alarm", "treat_missing_data")
 #: Keys whose natural value is itself a list or mapping: a list there is not a grid.
 _STRUCTURED = {"windows", "by", "matchers", "labels", "annotations", "good", "bad", "total"}
@@ -239,7 +300,7 @@ def _grid_axes(spec: Mapping[str, Any]) -> list[tuple[tuple[str, ...], list[Any]
             continue
         if isinstance(value, list):
             axes.append(((key,), value))
-        elif key == "over" and isinstance(value, Mapping):
+        elif key in ("over", "of") and isinstance(value, Mapping):
             axes += [((key, k), v) for k, v in value.items() if isinstance(v, list)]
     return axes
 
@@ -299,8 +360,19 @@ def _build(spec: Mapping[str, Any], ctx: _Ctx, suffix: str | None) -> Rule:
                 f"{'<=' if op in ('>', '>=') else '>='} {_show(value)}, got {_show(clear)}")
         if op in ("==", "!="):
             raise _Ctx(ctx.file, ctx.rule, "clear").error("clear needs op >, >=, < or <=")
-    if kind in ("zscore", "mad") and kwargs.get("window", timedelta(hours=1)) <= timedelta(0):
-        raise _Ctx(ctx.file, ctx.rule, "window").error("must be longer than 0s")
+    for key in ("window", "halflife", "period", "short", "smooth"):
+        if key in kwargs and isinstance(kwargs[key], timedelta) and kwargs[key] <= timedelta(0):
+            raise _Ctx(ctx.file, ctx.rule, key).error("must be longer than 0s")
+    if kind == "seasonal" and kwargs.get("two_sided") and kwargs.get("mode", "ratio") == "ratio" \
+            and not kwargs["value"] > 1:
+        raise _Ctx(ctx.file, ctx.rule, "value").error(
+            f"a two-sided ratio fires outside [1/value, value], so value must be above 1, got {kwargs['value']}")
+    if kind == "likelihood":
+        inner = dict(kwargs["of"])
+        inner_kind = inner.pop("kind")
+        inner_type: Any = RULE_KINDS[inner_kind]
+        kwargs["of"] = inner_type(name=f"{kwargs['name']}.of", metric=kwargs["metric"],
+                                  matchers=kwargs.get("matchers", {}), **inner)
     if kind == "threshold" and not kwargs.keys().isdisjoint(_CLOUDWATCH_OPTIONS):
         return from_threshold(kwargs, file=ctx.file)  # type: ignore[return-value]
     return RULE_KINDS[kind](**kwargs)  # type: ignore[return-value]

@@ -1,7 +1,8 @@
 """Causality of the anomaly rules: replaying a prefix of the data gives exactly the alerts that replaying
 all of it gives, up to the cut.
 
-For every kind (zscore, mad, ewma, seasonal, holt_winters — STL and exponential smoothing), Hypothesis
+For every kind (zscore, mad, ewma, range, cusum, seasonal one- and two-sided, seasonal_band, likelihood,
+holt_winters — STL and exponential smoothing — with and without a cooldown), Hypothesis
 picks the cut. Up to the cut the prefix replay must have the same evaluations (state exactly, score to
 rounding) and the same alerts: every alert of the full replay that fired at or before the cut, with the
 same ``active_at`` and ``fired_at``, and its ``resolved_at`` if that is at or before the cut, else null
@@ -20,7 +21,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alertsim.replay import replay
-from alertsim.rules import EwmaRule, HoltWintersRule, MadRule, Over, SeasonalRule, ZScoreRule
+from alertsim.rules import (
+    CusumRule,
+    EwmaRule,
+    HoltWintersRule,
+    LikelihoodRule,
+    MadRule,
+    Over,
+    RangeRule,
+    SeasonalBandRule,
+    SeasonalRule,
+    ZScoreRule,
+)
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 STEP = timedelta(minutes=1)
@@ -36,6 +48,17 @@ RULES = {
     "seasonal": SeasonalRule(name="S", metric="latency", period=timedelta(hours=6), mode="ratio", op=">",
                              value=1.3, over=Over(fn="avg", window=timedelta(minutes=10)),
                              for_=timedelta(minutes=5)),
+    "range": RangeRule(name="R", metric="latency", window=timedelta(hours=6), threshold=0.05,
+                       cooldown=timedelta(minutes=20)),
+    "cusum": CusumRule(name="C", metric="latency", window=timedelta(hours=2), threshold=8.0, direction="up",
+                       keep_firing_for=timedelta(minutes=2)),
+    "seasonal_two_sided": SeasonalRule(name="S2", metric="latency", period=timedelta(hours=6), mode="ratio",
+                                       value=1.25, two_sided=True, cooldown=timedelta(minutes=30)),
+    "seasonal_band": SeasonalBandRule(name="SB", metric="latency", period=timedelta(hours=2), seasons=3,
+                                      threshold=4.0, lookback=timedelta(minutes=2)),
+    "likelihood": LikelihoodRule(name="L", metric="latency", of=ZScoreRule(name="L.of", metric="latency",
+                                                                           window=timedelta(hours=1)),
+                                 window=timedelta(hours=6), short=timedelta(minutes=2), threshold=0.99),
     # Model fits are the slow part: one host, a refit every 3 hours (the schedule still crosses cuts).
     "holt_winters_stl": HoltWintersRule(name="HS", metric="latency", matchers={"host": "b"},
                                         season=timedelta(hours=2), train=timedelta(hours=8),

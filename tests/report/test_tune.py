@@ -57,5 +57,5 @@ def test_features_are_computed_once_per_window(world):
     replay(prepared, rules)
     selection = next(v for k, v in prepared.cache.items() if k[0] == "select")
     value_keys = [k for k in selection.cache if k[0] == "value"]
-    zscore_keys = [k for k in selection.cache if k[0] == "zscore"]
+    zscore_keys = [k for k in selection.cache if k[0] == "ZScoreRule"]
     assert len(value_keys) == 1 and len(zscore_keys) == 1
