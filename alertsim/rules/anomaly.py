@@ -511,39 +511,65 @@ class RangeRule(AnomalyBase):
         return Scores(sel=sel, value=x, score=score, valid=valid, centre=centre, spread=span)
 
 
+def _page_cusum(steps: np.ndarray, reset: float) -> np.ndarray:
+    """Page's one-sided CUSUM ``S = max(0, S + step)`` of each row, restarting from 0 after every instant at
+    which ``S > reset``. Between restarts it is ``C − min(0, running min of C)`` for the cumulative sum
+    ``C``, so the loop is over alarms, not samples.
+
+    >>> _page_cusum(np.array([[1.0, 2.0, -5.0, 3.0, 3.0, 1.0]]), 4.5).tolist()
+    [[1.0, 3.0, 0.0, 3.0, 6.0, 1.0]]
+    """
+    out = np.zeros_like(steps)
+    for row in range(steps.shape[0]):
+        pos = 0
+        size = steps.shape[1]
+        while pos < size:
+            c = np.cumsum(steps[row, pos:])
+            s = c - np.minimum(np.minimum.accumulate(c), 0.0)
+            over = np.flatnonzero(s > reset)
+            end = size if over.size == 0 else pos + int(over[0]) + 1
+            out[row, pos:end] = s[:end - pos]
+            pos = end
+    return out
+
+
 @dataclass(frozen=True, kw_only=True)
 class CusumRule(AnomalyBase):
     """Two-sided CUSUM change-point chart on the z-score against the trailing ``window``.
 
-    Each new sample adds ``z − drift`` to the upper sum and ``−z − drift`` to the lower one, and neither
-    sum goes below 0 (Page's CUSUM: ``S⁺ = max(0, S⁺ + z − k)``, ``S⁻ = max(0, S⁻ − z − k)``). The score
-    is ``S⁺`` when it is the larger, else ``−S⁻``: how many sigmas of evidence for a level shift up or
-    down have piled up. Example (``drift: 0.5``): after a shift, samples at z = 2, 2.5, 3 give
-    S⁺ = 1.5, 3.5, 6.0 — a level shift of 2-3σ fires ``threshold: 5`` on the third sample, where a
-    z-score rule at 5σ would never fire.
+    Each new sample adds ``z − drift`` to the upper sum and ``−z − drift`` to the lower one, neither sum
+    goes below 0, and a sum restarts from 0 once it has passed ``threshold`` (Page's CUSUM:
+    ``S⁺ = max(0, S⁺ + z − k)``, ``S⁻ = max(0, S⁻ − z − k)``). ``z`` is clipped to ``±clip`` so that one
+    wild sample (or a flat window, whose std is 0) adds at most ``clip − k``: it takes a run of
+    shifted samples to fire. The score is ``S⁺`` when it is the larger, else ``−S⁻``: how many sigmas
+    of evidence for a level shift up or down have piled up.
+
+    Example (``drift: 0.5``, ``threshold: 5``): after a shift, samples at z = 2, 2.5, 3 give
+    S⁺ = 1.5, 3.5, 6.0 — a level shift of 2-3σ fires on the third sample, where a z-score rule at 5σ
+    would never fire; the sum then restarts from 0.
     """
 
     window: timedelta = timedelta(days=1)
     #: Slack ``k`` in sigmas subtracted from every sample: shifts smaller than about ``2k`` never pile up.
     drift: float = 0.5
+    #: Largest ``|z|`` one sample contributes.
+    clip: float = 4.0
     min_samples: int | None = None
     threshold: float = 5.0
     kind: str = field(init=False, default="cusum")
 
     def feature_key(self) -> tuple[Any, ...]:
-        return (self.window, self.drift, self.min_samples)
+        return (self.window, self.drift, self.clip, self.min_samples, self.threshold)
 
     def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         x, present = _grid_values(sel, grid, sem)
         width = max(1, to_microseconds(self.window) // grid.step)
         z, valid, centre, _ = _zscore_features(x, present, width, 2)
         valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
-        step = np.where(valid & _fresh(sel, grid, present), np.clip(np.nan_to_num(z), -50.0, 50.0), 0.0)
-        counted = step != 0
-        upper = np.cumsum(np.where(counted, step - self.drift, 0.0), axis=1)
-        lower = np.cumsum(np.where(counted, -step - self.drift, 0.0), axis=1)
-        s_up = upper - np.minimum(np.minimum.accumulate(upper, axis=1), 0.0)
-        s_down = lower - np.minimum(np.minimum.accumulate(lower, axis=1), 0.0)
+        counted = valid & _fresh(sel, grid, present)
+        z = np.clip(np.nan_to_num(z), -self.clip, self.clip)
+        s_up = _page_cusum(np.where(counted, z - self.drift, 0.0), self.threshold)
+        s_down = _page_cusum(np.where(counted, -z - self.drift, 0.0), self.threshold)
         score = np.where(s_up >= s_down, s_up, -s_down)
         valid &= present
         score = np.where(valid, score, np.nan)

@@ -254,7 +254,7 @@ FIELDS: dict[str, dict[str, tuple[str, Parser]]] = {
     "zscore": _WINDOWED,
     "mad": _WINDOWED,
     "range": _WINDOWED,
-    "cusum": {**_WINDOWED, "drift": ("drift", _positive)},
+    "cusum": {**_WINDOWED, "drift": ("drift", _positive), "clip": ("clip", _positive)},
     "ewma": {**_ANOMALY, "halflife": ("halflife", _duration), "warmup": ("warmup", _duration),
              "min_samples": ("min_samples", _int)},
     "seasonal": {**_SERIES, "period": ("period", _duration), "mode": ("mode", _choice("ratio", "difference")),
