@@ -1,18 +1,25 @@
-"""Durations in Prometheus' grammar: ``500ms``, ``30s``, ``5m``, ``1h30m``, ``7d``, ``2w``, ``1y``.
+"""Durations in Prometheus' grammar (``500ms``, ``30s``, ``5m``, ``1h30m``, ``7d``, ``2w``, ``1y``) and
+instants in ISO 8601 / RFC 3339 — the one parser of both for every option, file and API argument.
 
 Units must appear largest first, each at most once; ``0`` alone means zero. A ``timedelta`` passes
-through unchanged, so every API that takes a duration accepts either.
+through unchanged, so every API that takes a duration accepts either. An instant is an aware or naive
+``datetime`` or an ISO-8601 string (``Z`` allowed); naive means UTC unless the caller requires an offset.
 
 >>> parse_duration("1h30m")
 datetime.timedelta(seconds=5400)
 >>> format_duration(parse_duration("90s"))
 '1m30s'
+>>> parse_instant("2026-03-02T00:00:00Z", field="start")
+datetime.datetime(2026, 3, 2, 0, 0, tzinfo=datetime.timezone.utc)
+>>> instant_us("1970-01-01T00:00:01", field="start")
+1000000
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from alertsim.errors import ConfigError
 
@@ -92,3 +99,53 @@ def describe_span(span: timedelta) -> str:
     if span >= timedelta(days=2):
         return f"{span / timedelta(days=1):.0f} days"
     return f"{span / timedelta(hours=1):.1f} hours"
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EXAMPLE_INSTANT = "2026-03-02T00:00:00Z"
+
+
+def parse_instant(value: Any, *, field: str, file: str | None = None, naive_is_utc: bool = True,
+                  relative: bool = False) -> datetime:
+    """An instant as an aware ``datetime``: a ``datetime`` or an ISO-8601 / RFC 3339 string.
+
+    ``naive_is_utc=False`` refuses an instant without an offset (Alertmanager's API always has one);
+    ``relative=True`` also takes ``now`` and ``now-30d`` (a duration before the present).
+    A ``ConfigError`` names ``field`` (and ``file``) and shows the accepted form.
+    """
+    allowed = f"an ISO-8601 instant such as {EXAMPLE_INSTANT}" + (", 'now' or 'now-30d'" if relative else "")
+    if isinstance(value, str):
+        text = value.strip()
+        if relative and text.lower() == "now":
+            return datetime.now(UTC)
+        if relative and text.lower().startswith("now-") and _PATTERN.fullmatch(text[4:].strip()):
+            return datetime.now(UTC) - parse_duration(text[4:], field=field)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ConfigError(f"{value!r} is not {allowed}", field=field, file=file) from None
+    elif isinstance(value, datetime):
+        parsed = value
+    else:
+        raise ConfigError(f"expected {allowed}, got {value!r} ({type(value).__name__})", field=field, file=file)
+    if parsed.tzinfo is None:
+        if not naive_is_utc:
+            raise ConfigError(f"{value!r} has no time zone offset; write e.g. {EXAMPLE_INSTANT}",
+                              field=field, file=file)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def to_us(instant: datetime) -> int:
+    """An aware ``datetime`` as integer microseconds since the epoch, alertsim's unit of time."""
+    return (instant - EPOCH) // timedelta(microseconds=1)
+
+
+def to_datetime(us: int) -> datetime:
+    """The UTC instant ``us`` microseconds after the epoch."""
+    return EPOCH + timedelta(microseconds=int(us))
+
+
+def instant_us(value: Any, *, field: str, naive_is_utc: bool = True, relative: bool = False) -> int:
+    """:func:`parse_instant` as microseconds since the epoch."""
+    return to_us(parse_instant(value, field=field, naive_is_utc=naive_is_utc, relative=relative))

@@ -247,10 +247,8 @@ def replay_dataset(dataset: Dataset | str | os.PathLike[str], rules: Sequence[Ru
     if not series.height:
         raise InputError(f"{ds.path} holds no samples", file=ds.path)
     step = to_microseconds(eval_interval, field="eval_interval")
-    first = instant_us(start, "start")
-    last = instant_us(end, "end")
-    first = int(series["first_us"].min()) if first is None else first  # type: ignore[arg-type]
-    last = int(series["last_us"].max()) if last is None else last  # type: ignore[arg-type]
+    first = int(series["first_us"].min()) if start is None else instant_us(start, field="start")  # type: ignore[arg-type]
+    last = int(series["last_us"].max()) if end is None else instant_us(end, field="end")  # type: ignore[arg-type]
     grid = Grid.covering(first, last, step)
     grid_start, grid_end = to_datetime(grid.t0), to_datetime(grid.t0 + grid.step * max(grid.size - 1, 0))
     parts = plan_partitions(series, rules, max_points=max_points)

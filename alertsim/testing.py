@@ -44,12 +44,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
-from alertsim.durations import Duration, format_duration, to_microseconds
+from alertsim.durations import Duration, format_duration, instant_us, to_microseconds
 from alertsim.errors import AlertsimError, InputError, Problem
 from alertsim.frames import INSTANT, METRICS, label_columns, problems, series_expr
 
@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 #: Prometheus refuses range queries of more than 11,000 points per series; chunks stay below it.
 MAX_POINTS_PER_QUERY = 10_000
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CONFIG = "# written by alertsim.testing: no scrape targets, the data is backfilled\nscrape_configs: []\n"
 
 
@@ -227,7 +226,7 @@ def range_query_params(expr: str, start: datetime | str, end: datetime | str, st
     ...                                                     "1970-01-01T06:00:00Z", "1s")]
     [('0.000', '9999.000'), ('10000.000', '19999.000'), ('20000.000', '21600.000')]
     """
-    first, last = _instant_us(start, "start"), _instant_us(end, "end")
+    first, last = instant_us(start, field="start"), instant_us(end, field="end")
     step_us = to_microseconds(step, field="step")
     if step_us <= 0 or step_us % 1000:
         raise InputError(f"step must be a positive whole number of milliseconds, got {step!r}")
@@ -391,19 +390,6 @@ def _binary(name: str) -> str:
     if path is None:
         raise AlertsimError(f"{name} not found: install Debian's 'prometheus' package")
     return path
-
-
-def _instant_us(value: datetime | str, field: str) -> int:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InputError(f"{field}: {value!r} is not an ISO-8601 instant") from None
-    if not isinstance(value, datetime):
-        raise InputError(f"{field}: expected a datetime or ISO-8601 text, got {type(value).__name__}")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 def _seconds(us: int) -> str:

@@ -1,14 +1,23 @@
-"""Durations in Prometheus' grammar: what parses, to what, and what is refused."""
+"""Durations in Prometheus' grammar and ISO-8601 instants: what parses, to what, and what is refused."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alertsim.durations import format_duration, parse_duration, to_microseconds
+from alertsim.durations import (
+    format_duration,
+    instant_us,
+    parse_duration,
+    parse_instant,
+    to_datetime,
+    to_microseconds,
+    to_us,
+)
 from alertsim.errors import ConfigError
 
 
@@ -90,3 +99,43 @@ def test_to_microseconds_is_exact_for_long_durations():
 def test_format_then_parse_is_the_identity_at_millisecond_resolution(milliseconds):
     value = timedelta(milliseconds=milliseconds)
     assert parse_duration(format_duration(value)) == value
+
+
+# --- instants: the one parser of every option, file and API argument --------------------------------
+
+@pytest.mark.parametrize(("value", "expected_us"), [
+    ("1970-01-01T00:00:01Z", 1_000_000),
+    ("1970-01-01T00:00:01z", 1_000_000),
+    ("1970-01-01T00:00:01", 1_000_000),                       # naive means UTC
+    ("1970-01-01T01:00:01+01:00", 1_000_000),
+    (" 1970-01-01 00:00:01.5Z ", 1_500_000),
+    ("1970-01-02", 86_400_000_000),
+    (datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC), 1_000_000),
+    (datetime(1970, 1, 1, 0, 0, 1), 1_000_000),
+])
+def test_instants_parse_to_microseconds(value, expected_us):
+    assert instant_us(value, field="start") == expected_us
+    assert to_us(to_datetime(expected_us)) == expected_us
+
+
+@pytest.mark.parametrize(("value", "kwargs", "words"), [
+    ("yesterday", {}, "is not an ISO-8601 instant such as 2026-03-02T00:00:00Z"),
+    ("now", {}, "is not an ISO-8601 instant"),
+    ("2026-13-01", {}, "is not an ISO-8601 instant"),
+    (12345, {}, "expected an ISO-8601 instant"),
+    (None, {}, "expected an ISO-8601 instant"),
+    ("2026-03-02T00:00:00", {"naive_is_utc": False}, "has no time zone offset"),
+    ("now-30 days", {"relative": True}, "'now' or 'now-30d'"),
+    ("then", {"relative": True}, "'now' or 'now-30d'"),
+])
+def test_bad_instants_name_the_field_and_the_form(value, kwargs, words):
+    with pytest.raises(ConfigError, match=re.escape(words)) as caught:
+        parse_instant(value, field="end", file="silences.json", **kwargs)
+    assert caught.value.field == "end" and caught.value.file == "silences.json"
+
+
+def test_relative_instants_count_back_from_now():
+    before = datetime.now(UTC)
+    month_ago = parse_instant("now-30d", field="start", relative=True)
+    assert before - timedelta(days=30) <= month_ago <= datetime.now(UTC) - timedelta(days=30)
+    assert parse_instant("NOW", field="end", relative=True) >= before

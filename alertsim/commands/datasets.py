@@ -6,7 +6,7 @@ committed sample byte for byte.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +15,8 @@ import typer
 
 from alertsim import datasets
 from alertsim.cli import console, fail, print_frame
-from alertsim.errors import AlertsimError, ConfigError
+from alertsim.durations import parse_instant
+from alertsim.errors import AlertsimError
 
 datasets_app = typer.Typer(help="Generate the seeded, synthetic sample data set.", no_args_is_help=True)
 
@@ -23,12 +24,7 @@ datasets_app = typer.Typer(help="Generate the seeded, synthetic sample data set.
 def _parse_start(text: str | None) -> datetime:
     if text is None:
         return datasets.SAMPLE_START
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"must be an ISO-8601 date or instant such as 2026-03-02 or 2026-03-02T00:00Z, "
-                          f"got {text!r}", field="--start") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return parse_instant(text, field="--start")
 
 
 @datasets_app.command("generate")

@@ -13,7 +13,7 @@ import typer
 
 from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
 from alertsim.commands import add_group, import_incidents
-from alertsim.durations import format_duration
+from alertsim.durations import format_duration, parse_instant
 from alertsim.errors import AlertsimError, ConfigError, InputError, Notice
 from alertsim.frames import INCIDENTS, SHIFTS, Schema, conform
 from alertsim.io.incidents import read_incidents
@@ -49,14 +49,7 @@ import_app = typer.Typer(help="Import incident history from on-call tools.", no_
 # --------------------------------------------------------------------------------------------- helpers
 
 def _instant(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"{text!r} is not an ISO-8601 instant such as 2026-03-02T00:00:00Z",
-                          field=option) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None if text is None else parse_instant(text, field=option).astimezone(UTC)
 
 
 def _manifest_period(run_dir: Path) -> tuple[datetime, datetime] | None:

@@ -28,12 +28,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
-from alertsim.durations import Duration, parse_duration, to_microseconds
+from alertsim.durations import Duration, instant_us, to_microseconds
 from alertsim.errors import AlertsimError, ConfigError, InputError
 from alertsim.io.rundir import frame_format, write_frame
 from alertsim.rules.reads import reads
@@ -130,23 +130,6 @@ def chunk_ranges(start_us: int, end_us: int, step_us: int, *, max_points: int = 
         out.append((at, stop))
         at = stop + step_us
     return out
-
-
-def _instant(value: datetime | str, field: str) -> int:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() == "now":
-            value = datetime.now(UTC)
-        elif text.lower().startswith("now-"):
-            value = datetime.now(UTC) - parse_duration(text[4:], field=field)
-        else:
-            try:
-                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                raise ConfigError(f"{value!r} is not an ISO-8601 instant, 'now' or 'now-30d'", field=field) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 def _seconds(us: int) -> str:
@@ -260,7 +243,7 @@ def fetch(url: str, queries: Sequence[str], *, start: datetime | str, end: datet
     Raises ``ConfigError`` for a bad argument or a query Prometheus rejects, ``FetchError`` when
     Prometheus cannot be reached after every retry.
     """
-    start_us, end_us = _instant(start, "start"), _instant(end, "end")
+    start_us, end_us = instant_us(start, field="start", relative=True), instant_us(end, field="end", relative=True)
     step_us = to_microseconds(step, field="step")
     if step_us % 1000:
         raise ConfigError("step must be whole milliseconds", field="step")
@@ -328,7 +311,7 @@ def fetch_rules(url: str, rules: Iterable[Any], *, start: datetime | str, end: d
     Samples come from instant queries of ``selector[chunk]`` (``/api/v1/query``), so they are not
     resampled to a step; ``chunk`` bounds the samples per request. Raises as :func:`fetch`.
     """
-    start_us, end_us = _instant(start, "start"), _instant(end, "end")
+    start_us, end_us = instant_us(start, field="start", relative=True), instant_us(end, field="end", relative=True)
     if end_us < start_us:
         raise ConfigError("end is before start", field="end")
     chunk_us = to_microseconds(chunk, field="chunk")

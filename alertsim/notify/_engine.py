@@ -33,14 +33,14 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from alertsim.durations import Duration, to_microseconds
+from alertsim.durations import Duration, instant_us, to_microseconds, to_us
 from alertsim.errors import ConfigError, InputError, Problem
 from alertsim.frames import ALERTS, INSTANT, NOTIFICATIONS, PAGES, validate
 from alertsim.notify._config import (
@@ -211,8 +211,8 @@ def _mute_bounds(table: _Alerts, config: AlertmanagerConfig, silences: Sequence[
     """Per label set: flat boundaries of the spans in which inhibition or a silence mutes it."""
     spans: list[list[tuple[int, int]]] = [[] for _ in table.fp_labels]
     for silence in silences:
-        start = _epoch_us(silence.starts_at)
-        stop = _epoch_us(silence.ends_at) + 1
+        start = to_us(silence.starts_at)
+        stop = to_us(silence.ends_at) + 1
         for fp, labels in enumerate(table.fp_labels):
             if silence.matches(labels):
                 spans[fp].append((start, stop))
@@ -438,25 +438,6 @@ def _needs_update(entry: tuple[int, frozenset[int], frozenset[int], int] | None,
 
 # --- public entry point --------------------------------------------------------------------------
 
-def _instant_us(value: datetime | str, *, field: str) -> int:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfigError(f"{value!r} is not an ISO 8601 instant", field=field) from None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ConfigError(f"expected a timezone-aware datetime, got {value!r}", field=field)
-    return _epoch_us(value)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _epoch_us(instant: datetime) -> int:
-    """A timezone-aware instant as integer µs since the Unix epoch."""
-    return (instant - _EPOCH) // timedelta(microseconds=1)
-
-
 def _paging_integration(receiver: Receiver, explicit: bool) -> int | None:
     for k, integration in enumerate(receiver.integrations):
         if integration.kind in PAGING_INTEGRATIONS:
@@ -593,7 +574,7 @@ def _end_us(table: _Alerts, routes: Sequence[Route], end: datetime | str | None)
     """Where the simulation stops: ``end``, or the last arrival or resolution plus the longest
     ``group_wait + group_interval`` (so final resolved notifications are sent)."""
     if end is not None:
-        return _instant_us(end, field="end")
+        return instant_us(end, field="end", naive_is_utc=False)
     last = max(max(table.fired), max((r for r in table.resolved if r < NEVER), default=0))
     slack = max(to_microseconds(r.group_wait) + to_microseconds(r.group_interval) for r in routes)
     return last + slack

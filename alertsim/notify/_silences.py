@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from alertsim.durations import parse_instant
 from alertsim.errors import ConfigError
 from alertsim.notify._matchers import Matcher, Operator, parse_matchers
 
@@ -63,18 +64,6 @@ _API_KEYS = frozenset({"id", "matchers", "startsAt", "endsAt", "createdBy", "com
 _MATCHER_KEYS = frozenset({"name", "value", "isRegex", "isEqual"})
 
 
-def _instant(value: Any, *, file: str, field: str) -> datetime:
-    if not isinstance(value, str):
-        raise ConfigError(f"expected an RFC 3339 timestamp, got {value!r}", file=file, field=field)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"{value!r} is not an RFC 3339 timestamp", file=file, field=field) from None
-    if parsed.tzinfo is None:
-        raise ConfigError(f"{value!r} has no time zone offset", file=file, field=field)
-    return parsed
-
-
 def silences_from_api(items: Any, *, file: str = "<silences>") -> tuple[Silence, ...]:
     """Silences from Alertmanager's API v2 JSON (``GET /api/v2/silences``, ``amtool silence query -o json``)."""
     if not isinstance(items, list):
@@ -104,8 +93,10 @@ def silences_from_api(items: Any, *, file: str = "<silences>") -> tuple[Silence,
                 raise ConfigError(str(exc), file=file, field=spot) from None
         try:
             out.append(Silence(matchers=tuple(matchers),
-                               starts_at=_instant(item.get("startsAt"), file=file, field=f"{where}.startsAt"),
-                               ends_at=_instant(item.get("endsAt"), file=file, field=f"{where}.endsAt"),
+                               starts_at=parse_instant(item.get("startsAt"), naive_is_utc=False, file=file,
+                                                       field=f"{where}.startsAt"),
+                               ends_at=parse_instant(item.get("endsAt"), naive_is_utc=False, file=file,
+                                                     field=f"{where}.endsAt"),
                                comment=str(item.get("comment", "")), created_by=str(item.get("createdBy", "")),
                                silence_id=item.get("id")))
         except ConfigError as exc:

@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import polars as pl
 
+from alertsim.durations import to_datetime as from_us
+from alertsim.durations import to_us
 from alertsim.errors import ConfigError
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000
 MINUTE_US = 60 * US
 HOUR_US = 3600 * US
@@ -53,16 +54,6 @@ def zone(name: str, *, field: str = "tz") -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin', "
                           "'America/New_York' or 'UTC'", field=field) from None
-
-
-def to_us(instant: datetime) -> int:
-    """An aware ``datetime`` as integer microseconds since the epoch."""
-    return (instant - EPOCH) // timedelta(microseconds=1)
-
-
-def from_us(us: int) -> datetime:
-    """Integer microseconds since the epoch as an aware UTC ``datetime``."""
-    return EPOCH + timedelta(microseconds=int(us))
 
 
 def local_to_utc_us(wall: datetime, tz: str) -> int:

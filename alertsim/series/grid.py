@@ -1,45 +1,23 @@
 """The evaluation grid of a replay: instants ``t0 + k·step`` that are multiples of the interval since the
 epoch, covering the requested window or the bulk of the samples, sized against the memory budget.
 
->>> instant_us("1970-01-01T00:01:00Z", "start")
-60000000
+Instants are parsed by :func:`alertsim.durations.instant_us`, the one parser of every option and file.
+
 >>> to_datetime(60_000_000)
 datetime.datetime(1970, 1, 1, 0, 1, tzinfo=datetime.timezone.utc)
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 
 from alertsim.budget import check_size
-from alertsim.durations import Duration, to_microseconds
+from alertsim.durations import EPOCH, Duration, instant_us, to_datetime, to_microseconds
 from alertsim.errors import ConfigError, Notice
 from alertsim.series.prepared import Prepared
 from alertsim.series.vectors import Grid
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_datetime(us: int) -> datetime:
-    """The UTC instant ``us`` microseconds after the epoch."""
-    return EPOCH + timedelta(microseconds=int(us))
-
-
-def instant_us(value: datetime | str | None, field: str) -> int | None:
-    """Microseconds since the epoch of an instant (an ISO-8601 string or a datetime; naive means UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfigError(f"{value!r} is not an ISO-8601 instant", field=field) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int((value - EPOCH) / timedelta(microseconds=1))
-
 
 #: Bytes a replay holds per (series, instant) while it evaluates a rule (condition, presence, value,
 #: index), used to refuse grids that cannot fit before any work starts.
@@ -59,8 +37,8 @@ def make_grid(prepared: Prepared, eval_interval: Duration, start: datetime | str
     step = to_microseconds(eval_interval, field="eval_interval")
     if step <= 0:
         raise ConfigError("must be longer than 0s", field="eval_interval")
-    first = instant_us(start, "start")
-    last = instant_us(end, "end")
+    first = None if start is None else instant_us(start, field="start")
+    last = None if end is None else instant_us(end, field="end")
     bulk_first, bulk_last = _bulk_span(prepared, notices if notices is not None else [])
     first = bulk_first if first is None else first
     last = bulk_last if last is None else last

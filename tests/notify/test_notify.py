@@ -408,7 +408,7 @@ def test_missing_columns_are_an_input_error():
     ({"paging_receivers": ["nobody"]}, "unknown paging receiver"),
     ({"page_on": "sometimes"}, "page_on"),
     ({"urgency": {"page": "urgent"}}, "'high' or 'low'"),
-    ({"end": "yesterday"}, "ISO 8601"),
+    ({"end": "yesterday"}, "ISO-8601"),
     ({"group_gc_interval": "30 s"}, "not a duration"),
 ])
 def test_bad_arguments_are_config_errors(kwargs, message):
