@@ -118,7 +118,7 @@ def parse_instant(value: Any, *, field: str, file: str | None = None, naive_is_u
         text = value.strip()
         if relative and text.lower() == "now":
             return datetime.now(UTC)
-        if relative and text.lower().startswith("now-") and _PATTERN.fullmatch(text[4:].strip()):
+        if relative and text.lower().startswith("now-") and text[4:].strip() and _PATTERN.fullmatch(text[4:].strip()):
             return datetime.now(UTC) - parse_duration(text[4:], field=field)
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
