@@ -63,8 +63,13 @@ def _bulk_span(prepared: Prepared, notices: list[Notice]) -> tuple[int, int]:
     times = prepared.data.times
     if prepared.data.layout is not None or len(times) < 1000:
         return first, last
-    # Quantiles of an even subsample (at most ~100k samples): enough to tell the bulk, no 10 M-sample copy.
-    sample = times[:: max(1, len(times) // 100_000)]
+    # Quantiles of an even subsample (~100k samples, in runs of 256 so it reads few cache lines):
+    # enough to tell the bulk, no 10 M-sample copy.
+    if len(times) > 200_000:
+        starts = np.linspace(0, len(times) - 256, 400).astype(np.int64)
+        sample = times[(starts[:, None] + np.arange(256)).ravel()]
+    else:
+        sample = times
     lo, hi = (int(v) for v in np.quantile(sample, [0.001, 0.999], method="nearest"))
     width = max(hi - lo, 1)
     keep_lo, keep_hi = lo - 10 * width, hi + 10 * width

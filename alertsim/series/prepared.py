@@ -47,15 +47,19 @@ class Prepared:
 
     @property
     def first_us(self) -> int:
+        """The earliest sample's time (each series is sorted: the smallest of the series' first samples)."""
         if self.data.layout is not None:
             return self.data.layout.t0
-        return int(self.data.times.min()) if len(self.data.times) else 0
+        ends = self.data.ends()
+        return int(ends[0].min()) if len(ends[0]) else 0
 
     @property
     def last_us(self) -> int:
+        """The latest sample's time (the largest of the series' last samples)."""
         if self.data.layout is not None:
             return self.data.layout.t0 + self.data.layout.step * (self.data.layout.size - 1)
-        return int(self.data.times.max()) if len(self.data.times) else 0
+        ends = self.data.ends()
+        return int(ends[1].max()) if len(ends[1]) else 0
 
     def select(self, metric: str, matchers: Mapping[str, str] | None = None) -> Selection:
         """The series of ``metric`` whose labels equal every matcher (a missing label equals "")."""

@@ -20,6 +20,9 @@ array([[1., 2., 3.]])
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +30,10 @@ import numpy as np
 
 US = 1_000_000
 LOOKBACK_US = 5 * 60 * US
+#: Samples plus output cells per block of series: small enough for a block's temporaries to stay in cache.
+_BLOCK = 1 << 17
+#: Threads that evaluate blocks side by side (numpy releases the GIL inside each operation).
+_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +84,12 @@ class SeriesSet:
         if offsets is None:
             offsets = np.array([0, len(times)], dtype=np.int64)
         return cls(times, values, np.ascontiguousarray(offsets, dtype=np.int64))
+
+    def ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """The first and last sample time of every series that has samples (O(series))."""
+        lengths = np.diff(self.offsets)
+        has = lengths > 0
+        return self.times[self.offsets[:-1][has]], self.times[self.offsets[1:][has] - 1]
 
     @property
     def sample_series(self) -> np.ndarray:
@@ -159,51 +172,182 @@ class Vector:
     complete: bool = False
 
 
+def _series_blocks(offsets: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Consecutive series ranges ``[s0, s1)`` of about :data:`_BLOCK` samples plus output cells each, so
+    a block's temporaries stay in cache; every block holds at least one series."""
+    n = len(offsets) - 1
+    if n <= 0:
+        return []
+    target = _BLOCK
+    cost = np.cumsum(np.diff(offsets) + size)
+    cuts = np.searchsorted(cost, np.arange(target, int(cost[-1]), target), side="left") + 1
+    bounds = np.unique(np.concatenate(([0], np.minimum(cuts, n), [n])))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
+def _each_block(work: Callable[[tuple[int, int]], None], blocks: list[tuple[int, int]]) -> None:
+    """``work(block)`` for every block, on up to :data:`_WORKERS` threads (blocks write disjoint rows)."""
+    if _WORKERS > 1 and len(blocks) > 1:
+        with ThreadPoolExecutor(_WORKERS) as pool:
+            for _ in pool.map(work, blocks):
+                pass
+    else:
+        for block in blocks:
+            work(block)
+
+
+def _slots(times: np.ndarray, origin: int, step: int, size: int, *, strict: bool, inside: bool) -> np.ndarray:
+    """For each sample, the first instant index ``k`` (instants ``origin + k·step``) that sees it —
+    ``origin + k·step >= t`` (``> t`` when ``strict``) — clipped to ``[0, size]`` (``size``: after the grid;
+    ``inside`` says no sample needs clipping).
+
+    ``k = ceil((t − origin) / step) = (t − origin + step − 1) // step``: one subtraction and one
+    integer division, exact."""
+    k = np.subtract(times, origin - step + (0 if strict else 1))
+    np.floor_divide(k, step, out=k)
+    if not inside:
+        np.clip(k, 0, size, out=k)
+    return k
+
+
+@dataclass(frozen=True, eq=False)
+class _Buckets:
+    """How a block of series ``s0..s1`` spreads over its rows of (series × instants) cells, flat.
+
+    ``counts[j]``: the cells sample ``j`` (block-local) is the newest for, from the cell of the first
+    instant that sees it (``k[j]``) to the next sample's; the last sample of a row runs on to the
+    next row's first sample, so ``np.repeat(x, counts)`` fills every cell from the first sample's on.
+    ``lead`` lists the flat cell ranges no sample of their row reaches yet (row starts before their
+    first sample, empty rows), to reset after the repeat. ``k`` is clipped to ``[0, size]``.
+    """
+
+    a: int
+    counts: np.ndarray
+    k: np.ndarray
+    row_of_start: np.ndarray          # block-local row of each row start in ``starts``
+    starts: np.ndarray                # block-local index of each non-empty row's first sample
+    lead_at: np.ndarray
+    lead_len: np.ndarray
+
+
+def _bucket(series: SeriesSet, s0: int, s1: int, origin: int, step: int, size: int, *, strict: bool
+            ) -> _Buckets | None:
+    a, b = int(series.offsets[s0]), int(series.offsets[s1])
+    rows = s1 - s0
+    if a == b:
+        return None
+    lengths = np.diff(series.offsets[s0:s1 + 1])
+    nonempty = np.flatnonzero(lengths)
+    starts = series.offsets[s0:s1][nonempty] - a
+    ends = series.offsets[s0 + 1:s1 + 1][nonempty] - (a + 1)
+    t = series.times[a:b]
+    # Each series is sorted: its first and last samples bound every slot.
+    low, high = (origin - step + (0 if strict else 1)) + step * np.array([0, size + 1], dtype=np.int64)
+    inside = bool(t[starts].min() >= low) and bool(t[ends].max() < high)
+    k = _slots(t, origin, step, size, strict=strict, inside=inside)
+    counts = np.empty(b - a, dtype=np.int64)
+    np.subtract(k[1:], k[:-1], out=counts[:-1])
+    counts[ends[:-1]] += np.diff(nonempty) * size      # a row's last sample runs on to the next row's first
+    counts[ends[-1]] = rows * size - (int(nonempty[-1]) * size + int(k[ends[-1]]))
+    counts[0] += int(nonempty[0]) * size + int(k[0])   # and the first sample of the block from cell 0
+    # Cells before each row's first sample (all of an empty row) belong to no sample of the row.
+    lead = np.full(rows, size, dtype=np.int64)
+    lead[nonempty] = k[starts]
+    has_lead = np.flatnonzero(lead)
+    return _Buckets(a=a, counts=counts, k=k, row_of_start=nonempty, starts=starts,
+                   lead_at=has_lead * size, lead_len=lead[has_lead])
+
+
+def _row_of(buckets: _Buckets, local: np.ndarray) -> np.ndarray:
+    """The block-local row of block-local samples ``local``."""
+    return buckets.row_of_start[np.searchsorted(buckets.starts, local, side="right") - 1]  # type: ignore[no-any-return]
+
+
 def last_index(series: SeriesSet, grid: Grid, *, shift: int = 0, strict: bool = False) -> np.ndarray:
     """For each series and instant ``t``, the global index of the newest sample with time ``<= t + shift``
     (``< t + shift`` when ``strict``), or -1 if the series has none.
 
-    Counting, not searching: each sample falls in the slot of the first instant that sees it (one
-    extra slot per series holds samples after the grid); the running count of a series' samples up to
-    an instant, added to the series' offset, is one past the newest sample's index (samples are
-    ordered by series, then time).
-    O(samples + series·instants), whatever the sampling: phases, jitter, gaps and churn cost nothing.
+    Bucketing, not searching: each sample falls in the cell of the first instant that sees it and is
+    the newest up to the next sample's cell, so a row is its sample indices repeated by those counts
+    (:func:`_bucket`). On regular data — any phase, jitter, gaps, churn — that is a few passes over the
+    samples and one over the cells, in blocks of series that stay in cache, on two threads.
+    O(samples + series·instants), whatever the sampling.
     """
     n, size = series.n, grid.size
-    if size == 0 or len(series.times) == 0:
-        return np.full((n, size), -1, dtype=np.int64)
-    rel = series.times - (grid.t0 + shift)
-    if strict:
-        first = np.floor_divide(rel, grid.step)
-        first += 1                                           # smallest k with t_k > ts
-    else:
-        np.negative(rel, out=rel)
-        first = np.floor_divide(rel, grid.step)
-        np.negative(first, out=first)                        # smallest k with t_k >= ts
-    np.clip(first, 0, size, out=first)
-    first += series.sample_series * (size + 1)
-    counts = np.bincount(first, minlength=n * (size + 1)).reshape(n, size + 1)[:, :size]
-    seen = np.cumsum(counts, axis=1)                         # samples of the series each instant sees
-    return np.where(seen > 0, seen + (series.offsets[:-1, None] - 1), -1)
+    out = np.empty((n, size), dtype=np.int64)
+    if size == 0:
+        return out
+    origin = grid.t0 + shift
+
+    def work(block: tuple[int, int]) -> None:
+        rows = out[block[0]:block[1]].reshape(-1)
+        buckets = _bucket(series, block[0], block[1], origin, grid.step, size, strict=strict)
+        if buckets is None:
+            rows.fill(-1)
+            return
+        rows[:] = np.repeat(np.arange(buckets.a, buckets.a + len(buckets.counts), dtype=np.int64), buckets.counts)
+        rows[_ranges(buckets.lead_at, buckets.lead_len)] = -1
+
+    _each_block(work, _series_blocks(series.offsets, size))
+    return out
 
 
 def instant(series: SeriesSet, grid: Grid, *, lookback: int = LOOKBACK_US, offset: int = 0,
             left_open: bool = False) -> Vector:
     """Instant-vector selection: the newest sample within the lookback before each instant.
 
-    ``offset`` (µs) looks back in time as PromQL's ``offset`` modifier does.
+    ``offset`` (µs) looks back in time as PromQL's ``offset`` modifier does. Samples spread over the
+    cells they are the newest for (see :func:`last_index`); only samples that stay newest longer than
+    the lookback can be too old for some of their cells, and only those are checked.
     """
     if series.regular_on(grid) and offset == 0 and lookback >= 0:
         # A read-only view of the samples, and "present everywhere" without allocating it.
         values = series.values.reshape(series.n, grid.size).view()
         values.flags.writeable = False
         return Vector(values, np.broadcast_to(np.True_, values.shape), complete=True)
-    idx = last_index(series, grid, shift=-offset)
-    instants = grid.instants[None, :] - offset
-    safe = np.maximum(idx, 0)
-    age = instants - series.times[safe]
-    present = (idx >= 0) & ((age < lookback) if left_open else (age <= lookback))
-    values = np.where(present, series.values[safe], np.nan)
+    n, size, step = series.n, grid.size, grid.step
+    values = np.empty((n, size))
+    present = np.empty((n, size), dtype=bool)
+    origin = grid.t0 - offset
+    # A sample is less than a step old at the first instant that sees it (unless it precedes the grid),
+    # so one newest for at most ``lookback // step`` instants is within the lookback at all of them.
+    fresh = max(lookback, 0) // step
+
+    def work(block: tuple[int, int]) -> None:
+        v = values[block[0]:block[1]].reshape(-1)
+        p = present[block[0]:block[1]].reshape(-1)
+        buckets = _bucket(series, block[0], block[1], origin, step, size, strict=False)
+        if buckets is None:
+            v.fill(np.nan)
+            p.fill(False)
+            return
+        a, counts = buckets.a, buckets.counts
+        t = series.times[a:a + len(counts)]
+        v[:] = np.repeat(series.values[a:a + len(counts)], counts)
+        p.fill(True)
+        check = np.flatnonzero(counts > fresh)
+        early = buckets.starts[t[buckets.starts] <= origin - step]
+        if len(early):
+            # Rows that begin before the grid: the sample newest at the first instant may be too old.
+            stop = np.append(buckets.starts[1:], len(counts))[np.searchsorted(buckets.starts, early)]
+            newest = np.array([s + int(np.searchsorted(t[s:e], origin, side="right")) - 1
+                               for s, e in zip(early.tolist(), stop.tolist(), strict=True)], dtype=np.int64)
+            check = np.union1d(check, newest)
+        k = buckets.k[check]
+        rel = t[check] + (lookback - origin)
+        within = -(-rel // step) if left_open else rel // step + 1      # instants within the lookback
+        first = _row_of(buckets, check) * size
+        end = first + k + counts[check]
+        if len(check) and check[0] == 0:
+            end[0] = counts[0]                            # the block's first sample also fills cell 0 on
+        stale = first + np.maximum(np.minimum(within, size), k)
+        cells = np.concatenate((_ranges(buckets.lead_at, buckets.lead_len),
+                                _ranges(stale, np.maximum(end - stale, 0))))
+        v[cells] = np.nan
+        p[cells] = False
+
+    if size:
+        _each_block(work, _series_blocks(series.offsets, size))
     return Vector(values, present)
 
 
