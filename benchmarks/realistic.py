@@ -6,7 +6,8 @@ go (series that start late or end early), and counters reset when a process rest
 makes such data, seeded, in the long Metrics format:
 
 * per-series scrape phase uniform in ``[0, interval)``;
-* ±``jitter_ms`` uniform timestamp jitter on every sample (default ±50 ms);
+* ±``jitter_ms`` uniform timestamp jitter on every sample (default ±50 ms), timestamps in whole
+  milliseconds as Prometheus stores them;
 * ``missing`` of the scrapes dropped at random (default 0.5 %);
 * ``churn`` of the series (default 5 %) start late or end early, by up to half the span;
 * counters (``kind="counter"``) reset to zero a few times (``resets`` per series on average).
@@ -67,6 +68,7 @@ def realistic(*, series: int, points: int, interval_s: int = 60, metric: str = "
     phase = rng.integers(0, step, size=(series, 1))
     jitter = rng.uniform(-jitter_ms * 1000, jitter_ms * 1000, size=(series, points)).astype(np.int64)
     times = START_US + phase + np.arange(points, dtype=np.int64)[None, :] * step + jitter
+    times -= times % 1000                                 # Prometheus stores milliseconds
     values = _values(rng, series, points, kind, resets)
     keep = rng.random((series, points)) >= missing
     churned = np.flatnonzero(rng.random(series) < churn)

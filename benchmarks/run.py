@@ -2,8 +2,10 @@
 
 Each module exposes ``run() -> list[dict]``; a dict has ``area``, ``case``, ``value`` and ``unit``, and
 optionally ``peer``, ``peer_value``, ``ratio``, ``target``, ``ok`` and ``note`` (context printed under
-the table). A module whose ``run`` accepts a
-``quick`` keyword gets ``quick=True`` under ``--quick`` (small sizes, for a smoke run). A module that
+the table). Rows measured on both kinds of data carry the realistic figures beside the aligned ones
+(``value``, ``peer_value``, ``ratio``): ``realistic``, ``realistic_peer_value`` and ``realistic_ratio``.
+A module whose ``run`` accepts a ``quick`` keyword gets ``quick=True`` under ``--quick`` (small sizes,
+for a smoke run). A module that
 fails to import or run, or returns malformed rows, is reported in the table and in results.json; the
 others still run, and the exit status is 1. Missed targets are reported (``ok`` false), not fatal.
 
@@ -35,7 +37,8 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 REQUIRED = ("area", "case", "value", "unit")
-OPTIONAL = ("peer", "peer_value", "ratio", "target", "ok", "note")
+OPTIONAL = ("peer", "peer_value", "ratio", "target", "ok", "note", "realistic", "realistic_peer_value",
+            "realistic_ratio")
 
 
 def discover(only: list[str] | None = None) -> list[Path]:
@@ -112,22 +115,30 @@ def _number(value: Any) -> str:
     return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
 
 
+def _ratio(value: Any) -> str:
+    return f"{_number(value)}×" if value is not None else ""
+
+
 def table(results: dict[str, dict[str, Any]]) -> Table:
-    """One Rich table of every row of ``results`` (module name → run_module output)."""
+    """One Rich table of every row of ``results`` (module name → run_module output); rows measured on
+    aligned and realistic data show both side by side."""
     out = Table(title="alertsim benchmarks", show_lines=False)
-    for column in ("area", "case", "value", "unit", "peer", "peer value", "ratio", "target", "ok"):
-        out.add_column(column, justify="right" if column in {"value", "peer value", "ratio"} else "left")
+    columns = ("area", "case", "value", "realistic", "unit", "peer", "peer value", "realistic peer", "ratio",
+               "realistic ratio", "target", "ok")
+    numeric = {"value", "realistic", "peer value", "realistic peer", "ratio", "realistic ratio"}
+    for column in columns:
+        out.add_column(column, justify="right" if column in numeric else "left")
     for name, result in results.items():
         if result["error"]:
             out.add_row(name.removeprefix("bench_"), "[red]failed (error below)[/red]",
-                        "", "", "", "", "", "", "[red]✗[/red]")
+                        *[""] * (len(columns) - 3), "[red]✗[/red]")
         for row in result["rows"]:
             ok = row.get("ok")
             mark = "" if ok is None else ("[green]✓[/green]" if ok else "[red]✗[/red]")
-            ratio = row.get("ratio")
-            out.add_row(str(row["area"]), str(row["case"]), _number(row["value"]), str(row["unit"]),
-                        str(row.get("peer") or ""), _number(row.get("peer_value")),
-                        f"{_number(ratio)}×" if ratio is not None else "", str(row.get("target") or ""), mark)
+            out.add_row(str(row["area"]), str(row["case"]), _number(row["value"]), _number(row.get("realistic")),
+                        str(row["unit"]), str(row.get("peer") or ""), _number(row.get("peer_value")),
+                        _number(row.get("realistic_peer_value")), _ratio(row.get("ratio")),
+                        _ratio(row.get("realistic_ratio")), str(row.get("target") or ""), mark)
     return out
 
 

@@ -452,8 +452,11 @@ def _select_instant(node: VectorSelector, ctx: Context, *, stamps: bool = False)
     if not labels:
         return Vector.empty(grid.size)
     order = sorted(range(len(labels)), key=labels.__getitem__)
+    message = "vector cannot contain metrics with the same labelset"
+    if len(values) == 1 and order == list(range(len(order))):
+        return _merge(labels, values[0], present[0], ctx, message)       # already in order: no copy
     return _merge([labels[i] for i in order], np.concatenate(values)[order], np.concatenate(present)[order],
-                  ctx, "vector cannot contain metrics with the same labelset")
+                  ctx, message)
 
 
 def _recorded_instant(block: Recorded, rows: np.ndarray, ctx: Context, offset: int, *, stamps: bool = False

@@ -120,9 +120,9 @@ def prepare(metrics: pl.DataFrame | Prepared) -> Prepared:
     t = frame["t"].to_numpy()
     table = frame.select(keys)[starts.tolist()] if len(starts) else pl.DataFrame(
         schema={k: pl.String for k in keys})
-    within = np.ones(len(t), dtype=bool)
-    within[starts] = False
-    unsorted = bool(np.any((np.diff(t, prepend=t[:1]) < 0) & within)) if len(t) else False
+    # One comparison pass: times may only go back where a new series begins.
+    back = np.flatnonzero(t[1:] < t[:-1]) + 1 if len(t) > 1 else np.zeros(0, dtype=np.int64)
+    unsorted = bool(len(back)) and not bool(np.isin(back, starts).all())
     if unsorted or table.is_duplicated().any():
         frame = frame.sort([*keys, "t"], maintain_order=True)
         starts = _series_starts(frame, keys)

@@ -348,6 +348,8 @@ def instant(series: SeriesSet, grid: Grid, *, lookback: int = LOOKBACK_US, offse
 
     if size:
         _each_block(work, _series_blocks(series.offsets, size))
+    values.flags.writeable = False                     # shared by every rule that selects the same
+    present.flags.writeable = False
     return Vector(values, present)
 
 
