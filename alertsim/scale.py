@@ -26,9 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import duckdb
 import polars as pl
 
 from alertsim.cluster import dask_client
@@ -40,6 +39,9 @@ from alertsim.io.sql import identifier, literal
 from alertsim.replay import Replay, replay
 from alertsim.rules.base import RuleBase
 from alertsim.series import Grid, Semantics, instant_us, to_datetime
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ class Dataset:
         return self.table is not None
 
     def connect(self) -> duckdb.DuckDBPyConnection:
+        import duckdb  # noqa: PLC0415  (0.1 s to import: only partitioned data needs it)
+
         con = duckdb.connect()
         if self.is_duckdb:
             con.execute(f"ATTACH {literal(self.path)} AS src (READ_ONLY)")
@@ -92,6 +96,8 @@ def open_dataset(path: str | os.PathLike[str], *, table: str | None = None) -> D
     if path.is_file() and table is None:
         raise InputError(f"{path} is a file: pass table=... for a DuckDB database, or a Parquet dataset "
                          "directory", file=str(path))
+    import duckdb  # noqa: PLC0415  (0.1 s to import: only partitioned data needs it)
+
     dataset = Dataset(path=str(path), table=table)
     try:
         with dataset.connect() as con:
@@ -174,10 +180,61 @@ def plan_partitions(series: pl.DataFrame, rules: Sequence[RuleBase], *, max_poin
     return parts if "_bucket" in series.columns else [p.drop("_bucket") for p in parts]
 
 
+def _bucket_files(dataset: Dataset, buckets: set[int] | None) -> list[Path] | None:
+    """The Parquet files of a dataset directory holding ``buckets`` (all when None), from its manifest
+    or its ``bucket=NN`` directories; None when a file's bucket cannot be told from its path."""
+    root = Path(dataset.path)
+    manifest = read_store_manifest(dataset.path)
+    files = [root / part for part in manifest["parts"]] if manifest is not None else sorted(root.glob("**/*.parquet"))
+    if buckets is None:
+        return files
+    chosen = []
+    for file in files:
+        found = [part.split("=", 1)[1] for part in file.relative_to(root).parts if part.startswith("bucket=")]
+        if len(found) != 1 or not found[0].isdigit():
+            return None
+        if int(found[0]) in buckets:
+            chosen.append(file)
+    return chosen
+
+
+def _load_with_polars(dataset: Dataset, keys: pl.DataFrame, labels: list[str]) -> pl.DataFrame | None:
+    """:func:`load_partition` of a Parquet directory read by polars (in parallel, only the partition's
+    buckets); None when the files are not plain Metrics files (labels that are not strings, other
+    timestamp or value types) and DuckDB's casts are needed."""
+    buckets = set(keys["_bucket"].cast(pl.Int64).to_list()) if "_bucket" in keys.columns else None
+    files = _bucket_files(dataset, buckets)
+    if not files:
+        return None
+    try:
+        scan = pl.scan_parquet(files, hive_partitioning=False, missing_columns="insert")
+        schema = scan.collect_schema()
+        if not (isinstance(schema.get("timestamp"), pl.Datetime) and schema.get("metric") == pl.String
+                and schema.get("value", pl.String).is_numeric()
+                and all(schema.get(c, pl.String) == pl.String for c in labels)):
+            return None
+        columns = [c for c in ("timestamp", "metric", "value", *labels) if c in schema]
+        wanted = keys.select(["metric", *labels])
+        frame = (scan.select(columns)
+                 .with_columns(pl.col("value").cast(pl.Float64),
+                               *[(pl.col(c).fill_null("") if c in schema else pl.lit("")).alias(c) for c in labels])
+                 .join(wanted.lazy(), on=["metric", *labels], how="semi")
+                 .select("timestamp", "metric", "value", *labels)
+                 .collect())
+    except pl.exceptions.PolarsError:
+        return None
+    return frame.with_columns(utc_instants(frame, "timestamp"))
+
+
 def load_partition(dataset: Dataset, keys: pl.DataFrame) -> pl.DataFrame:
     """The samples of the series in ``keys`` (metric + label columns) as a Metrics frame."""
     with dataset.connect() as con:
         labels = dataset.labels(con)
+    if not dataset.is_duckdb:
+        frame = _load_with_polars(dataset, keys, labels)
+        if frame is not None:
+            return frame
+    with dataset.connect() as con:
         wanted = keys.select(["metric", *labels])
         con.register("wanted", wanted.to_arrow())
         on = " AND ".join(['s."metric" = w."metric"',

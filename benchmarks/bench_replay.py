@@ -444,6 +444,57 @@ def versus_prometheus(sizes: Sizes, rates: dict[str, float], instants: np.ndarra
     return versus
 
 
+CLI_RULES = f"""groups:
+- name: cpu
+  rules:
+  - alert: HighCPU
+    expr: cpu > {THRESHOLD:g}
+    for: {FOR_STEPS}m
+"""
+
+
+def _wall(argv: list[str], repeats: int, cwd: Path) -> tuple[float, float]:
+    """Best and median wall time of a fresh process running ``argv`` (hyperfine-style)."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True, cwd=cwd)
+        times.append(time.perf_counter() - started)
+    return min(times), float(np.median(times))
+
+
+def cli_row(sizes: Sizes) -> dict[str, Any]:
+    """``alertsim replay m.parquet --rules r.yaml --out run`` as a whole process on a Parquet export
+    (aligned and realistic), next to a Python process that only imports polars and reads the file."""
+    import tempfile
+
+    from realistic import aligned, realistic
+
+    repeats = 3 if sizes is QUICK else 5
+    alertsim = str(Path(sys.executable).with_name("alertsim"))
+    out: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        where = Path(tmp)
+        (where / "r.yaml").write_text(CLI_RULES)
+        for name, make in (("aligned", aligned), ("realistic", realistic)):
+            make(series=sizes.series, points=sizes.realistic_points, metric="cpu", seed=7).write_parquet(
+                where / f"{name}.parquet")
+            ours = _wall([alertsim, "replay", f"{name}.parquet", "--rules", "r.yaml", "--out", f"run-{name}"],
+                         repeats, where)
+            floor = _wall([sys.executable, "-c", f"import polars as pl; pl.read_parquet('{name}.parquet')"],
+                          repeats, where)
+            out[name] = (ours[0], floor[0])
+    (ours_a, floor_a), (ours_r, floor_r) = out["aligned"], out["realistic"]
+    return {"area": "replay", "case": f"whole process `alertsim replay m.parquet --rules r.yaml --out run`, "
+            f"{sizes.series * sizes.realistic_points / 1e6:g} M points, threshold+for",
+            "value": ours_a, "realistic": ours_r, "unit": "s (wall)",
+            "peer": "python: import polars, read the Parquet", "peer_value": floor_a, "realistic_peer_value": floor_r,
+            "ratio": ours_a / floor_a, "realistic_ratio": ours_r / floor_r, "target": "<= 3x | <= 3x",
+            "ok": ours_a <= 3 * floor_a and ours_r <= 3 * floor_r,
+            "note": f"best of {repeats} fresh processes each; ratios are alertsim's time over the reader's; "
+                    f"{_load()}"}
+
+
 def run(quick: bool = False) -> list[dict[str, Any]]:
     sizes = QUICK if quick else FULL
     rows: list[dict[str, Any]] = []
@@ -553,6 +604,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                          f"{_load()}"})
     rows.append(versus.get("burn", skipped))
 
+    rows.append(cli_row(sizes))
     for keep in (False, True):
         used = measure_memory(sizes.series, sizes.points, keep)
         real_used = measure_memory(sizes.series, sizes.realistic_points, keep, realistic=True)

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from alertsim.errors import ConfigError, InputError
@@ -93,6 +92,8 @@ def ingest(source: pl.DataFrame | str | os.PathLike[str], into: str | os.PathLik
     frame = frame.with_columns(pl.col(c).fill_null("") for c in labels)
     if buckets is not None and not 1 <= buckets <= 4096:
         raise ConfigError(f"buckets must be between 1 and 4096, got {buckets}", field="buckets")
+    import duckdb  # noqa: PLC0415  (0.1 s to import: only writing a store needs it)
+
     try:
         if into.suffix in DUCKDB_SUFFIXES:
             into.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +191,8 @@ def _remove_uncommitted(root: Path, committed: set[str]) -> int:
 
 
 def _into_duckdb(frame: pl.DataFrame, path: Path, table: str, labels: list[str]) -> IngestReport:
+    import duckdb  # noqa: PLC0415  (0.1 s to import: only writing a store needs it)
+
     with duckdb.connect(str(path)) as con:
         quoted = identifier(table)
         con.execute("BEGIN TRANSACTION")

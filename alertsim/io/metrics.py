@@ -218,9 +218,9 @@ def load_metrics(
                          file=display)
     frame = ordered.select(pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
                            "metric", "value", *keys[1:])
-    special = _special_values(ordered, names)
-    nan_values = int(frame["value"].is_nan().sum())
-    inf_values = int(frame["value"].is_infinite().sum())
+    nan_values, inf_values = frame.select(pl.col("value").is_nan().sum().alias("nan"),
+                                          pl.col("value").is_infinite().sum().alias("inf")).row(0)
+    special = _special_values(ordered, names) if nan_values or inf_values else []
     if duplicates:
         logger.warning("%s: dropped %d duplicate samples (same series and timestamp; kept the first)",
                        display, duplicates)
@@ -329,6 +329,10 @@ def _samples(table: Table, *, metric: str | None, constant: Mapping[str, str],
             usable_labels = False
     if "timestamp" not in columns or "value" not in columns:
         return None, found, set()
+    if usable_labels and not found:
+        clean = _clean_samples(table, metric=metric, constant=constant, label_columns=label_columns, index=index)
+        if clean is not None:
+            return clean[0], found, clean[1]
 
     frame = table.frame
     parsed = (instants_from_text(frame, "timestamp", required=True) if table.text
@@ -381,6 +385,49 @@ def _samples(table: Table, *, metric: str | None, constant: Mapping[str, str],
     return samples, found, metrics
 
 
+def _clean_samples(table: Table, *, metric: str | None, constant: Mapping[str, str], label_columns: list[str],
+                   index: int) -> tuple[pl.DataFrame, set[str]] | None:
+    """:func:`_samples` of a typed table (Parquet, DuckDB) whose rows cannot have a problem — datetime
+    timestamps and numeric values without nulls, valid metric names — without the per-row checks;
+    None when any row might need one (the general path then names it)."""
+    frame = table.frame
+    stamp, value = frame.schema["timestamp"], frame.schema["value"]
+    if table.text or not isinstance(stamp, pl.Datetime) or not value.is_numeric():
+        return None
+    if frame["timestamp"].null_count() or frame["value"].null_count():
+        return None
+    if "metric" in frame.columns:
+        dtype = frame.schema["metric"]
+        names_column = frame["metric"]
+        if not (dtype in _STRING_LIKE or isinstance(dtype, pl.Enum)) or names_column.null_count():
+            return None
+        names_column = names_column.cast(pl.String)
+        first = names_column[0]
+        # Usually one metric per file: one comparison pass instead of hashing every name.
+        names = [first] if bool((names_column == first).all()) else names_column.unique().to_list()
+        if any(not n or metric_name_problem(n) is not None for n in names):
+            return None
+        if metric is not None and names != [metric]:
+            return None
+        metric_column = pl.col("metric") if dtype == pl.String else pl.col("metric").cast(pl.String)
+    else:
+        names = []
+        metric_column = pl.lit(metric, pl.String).alias("metric")
+    column = pl.col("timestamp")
+    if stamp.time_zone not in (None, "UTC"):
+        column = column.dt.convert_time_zone("UTC")
+    # Columns already of the right type and without nulls are taken as they are (no copies).
+    samples = frame.select(
+        column.dt.cast_time_unit("us").dt.epoch("us").alias("timestamp"), metric_column,
+        pl.col("value") if value == pl.Float64 else pl.col("value").cast(pl.Float64),
+        *[pl.col(c) if frame.schema[c] == pl.String and not frame[c].null_count()
+          else pl.col(c).cast(pl.String).fill_null("") for c in label_columns],
+        *[pl.lit(v, pl.String).alias(k) for k, v in constant.items()],
+        ROW, pl.lit(index, pl.Int32).alias(FILE),
+    )
+    return samples, set(names)
+
+
 def _combine(frames: Sequence[pl.DataFrame], constant: Mapping[str, str]) -> pl.DataFrame:
     """Concatenate files' samples; a label a file lacks is empty there."""
     if not frames:
@@ -418,7 +465,17 @@ def _order(frame: pl.DataFrame, keys: list[str],
         return frame, 0, 0, 0, []
     found: list[Problem] = []
     resorted = 0
-    if _is_sorted(frame, [*keys, "timestamp"]):
+    # One pass: where each series starts, rows earlier than the previous row of their series, repeated
+    # instants; the frame is in order when no row goes back and the series' first rows are in order.
+    same_series = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in keys]).fill_null(False)
+    stamp, previous_stamp = pl.col("timestamp"), pl.col("timestamp").shift(1)
+    flags = frame.select(same_series.alias("series"), (same_series & (stamp == previous_stamp)).alias("dup"),
+                         (same_series & (stamp < previous_stamp)).alias("back"))
+    in_order = not flags["back"].any()
+    if in_order:
+        firsts = frame.select(keys).filter(~flags["series"])
+        in_order = _is_sorted(firsts, keys) and not firsts.is_duplicated().any()
+    if in_order:
         ordered = frame
     else:
         # Number the series in label order (a small frame), then sort by two integers: much faster
@@ -437,10 +494,10 @@ def _order(frame: pl.DataFrame, keys: list[str],
                                  _instant_text(), series_expr(keys[1:]), pl.col("_previous"),
                                  other_file("_pfile", files)))
         ordered = indexed.sort("_sid", "timestamp", maintain_order=True).drop("_sid")
-    same_series = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in keys]).fill_null(False)
-    flags = ordered.select(same_series.alias("series"),
-                           (same_series & (pl.col("timestamp") == pl.col("timestamp").shift(1)))
-                           .fill_null(False).alias("dup"))
+    if not in_order:
+        flags = ordered.select(same_series.alias("series"),
+                               (same_series & (pl.col("timestamp") == pl.col("timestamp").shift(1)))
+                               .fill_null(False).alias("dup"))
     series = int((~flags["series"]).sum())
     duplicates = int(flags["dup"].sum())
     if duplicates:
