@@ -688,6 +688,13 @@ class SeasonalRule(RuleBase):
     def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
         s = self.scores(prepared, grid, semantics)
         enter = cooldown_enter(self.decide(s.score) & s.valid, _steps(self.cooldown, grid))
+        return [Condition(rule=self, series=s.sel.table["series"].to_list(), labels=s.sel.label_dicts(),
+                          enter=enter, present=s.valid, value=s.value, severity=self.severity,
+                          score=s.score, bound=functools.partial(self._bound, s))]
+
+    def _bound(self, s: Scores) -> np.ndarray:
+        """The value ``x`` had to cross: ``x_ago · value`` (ratio) or ``x_ago + value`` (difference); for a
+        two-sided rule the side the score is on."""
         ago = s.centre if s.centre is not None else np.full_like(s.value, np.nan)
         if self.two_sided:
             up = s.score >= 1.0 if self.mode == "ratio" else s.score >= 0
@@ -697,9 +704,7 @@ class SeasonalRule(RuleBase):
                 bound = np.where(up, ago + self.value, ago - self.value)
         else:
             bound = ago * self.value if self.mode == "ratio" else ago + self.value
-        return [Condition(rule=self, series=s.sel.table["series"].to_list(), labels=s.sel.label_dicts(),
-                          enter=enter, present=s.valid, value=s.value, severity=self.severity,
-                          score=s.score, bound=np.where(s.valid, bound, np.nan))]
+        return np.where(s.valid, bound, np.nan)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -160,3 +160,15 @@ def test_row_scores_are_causal(cut: int) -> None:
         return score_detector(rules, NabCorpus(root=Path("."), files=(file,)))[PACK]["a/x.csv"]
 
     np.testing.assert_allclose(run(cut), run(200)[:cut], rtol=1e-9, atol=1e-12)
+
+
+def test_the_shipped_pack_scores_what_the_readme_says() -> None:
+    """data/detectors/nab.yaml on the NAB corpus with NAB's per-profile thresholds (README table)."""
+    from alertsim.rules import load_rules
+    from tests.conftest import require_shared
+
+    corpus = read_nab_corpus(require_shared("data", "nab"))
+    rules = load_rules(Path(__file__).resolve().parents[2] / "data" / "detectors" / "nab.yaml")
+    assert [r.kind for r in rules] == ["range", "cusum", "likelihood"]
+    table = score_nab(score_detector(rules, corpus)[PACK], corpus)
+    assert [round(v, 1) for v in table["score"].to_list()] == [70.0, 63.4, 74.3]
