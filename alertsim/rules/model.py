@@ -9,9 +9,13 @@ evaluation (``threshold``, ``anomaly``, ``slo``); what each watches and when it 
                           with optional hysteresis ``clear``
 ``ZScoreRule``            ``|x − mean| / std`` over the trailing ``window`` (excluding ``t``)
 ``MadRule``               ``|x − median| / (1.4826·MAD)`` over the trailing ``window``
-``EwmaRule``              EWMA control chart: ``|x − ewma| / ewm_std`` with ``halflife``
-``SeasonalRule``          ``x`` against ``x offset period`` as a ratio or a difference
+``EwmaRule``              EWMA control chart: ``|x − ewma| / ewm_std`` with ``halflife`` (in time)
+``RangeRule``             outside the range of the trailing ``window``, in units of that range
+``CusumRule``             two-sided CUSUM of the trailing-window z-score (level shifts)
+``SeasonalRule``          ``x`` against ``x offset period`` as a ratio or a difference (or two-sided)
+``SeasonalBandRule``      robust band of the same phase of past seasons
 ``HoltWintersRule``       outside a prediction band of a model refit on a trailing window
+``LikelihoodRule``        anomaly likelihood (Ahmad et al. 2017) of another kind's score
 ``BurnRateRule``          multiwindow, multi-burn-rate SLO alerts over counters
 ========================  =====================================================================
 
