@@ -24,10 +24,16 @@ check                     level    what it flags
 ``overlapping-rules``     warning  two paging rules of one file on the same series in the same
                                    direction, or two burn-rate rules on the same SLO: one incident, two
                                    pages
+``unsupported-rule``      warning  a rule alertsim cannot replay (a construct outside its subset); the
+                                   file's other rules are still linted
 ========================  =======  ==============================================================
 
-A lint run returns a Findings frame (``file``, ``rule``, ``check``, ``level``, ``message``); the CLI prints
-it as a table or JSON and exits non-zero when there is an error.
+A rule that cannot be loaded does not end the file's lint: it is reported (``invalid``, with its line)
+and the file's other rules are loaded and checked without it, so one run lists every bad rule.
+
+A lint run returns a Findings frame (``file``, ``line``, ``rule``, ``check``, ``level``, ``message``;
+``line`` is 1-based where known); the CLI prints it as a table or JSON and exits non-zero when there is
+an error.
 
 >>> from alertsim.rules import parse_rules
 >>> rules = parse_rules({"rules": [{"name": "HighCPU", "metric": "cpu", "value": 90, "severity": "page"}]})
@@ -65,9 +71,9 @@ CHECKS: dict[str, Level] = {
 }
 FINDINGS = Schema(
     name="Findings",
-    required={"file": pl.String(), "rule": pl.String(), "check": pl.String(), "level": pl.String(),
-              "message": pl.String()},
-    nullable=frozenset({"file", "rule"}),
+    required={"file": pl.String(), "line": pl.Int64(), "rule": pl.String(), "check": pl.String(),
+              "level": pl.String(), "message": pl.String()},
+    nullable=frozenset({"file", "line", "rule"}),
 )
 PAGING_SEVERITIES = frozenset({"page", "critical", "high", "error", "emergency", "p1", "p2", "sev1", "sev2"})
 LINK_KEYS = re.compile(r"runbook|playbook|dashboard|grafana|wiki|docs?$|documentation", re.IGNORECASE)
@@ -82,6 +88,7 @@ class Finding:
     message: str
     rule: str | None = None
     file: str | None = None
+    line: int | None = None
 
     @property
     def level(self) -> Level:
@@ -89,12 +96,13 @@ class Finding:
 
 
 def _frame(found: Iterable[Finding]) -> pl.DataFrame:
-    rows = [{"file": f.file, "rule": f.rule, "check": f.check, "level": f.level, "message": f.message} for f in found]
+    rows = [{"file": f.file, "line": f.line, "rule": f.rule, "check": f.check, "level": f.level,
+             "message": f.message} for f in found]
     frame = pl.DataFrame(rows, schema=dict(FINDINGS.required))
     order = {"error": 0, "warning": 1}
     if frame.height:
         frame = frame.with_columns(pl.col("level").replace_strict(order, return_dtype=pl.Int8).alias("_o")).sort(
-            "_o", "file", "rule", "check", nulls_last=True, maintain_order=True).drop("_o")
+            "_o", "file", "line", "rule", "check", nulls_last=True, maintain_order=True).drop("_o")
     return validate(frame, FINDINGS)
 
 
@@ -298,24 +306,124 @@ def lint(paths: Sequence[str | os.PathLike[str]], *, alertmanager: str | os.Path
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             found.append(Finding(check="invalid", file=name, message=f"cannot read: {str(exc).splitlines()[0]}"))
             continue
-        try:
-            if _is_alertmanager(document) or (alertmanager is not None and path == alertmanager):
+        if _is_alertmanager(document) or (alertmanager is not None and path == alertmanager):
+            try:
                 configs.append((name, load_alertmanager_config(path)))
-                continue
-            rules = load_rules(path)
-        except AlertsimError as exc:
-            found.append(Finding(check="invalid", file=name, rule=getattr(exc, "rule", None), message=str(exc)))
+            except AlertsimError as exc:
+                found.append(Finding(check="invalid", file=name, line=getattr(exc, "line", None),
+                                     rule=getattr(exc, "rule", None), message=str(exc)))
             continue
+        rules, problems = _load_each(Path(path), name)
+        found += problems
         items += [(name, r) for r in rules]
-        found += [Finding(check="unsupported-rule", file=name, rule=n.rule,
-                          message=f"line {n.line}: {n.message}" if n.line else n.message)
-                  for n in getattr(rules, "notices", ())]
         explicit.update(_explicit_severity(document, rules))
     found += _rule_findings(items, explicit)
     for name, config in configs:
         found += _route_findings(config, [r for _, r in items], name)
+    found = _with_lines(found)
     log.info("linted %d rules and %d Alertmanager configs: %d findings", len(items), len(configs), len(found))
     return _frame(found)
+
+
+#: Keys that name a rule in the rule formats alertsim reads.
+_NAME_KEYS = ("alert", "record", "name", "AlarmName", "displayName", "display_name")
+
+
+def _rule_lines(text: str) -> dict[str, int]:
+    """The 1-based line where each named rule of a YAML/JSON text starts (the first, for repeated names)."""
+    lines: dict[str, int] = {}
+    try:
+        nodes = list(yaml.compose_all(text))
+    except yaml.YAMLError:
+        return lines
+    stack: list[Any] = [n for n in nodes if n is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if (isinstance(key, yaml.ScalarNode) and key.value in _NAME_KEYS
+                        and isinstance(value, yaml.ScalarNode)):
+                    line = node.start_mark.line + 1
+                    lines[value.value] = min(line, lines.get(value.value, line))
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return lines
+
+
+def _drop_rule(node: Any, name: str) -> bool:
+    """Remove the first rule named ``name`` from a rule document in place; False when there is none."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            if isinstance(item, Mapping) and any(item.get(k) == name for k in _NAME_KEYS) and not any(
+                    isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v) for v in item.values()):
+                del node[i]
+                return True
+        return any(_drop_rule(item, name) for item in node)
+    if isinstance(node, Mapping):
+        return any(_drop_rule(value, name) for value in node.values())
+    return False
+
+
+def _with_lines(found: list[Finding]) -> list[Finding]:
+    """``found`` with the line of each finding's rule where the finding does not carry one."""
+    from dataclasses import replace
+
+    lines: dict[str, dict[str, int]] = {}
+    out = []
+    for finding in found:
+        if finding.line is None and finding.rule and finding.file:
+            if finding.file not in lines:
+                try:
+                    lines[finding.file] = _rule_lines(Path(finding.file).read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    lines[finding.file] = {}
+            finding = replace(finding, line=lines[finding.file].get(finding.rule))
+        out.append(finding)
+    return out
+
+
+def _load_each(path: Path, name: str) -> tuple[list[RuleBase], list[Finding]]:
+    """The rules of one file and the findings about loading it.
+
+    A rule that fails to load is reported (``invalid``, at its line) and left out, and the rest of the
+    file is loaded again without it, until the rest loads or an error names no rule; rules alertsim
+    cannot replay come back as ``unsupported-rule`` findings."""
+    from alertsim._yaml import load_yaml_documents
+    from alertsim.rules.formats import DIALECTS
+
+    found: list[Finding] = []
+    lines: dict[str, int] | None = None
+    documents: list[Any] | None = None
+    while True:
+        try:
+            if documents is None:
+                rules: Sequence[RuleBase] = load_rules(path)
+            else:
+                text = yaml.safe_dump_all(documents, sort_keys=False)
+                dialect = next(d for d in DIALECTS if d.recognises(documents))
+                rules = dialect.parse(text, documents, name)
+            break
+        except AlertsimError as exc:
+            rule = getattr(exc, "rule", None)
+            if rule is None and documents is not None:  # what is left after the bad rules (often nothing)
+                return [], found
+            line = getattr(exc, "line", None) if documents is None else None
+            if rule is not None and lines is None:
+                text = path.read_text(encoding="utf-8")
+                lines = _rule_lines(text)
+                documents = [d for d in load_yaml_documents(text, file=name) if d is not None]
+            line = line or (lines or {}).get(rule or "")
+            # the file and line have columns of their own (and a reloaded copy's line would mislead)
+            message = re.sub(rf"^{re.escape(name)}(:\d+)?(, |: )", "", str(exc))
+            found.append(Finding(check="invalid", file=name, line=line, rule=rule, message=message))
+            if rule is None or documents is None or not _drop_rule(documents, rule):
+                return [], found
+    reloaded = documents is not None
+    for n in getattr(rules, "notices", ()):
+        line = (lines or {}).get(n.rule or "") if reloaded else n.line
+        found.append(Finding(check="unsupported-rule", file=name, rule=n.rule, line=line, message=n.message))
+    return list(rules), found
 
 
 def exit_code(findings: pl.DataFrame, *, strict: bool = False) -> int:

@@ -68,8 +68,8 @@ def lint_command(
             table.add_column(name, overflow="fold")
         for row in findings.iter_rows(named=True):
             style = "red" if row["level"] == "error" else "yellow"
-            table.add_row(f"[{style}]{row['level']}[/]", row["check"], row["rule"] or "", row["file"] or "",
-                          row["message"])
+            where = f"{row['file']}:{row['line']}" if row["file"] and row["line"] else row["file"] or ""
+            table.add_row(f"[{style}]{row['level']}[/]", row["check"], row["rule"] or "", where, row["message"])
         console.print(table)
         if not findings.height:
             console.print("[green]no findings[/]")

@@ -167,8 +167,9 @@ def test_prometheus_rule_files(tmp_path: Path) -> None:
                     "    annotations: {runbook_url: 'https://r'}\n"
                     "  - alert: Odd\n    expr: histogram_fraction(0, 1, up) > 0\n")
     findings = lint([path])
-    assert pairs(findings) == [("Odd", "unsupported-rule"), ("Up", "page-on-one-sample")]
-    assert findings.filter(pl.col("rule") == "Odd")["message"][0].startswith("line 9: histogram_fraction")
+    assert pairs(findings) == [("Up", "page-on-one-sample"), ("Odd", "unsupported-rule")]  # in file order
+    odd = findings.filter(pl.col("rule") == "Odd").row(0, named=True)
+    assert odd["message"].startswith("histogram_fraction") and odd["line"] == 9
 
 
 def test_unreadable_files_are_errors(tmp_path: Path) -> None:
@@ -186,10 +187,51 @@ def test_cli_table_json_and_exit_codes(tmp_path: Path) -> None:
     out = runner.invoke(app, ["lint", str(SAMPLE), "--json"])
     body = json.loads(out.output)
     assert (body["errors"], body["warnings"], len(body["findings"])) == (0, 8, 8)
-    assert set(body["findings"][0]) == {"file", "rule", "check", "level", "message"}
+    assert set(body["findings"][0]) == {"file", "line", "rule", "check", "level", "message"}
     bad = write(tmp_path, "slo.yaml", {"rules": [{"name": "SLO", "kind": "burn_rate", "objective": 0.9,
                                                   "bad": {"metric": "e"}, "total": {"metric": "r"}}]})
     failed = runner.invoke(app, ["lint", str(bad)])
     assert failed.exit_code == 1 and "1 errors" in failed.output
     failed = runner.invoke(app, ["lint", str(bad), "--json"])
     assert failed.exit_code == 1 and json.loads(failed.output)["findings"][0]["check"] == "burn-rate-never-fires"
+
+
+def test_lint_goes_on_past_bad_rules_and_names_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.yml"
+    path.write_text("""groups:
+- name: g
+  rules:
+  - alert: Good
+    expr: up == 0
+    for: 5m
+    labels: {severity: page}
+    annotations: {runbook_url: 'https://r'}
+  - alert: Native
+    expr: histogram_fraction(0, 1, up) > 0
+  - alert: Broken
+    expr: sum by (x) (up) ) > 1
+  - alert: Unknown
+    expr: foo_bar(up) > 1
+  - alert: BadFor
+    expr: rate(x[5m]) > 1
+    for: banana
+  - alert: AtStart
+    expr: up @ start() > 1
+""")
+    findings = lint([path])
+    rows = {r["rule"]: r for r in findings.iter_rows(named=True)}
+    assert {r: (rows[r]["check"], rows[r]["line"]) for r in ("Native", "Broken", "Unknown", "BadFor", "AtStart")} == {
+        "Native": ("unsupported-rule", 9), "Broken": ("invalid", 12), "Unknown": ("invalid", 13),
+        "BadFor": ("invalid", 15), "AtStart": ("unsupported-rule", 18)}
+    assert "Good" not in rows  # linted, and clean
+    assert all(str(path) not in m for m in findings["message"])  # the file is a column of its own
+    native_file = write(tmp_path, "n.yaml", {"rules": [
+        {"name": "A", "metric": "cpu", "value": 90, "severity": "page", "for": "5m", "annotations": RUNBOOK},
+        {"name": "B", "metric": "cpu", "value": 90, "kind": "nonsense"},
+        {"name": "C", "metric": "cpu", "op": "~", "value": 90}]})
+    found = lint([native_file])
+    text = native_file.read_text().splitlines()
+    at = {name: text.index(f"- name: {name}") + 1 for name in "BC"}
+    assert found.select("rule", "check", "line").rows() == [("B", "invalid", at["B"]), ("C", "invalid", at["C"])]
+    out = CliRunner().invoke(app, ["lint", str(native_file)], env={"COLUMNS": "200"})
+    assert out.exit_code == 1 and all(f"{native_file}:{line}" in out.output for line in at.values())
