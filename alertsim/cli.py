@@ -4,7 +4,9 @@ directory and show progress. The library never prints; this module does."""
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 import alertsim
 from alertsim.errors import AlertsimError, StrictError
-from alertsim.report.tables import display_value
+from alertsim.report.tables import display_value, header
 
 
 class _Commands(TyperGroup):
@@ -48,6 +51,7 @@ class _Commands(TyperGroup):
             self._listing = False
 
     def invoke(self, ctx: Any) -> Any:  # the toolkit's own Context class
+        _format[0], console.stderr = "table", False  # until a command's --format says otherwise
         try:
             return super().invoke(ctx)
         except Exception as exc:
@@ -226,25 +230,124 @@ def show_notices(notices: Any, *, strict: bool = False) -> list[dict[str, Any]]:
 STRICT_HELP = "Treat warnings (rules that select nothing, empty windows, ...) as errors (exit 2)."
 
 
+#: What ``--format`` accepts: a table for a person, or the same rows for a program or a document.
+FORMATS = ("table", "csv", "json", "markdown")
+_format = ["table"]  # the running command's --format (one command runs per process)
+
+
+def _set_format(value: str) -> str:
+    if value not in FORMATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
+    _format[0] = value
+    # rows go to stdout; everything else a command says (titles, "wrote ...", progress) goes to stderr
+    console.stderr = value != "table"
+    return value
+
+
+def format_option() -> Any:
+    """The ``--format table|csv|json|markdown`` option of a command that prints tables (print_frame
+    follows it)."""
+    return typer.Option("table", "--format", callback=_set_format, metavar="|".join(FORMATS),
+                        help="Print tables as table (for a terminal), csv, json (one object per table: title "
+                             "and rows) or markdown; with csv and json everything else goes to stderr.")
+
+
 def print_frame(frame, title: str | None = None, *, limit: int = 40) -> None:  # type: ignore[no-untyped-def]
-    """Print a polars frame as a Rich table."""
-    table = Table(title=title, show_lines=False)
-    headers = [name.replace("_", " ") for name in frame.columns]
-    # A header wraps between words, never inside one, when the longest words fit side by side; the first
-    # column names the row (a rule, a receiver, a person) and is never folded.
-    words = [min(12, max([len(w) for w in h.split()] or [1])) for h in headers]
-    fits = sum(words) + 3 * len(words) + 1 <= console.width
-    for number, header in enumerate(headers):
-        table.add_column(header, no_wrap=number == 0, overflow="fold", min_width=words[number] if fits else None)
-    for row in frame.head(limit).iter_rows():
-        table.add_row(*[display_value(v) for v in row])
-    console.print(table)
+    """Print a polars frame in the command's ``--format``: a Rich table (readable from 80 columns on:
+    headers wrap between words, the first column is never folded, columns that do not fit go to a
+    continuation table that repeats the first column), CSV, JSON or Markdown (every row)."""
+    fmt = _format[0]
+    if fmt == "table":
+        _print_table(frame, title, limit=limit)
+        return
+    if fmt == "markdown":
+        def cell(value: Any) -> str:
+            return display_value(value).replace("|", "\\|").replace("\n", " ")
+
+        lines = [f"**{title}**", ""] if title else []
+        lines += ["| " + " | ".join(header(c) for c in frame.columns) + " |",
+                  "|" + "|".join("---" for _ in frame.columns) + "|"]
+        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
+        sys.stdout.write("\n".join(lines) + "\n\n")
+        return
+    if title:
+        err_console.print(title, highlight=False, markup=False, soft_wrap=True)
+    plain = frame.with_columns(_plain_columns(frame))
+    if fmt == "csv":
+        sys.stdout.write(plain.write_csv())
+    else:
+        sys.stdout.write(json.dumps({"title": title, "rows": plain.to_dicts()}, default=str) + "\n")
+
+
+def _plain_columns(frame: Any) -> list[Any]:
+    """Columns CSV and JSON cannot hold as they are: durations in seconds, nested values as JSON text,
+    NaN as missing."""
+    # startup speed: polars loads only when a table is printed as CSV or JSON
+    import polars as pl  # noqa: PLC0415
+
+    out = []
+    for name, dtype in frame.schema.items():
+        if dtype.is_float():
+            out.append(pl.col(name).fill_nan(None).alias(name))
+        elif isinstance(dtype, pl.Duration):
+            out.append(pl.col(name).dt.total_seconds(fractional=True).alias(name))
+        elif isinstance(dtype, pl.List | pl.Array | pl.Struct | pl.Object):
+            out.append(pl.col(name).map_elements(lambda v: json.dumps(
+                v.to_list() if hasattr(v, "to_list") else v, default=str), return_dtype=pl.String).alias(name))
+    return out
+
+
+def _print_table(frame, title: str | None, *, limit: int) -> None:  # type: ignore[no-untyped-def]
+    headers = [header(name) for name in frame.columns]
+    rows = [[display_value(v) for v in row] for row in frame.head(limit).iter_rows()]
+    width = console.width
+    # The narrowest each column may get: its longest header word (up to 14) and, for values up to 24
+    # characters, the whole value; the first column names the row (a rule, a receiver, a person) and
+    # gets its whole name up to 48 characters.
+    needs: list[int] = []
+    for i, name in enumerate(headers):
+        longest = max((len(r[i]) for r in rows), default=0)
+        word = min(14, max((len(w) for w in name.split()), default=1))
+        cap = 48 if i == 0 else 24
+        needs.append(max(word, min(longest, cap)))
+    parts: list[list[int]] = []
+    current = [0] if headers else []
+    used = needs[0] + 4 if headers else 1
+    for i in range(1, len(headers)):
+        if used + needs[i] + 3 > width and len(current) > 1:
+            parts.append(current)
+            current, used = [0], needs[0] + 4
+        current.append(i)
+        used += needs[i] + 3
+    if current:
+        parts.append(current)
+    for number, part in enumerate(parts):
+        # Each column gets its need; what is left widens headers that would wrap (shortest first),
+        # then values that would fold.
+        widths = {i: needs[i] for i in part}
+        spare = width - (sum(widths.values()) + 3 * len(part) + 1)
+        for goal in ([len(headers[i]) for i in range(len(headers))],
+                     [max([len(headers[i])] + [len(r[i]) for r in rows]) for i in range(len(headers))]):
+            for i in sorted(part, key=lambda i: goal[i] - widths[i]):
+                extra = max(0, min(goal[i] - widths[i], spare))
+                widths[i] += extra
+                spare -= extra
+        shown = title if number == 0 else f"{title or ''} (continued)".strip()
+        if len(parts) > 1:
+            shown = f"{shown} [columns {part[1] + 1 if len(part) > 1 else 1}–{part[-1] + 1} of {len(headers)}]"
+        table = Table(title=Text(shown) if shown else None, show_lines=False)
+        for i in part:
+            table.add_column(Text(headers[i]), width=widths[i], overflow="fold")
+        for row in rows:
+            table.add_row(*[Text(row[i]) for i in part])
+        console.print(table)
     if frame.height > limit:
-        console.print(f"... {frame.height - limit} more rows")
+        console.print(f"... {frame.height - limit} more rows (--format csv or json prints them all)")
 
 
 def main() -> None:
     app()
 
 
-__all__ = ["COMMANDS", "STRICT_HELP", "Path", "app", "console", "fail", "main", "print_frame", "show_notices"]
+__all__ = ["COMMANDS", "FORMATS", "STRICT_HELP", "Path", "app", "console", "fail", "format_option", "main",
+           "print_frame", "show_notices"]

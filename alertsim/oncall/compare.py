@@ -46,8 +46,8 @@ HEADLINE = (
     ("interruptions_per_person", "interruptions / person"),
     ("sleep_interruptions_per_person", "sleep interruptions / person"),
     ("sleep_interruptions_max", "sleep interruptions, worst person"),
-    ("pages_gini", "Gini of pages per person"),
-    ("sleep_gini", "Gini of sleep interruptions"),
+    ("pages_gini", "Gini of pages per person (0–1, 0 = even)"),
+    ("sleep_gini", "Gini of sleep interruptions (0–1, 0 = even)"),
 )
 """Metrics shown in the side-by-side table, with their labels."""
 

@@ -41,7 +41,7 @@ from alertsim.io.rundir import claim_output, os_error, read_manifest
 from alertsim.quality import fairness
 from alertsim.quality.fatigue import noisy_rules
 from alertsim.report import figures
-from alertsim.report.tables import display_value
+from alertsim.report.tables import display_value, header
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -78,7 +78,7 @@ def table(frame: pl.DataFrame, columns: list[str] | None = None, *, caption: str
     """A frame as display strings (header names with underscores as spaces)."""
     columns = [c for c in (columns or frame.columns) if c in frame.columns]
     rows = [[display_value(v) for v in row] for row in frame.select(columns).head(limit).iter_rows()]
-    return Table(columns=[c.replace("_", " ") for c in columns], rows=rows, caption=caption)
+    return Table(columns=[header(c) for c in columns], rows=rows, caption=caption)
 
 
 def _figure(name: str, caption: str, draw: Callable[[Any], Any], size: tuple[float, float] = (8, 4)) -> Figure:
@@ -173,7 +173,8 @@ def _summary(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any], we
         if "sleep" in r.columns:
             s.bullets.append(f"Sleep-hour interruptions in the page history: {int(r['sleep'].sum())} "
                              f"across {r.height} responders; Gini of sleep burden "
-                             f"{display_value(fairness.gini(r['sleep'].fill_null(0).to_list()))}.")
+                             f"{display_value(fairness.gini(r['sleep'].fill_null(0).to_list()))} "
+                             "(0–1, 0 = even).")
     if "response_times" in frames and frames["response_times"].height:
         row = frames["response_times"].row(0, named=True)
         mtta, mttr = row.get("mtta"), row.get("mttr")
@@ -282,8 +283,8 @@ def _fairness(frames: Mapping[str, pl.DataFrame]) -> Section | None:
             rows.append({"burden": name.replace("_", " "), **idx,
                          "outliers": ", ".join(resp["responder"].gather(fairness.outliers(values)).to_list())})
     if rows:
-        s.tables.append(table(pl.DataFrame(rows), caption="Fairness indices (Gini 0 = even; equity and "
-                              "pairwise balance 100/1 = even; outliers carry more than 2× the mean)"))
+        s.tables.append(table(pl.DataFrame(rows), caption="Fairness indices, each on its own scale (in its "
+                              "header); outliers carry more than 2× the mean"))
     cols: list[str] = [c for c in ("responder", "tz", "pages", "interruptions", "business", "off_hours",
                                    "sleep", "interrupted_hours", "interruptions_per_month", "band")
                        if c in resp.columns]
