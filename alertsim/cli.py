@@ -244,12 +244,19 @@ def _set_format(value: str) -> str:
     return value
 
 
-def format_option() -> Any:
+def table_format() -> str:
+    """The running command's ``--format``: table, csv, json or markdown."""
+    return _format[0]
+
+
+def format_option(*, annotated: bool = False) -> Any:
     """The ``--format table|csv|json|markdown`` option of a command that prints tables (print_frame
-    follows it)."""
-    return typer.Option("table", "--format", callback=_set_format, metavar="|".join(FORMATS),
-                        help="Print tables as table (for a terminal), csv, json (one object per table: title "
-                             "and rows) or markdown; with csv and json everything else goes to stderr.")
+    follows it); ``annotated`` for a parameter declared with ``Annotated[str, ...] = "table"``."""
+    default = () if annotated else ("table",)
+    return typer.Option(*default, "--format", callback=_set_format, metavar="|".join(FORMATS),
+                        help="Print tables as table (for a terminal), csv (a blank line after each table), json "
+                             "(one object per line and table: title and rows) or markdown; titles and messages "
+                             "then go to stderr.")
 
 
 def print_frame(frame, title: str | None = None, *, limit: int = 40) -> None:  # type: ignore[no-untyped-def]
@@ -274,7 +281,7 @@ def print_frame(frame, title: str | None = None, *, limit: int = 40) -> None:  #
         err_console.print(title, highlight=False, markup=False, soft_wrap=True)
     plain = frame.with_columns(_plain_columns(frame))
     if fmt == "csv":
-        sys.stdout.write(plain.write_csv())
+        sys.stdout.write(plain.write_csv() + "\n")  # a blank line ends each table
     else:
         sys.stdout.write(json.dumps({"title": title, "rows": plain.to_dicts()}, default=str) + "\n")
 
@@ -301,15 +308,19 @@ def _print_table(frame, title: str | None, *, limit: int) -> None:  # type: igno
     headers = [header(name) for name in frame.columns]
     rows = [[display_value(v) for v in row] for row in frame.head(limit).iter_rows()]
     width = console.width
-    # The narrowest each column may get: its longest header word (up to 14) and, for values up to 24
-    # characters, the whole value; the first column names the row (a rule, a receiver, a person) and
-    # gets its whole name up to 48 characters.
+    # The narrowest each column may get: its longest header word (up to 14) and, for values up to 30
+    # characters, the whole value; text longer than that wraps in at least 16 columns. The first column
+    # names the row (a rule, a receiver, a person): its longest word (a rule name, up to 48 characters)
+    # is never cut, and labels of several words wrap between them in at least 24 columns.
     needs: list[int] = []
     for i, name in enumerate(headers):
         longest = max((len(r[i]) for r in rows), default=0)
         word = min(14, max((len(w) for w in name.split()), default=1))
-        cap = 48 if i == 0 else 24
-        needs.append(max(word, min(longest, cap)))
+        if i == 0:
+            whole = min(48, max((len(w) for r in rows for w in r[0].split()), default=1))
+            needs.append(max(word, whole, min(longest, 24)))
+        else:
+            needs.append(max(word, longest if longest <= 30 else 16))
     parts: list[list[int]] = []
     current = [0] if headers else []
     used = needs[0] + 4 if headers else 1
@@ -350,4 +361,4 @@ def main() -> None:
 
 
 __all__ = ["COMMANDS", "FORMATS", "STRICT_HELP", "Path", "app", "console", "fail", "format_option", "main",
-           "print_frame", "show_notices"]
+           "print_frame", "show_notices", "table_format"]

@@ -15,9 +15,8 @@ from typing import Any
 
 import polars as pl
 import typer
-from rich.table import Table
 
-from alertsim.cli import console, fail
+from alertsim.cli import console, fail, format_option, print_frame
 from alertsim.commands import add_group, import_incidents
 from alertsim.errors import AlertsimError
 from alertsim.io.cloud_metrics import (
@@ -42,6 +41,7 @@ def lint_command(
                                              help="alertmanager.yml whose routes are checked against the rules."),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
+    output: str = format_option(),
 ) -> None:
     """Lint alert rules for missing runbooks and severities, one-sample pages, burn-rate tiers that can never
     fire, duplicates and overlaps, and routes that page on info. Exit 1 on errors.
@@ -63,14 +63,12 @@ def lint_command(
         typer.echo(json.dumps({"files": [str(p) for p in rules], "errors": errors, "warnings": warnings,
                                "findings": findings.to_dicts()}, indent=2))
     else:
-        table = Table(title=f"{errors} errors, {warnings} warnings in {len(rules)} paths", title_justify="left")
-        for name in ("level", "check", "rule", "file", "message"):
-            table.add_column(name, overflow="fold")
-        for row in findings.iter_rows(named=True):
-            style = "red" if row["level"] == "error" else "yellow"
-            where = f"{row['file']}:{row['line']}" if row["file"] and row["line"] else row["file"] or ""
-            table.add_row(f"[{style}]{row['level']}[/]", row["check"], row["rule"] or "", where, row["message"])
-        console.print(table)
+        files = findings["file"].drop_nulls().unique().to_list()
+        where = (pl.col("line").alias("line") if len(files) <= 1 else pl.when(pl.col("line").is_not_null())
+                 .then(pl.format("{}:{}", "file", "line")).otherwise(pl.col("file")).alias("where"))
+        shown = findings.select("rule", "level", "check", where, "message")
+        print_frame(shown, title=f"{errors} errors, {warnings} warnings in "
+                    f"{files[0] if len(files) == 1 else f'{len(rules)} paths'}", limit=max(40, shown.height))
         if not findings.height:
             console.print("[green]no findings[/]")
     raise typer.Exit(code=exit_code(findings, strict=strict))

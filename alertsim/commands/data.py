@@ -13,10 +13,8 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
-from alertsim.cli import console, err_console
+from alertsim.cli import console, err_console, format_option, print_frame
 from alertsim.errors import AlertsimError, ConfigError, InputError, Problem
 from alertsim.io.incidents import read_incidents
 from alertsim.io.metrics import load_metrics
@@ -33,21 +31,17 @@ def _count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
-def _problem_table(problems: tuple[Problem, ...], *, title: str, level: str) -> Table:
-    """A Rich table of problems; the file column only when they span several files."""
+def _show_problems(problems: tuple[Problem, ...], *, title: str, level: str) -> None:
+    """Print problems as a table (print_frame); the file column only when they span several files."""
+    import polars as pl
+
+    from alertsim.cli import print_frame
+
     files = {p.file for p in problems}
-    table = Table(title=Text(title), title_justify="left")
-    if len(files) > 1:
-        table.add_column("file", overflow="fold")
-    table.add_column("row", justify="right")
-    table.add_column("column", overflow="fold")
-    table.add_column(level, overflow="fold")
-    for problem in problems:
-        cells = ["" if problem.row is None else str(problem.row), problem.column or "", problem.reason]
-        if len(files) > 1:
-            cells.insert(0, problem.file or "")
-        table.add_row(*(Text(cell) for cell in cells))
-    return table
+    frame = pl.DataFrame({"file": [p.file for p in problems], "row": [p.row for p in problems],
+                          "column": [p.column for p in problems], level: [p.reason for p in problems]},
+                         schema={"file": pl.String, "row": pl.Int64, "column": pl.String, level: pl.String})
+    print_frame(frame if len(files) > 1 else frame.drop("file"), title=title, limit=max(40, frame.height))
 
 
 def validate_command(
@@ -59,6 +53,7 @@ def validate_command(
     table: Annotated[str | None, typer.Option(help="Table to read from a DuckDB database.")] = None,
     strict: Annotated[bool, typer.Option(
         help="Treat duplicate samples and rows out of order as errors.")] = False,
+    output: Annotated[str, format_option(annotated=True)] = "table",
 ) -> None:
     """Check FILE and print every problem (row, column, reason); exit 1 when there is any."""
     try:
@@ -77,15 +72,14 @@ def validate_command(
     except InputError as error:
         problems = error.problems or (Problem(file=error.file, reason=str(error)),)
         count = _count(len(problems), "problem")
-        console.print(_problem_table(problems, title=f"{file}: {count}", level="problem"))
+        _show_problems(problems, title=f"{file}: {count}", level="problem")
         console.print(f"[red]invalid[/]: {escape(file)} has {count}; nothing was read", highlight=False)
         raise typer.Exit(code=1) from None
     except AlertsimError as error:
         err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
     if read.warnings:
-        console.print(_problem_table(read.warnings, title=f"{file}: {_count(len(read.warnings), 'warning')}",
-                                     level="warning"))
+        _show_problems(read.warnings, title=f"{file}: {_count(len(read.warnings), 'warning')}", level="warning")
     console.print(
         f"[green]ok[/]: {escape(file)}: {_count(read.frame.height, 'sample')} of "
         f"{_count(read.series, 'series', 'series')} from {_count(len(read.files), 'file')}; "

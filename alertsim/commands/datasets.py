@@ -14,7 +14,7 @@ import polars as pl
 import typer
 
 from alertsim import datasets
-from alertsim.cli import console, fail, print_frame
+from alertsim.cli import console, fail, format_option, print_frame
 from alertsim.durations import parse_instant
 from alertsim.errors import AlertsimError
 
@@ -34,6 +34,7 @@ def generate_command(
     out: Annotated[Path, typer.Option(help="Directory to write (created if missing).")] = Path("data/sample"),
     start: Annotated[str | None, typer.Option(
         help="First instant, ISO-8601; naive means UTC. Default 2026-03-02T00:00Z.")] = None,
+    output: Annotated[str, format_option(annotated=True)] = "table",
 ) -> None:
     """Generate the fictional company's metrics, incidents, noise, rotation and pages into OUT."""
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from alertsim.cli import console, fail, print_frame
+from alertsim.cli import console, fail, format_option, print_frame
 from alertsim.demo import STEPS, run_demo
 from alertsim.errors import AlertsimError
 
@@ -16,6 +16,7 @@ def demo_command(
     out: Path = typer.Option(Path("reports/demo"), "--out", "-o", help="Where the report and run go."),
     replicates: int = typer.Option(300, "--replicates", help="Simulation replicates per design."),
     seed: int = typer.Option(7, "--seed", help="Seed of the simulation."),
+    output: str = format_option(),
 ) -> None:
     """Replay the sample rule pack, score, notify, measure fatigue, simulate designs, tune, and report."""
     try:

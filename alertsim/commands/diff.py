@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from alertsim.cli import console, fail, print_frame, show_notices
+from alertsim.cli import console, fail, format_option, print_frame, show_notices
 from alertsim.commands.quality import read_incident_file
 from alertsim.diff import TOTAL, Diff, cell, diff, parse_fail_on, write_diff
 from alertsim.errors import AlertsimError
@@ -38,6 +38,7 @@ def diff_command(
     late: str = typer.Option("0m", "--late", help="A firing this long after an incident ends counts."),
     tz: str = typer.Option("UTC", "--tz", help="Time zone of the sleep hours (22:00-08:00)."),
     repo: Path = typer.Option(Path("."), "--repo", help="Git repository of REV:PATH arguments."),
+    output: str = format_option(),
 ) -> None:
     """Replay BASE and HEAD rules on the same history and compare pages, alerts, incidents caught and
     missed, time to detect and sleep-hour pages per changed rule; exit 1 past --fail-on.

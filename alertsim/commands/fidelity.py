@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from alertsim.cli import console, fail, print_frame
+from alertsim.cli import console, fail, format_option, print_frame
 from alertsim.durations import to_microseconds
 from alertsim.errors import AlertsimError
 from alertsim.io.metrics import read_metrics
@@ -23,6 +23,7 @@ def fidelity_command(
                                         help="ALERTS samples: `fetch prometheus --alerts-history` output."),
     metrics: Path | None = typer.Option(None, "--metrics", help="The replayed metrics, to find scrape gaps "
                                         "(default: the run's metrics when still there)."),
+    output: str = format_option(),
 ) -> None:
     """Compare RUN_DIR's alerts with production's ALERTS history: matched episodes per rule, firing-time
     differences and the likely causes of mismatches; writes fidelity and fidelity_episodes into RUN_DIR."""

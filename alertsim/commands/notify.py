@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from alertsim.cli import console, err_console, fail, print_frame
+from alertsim.cli import console, err_console, fail, format_option, print_frame
 from alertsim.durations import describe_span
 from alertsim.errors import AlertsimError, ConfigError
 from alertsim.frames import ALERTS, validate
@@ -29,6 +29,7 @@ def notify_command(
                                    "plus the longest group_wait + group_interval)."),
     group_gc_interval: str = typer.Option("30s", "--group-gc-interval", help="Garbage collection of empty "
                                           "groups: 30s as Alertmanager 0.25-0.31, 0s as 0.32+."),
+    output: str = format_option(),
 ) -> None:
     """Send RUN_DIR's alerts through CONFIG and add notifications and pages to RUN_DIR."""
     try:

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from alertsim.cli import console, fail
+from alertsim.cli import console, fail, format_option, print_frame
 from alertsim.errors import AlertsimError, InputError
 from alertsim.io.rundir import check_output, file_digest, write_run
 from alertsim.oncall.compare import compare, comparison_table, plot_mtta, plot_sleep
@@ -32,6 +32,7 @@ def simulate_command(
                                   "(outcomes.parquet: one row per design, replicate and page)."),
     engine: str = typer.Option("local", "--engine", help="local, or dask: replicates run on a Dask cluster."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (engine dask)."),
+    output: str = format_option(),
 ) -> None:
     """Simulate each DESIGN on PAGES; write summary.csv, per-page outcomes, burden and figures to OUT
     and print a side-by-side comparison (▲/▼: significantly higher/lower than the first design)."""
@@ -87,14 +88,8 @@ def simulate_command(
     except AlertsimError as error:
         fail(error)
         return
-    table = Table(title=f"{frame.height} pages × {replicates} replicates (seed {seed}): mean "
-                        "[95% interval over replicates]", show_lines=False)
-    shown = comparison_table(result)
-    for name in shown.columns:
-        table.add_column(name, overflow="fold")
-    for row in shown.iter_rows():
-        table.add_row(*row)
-    console.print(table)
+    print_frame(comparison_table(result), title=f"{frame.height} pages × {replicates} replicates (seed {seed}): "
+                "mean [95% interval over replicates]")
     if len(designs) > 1:
         console.print(f"▲/▼ significantly higher/lower than [bold]{designs[0].name}[/] in ≥ 97.5% of "
                       "paired replicates.")

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import typer
 
-from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
+from alertsim.cli import STRICT_HELP, console, fail, format_option, print_frame, show_notices, table_format
 from alertsim.commands import add_group, import_incidents
 from alertsim.durations import format_duration, parse_instant
 from alertsim.errors import AlertsimError, ConfigError, InputError, Notice
@@ -138,6 +138,8 @@ def _show(frame: pl.DataFrame, title: str, *, drop: tuple[str, ...] = ()) -> Non
     """Print a frame with durations in Prometheus' grammar (negative ones with a minus sign)."""
     shown = frame.drop([c for c in drop if c in frame.columns])
     durations = [c for c, t in shown.schema.items() if isinstance(t, pl.Duration)]
+    if table_format() in ("csv", "json"):  # seconds for a program (print_frame)
+        durations = []
     shown = shown.with_columns(pl.col(c).map_elements(_human, return_dtype=pl.String) for c in durations)
     print_frame(shown, title=title)
 
@@ -156,6 +158,7 @@ def score_command(
     start: str | None = typer.Option(None, "--start", help="Period start for rates (default: the run's)."),
     end: str | None = typer.Option(None, "--end", help="Period end for rates (default: the run's)."),
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+    output: str = format_option(),
 ) -> None:
     """Score each rule's alerts against INCIDENTS; write quality and missed into RUN_DIR."""
     try:
@@ -210,6 +213,7 @@ def fatigue_command(
     late: str = typer.Option("0m", "--late", help="Incident matching allowance after resolution."),
     start: str | None = typer.Option(None, "--start", help="Period start (default: the run's, else the data)."),
     end: str | None = typer.Option(None, "--end", help="Period end."),
+    output: str = format_option(),
 ) -> None:
     """Pages per week/team/shift, interruptions per person (local time), noisy rules, burden and fairness."""
     run_dir = source if source.is_dir() and not from_incidents else None
@@ -288,6 +292,7 @@ def response_command(
     out: Path | None = typer.Option(None, "--out", "-o", help="Add response_times and trends to this run "
                                                                "directory (created if missing)."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    output: str = format_option(),
 ) -> None:
     """MTTA and MTTR (mean, median, p90, p95) with a weekly trend and a trend test."""
     try:

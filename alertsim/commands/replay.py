@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
+from alertsim.cli import STRICT_HELP, console, fail, format_option, print_frame, show_notices
 from alertsim.errors import AlertsimError
 from alertsim.io.ingest import ingest
 from alertsim.io.metrics import read_metrics
@@ -35,6 +35,7 @@ def replay_command(
                                "partition by partition) or dask (partitions on a Dask cluster)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (engine dask)."),
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+    output: str = format_option(),
 ) -> None:
     """Replay RULES over METRICS and write alerts.parquet/.csv and manifest.json into OUT."""
     try:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from alertsim.cli import STRICT_HELP, console, fail, print_frame, show_notices
+from alertsim.cli import STRICT_HELP, console, fail, format_option, print_frame, show_notices
 from alertsim.errors import AlertsimError
 from alertsim.io.incidents import read_incidents
 from alertsim.io.metrics import read_metrics
@@ -36,6 +36,7 @@ def tune_command(
     engine: str = typer.Option("memory", "--engine", help="memory, local (stream a dataset) or dask."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (engine dask)."),
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+    output: str = format_option(),
 ) -> None:
     """Replay a grid of candidate rules once, score them, and recommend one per rule under a budget."""
     try:

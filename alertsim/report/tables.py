@@ -20,7 +20,6 @@ from typing import Any
 
 from alertsim.durations import format_duration
 
-
 #: Column-name endings whose values are on a scale of their own, and that scale.
 SCALES: tuple[tuple[str, str], ...] = (
     ("gini", "0–1, 0 = even"),

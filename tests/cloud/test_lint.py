@@ -233,5 +233,6 @@ def test_lint_goes_on_past_bad_rules_and_names_their_lines(tmp_path: Path) -> No
     text = native_file.read_text().splitlines()
     at = {name: text.index(f"- name: {name}") + 1 for name in "BC"}
     assert found.select("rule", "check", "line").rows() == [("B", "invalid", at["B"]), ("C", "invalid", at["C"])]
-    out = CliRunner().invoke(app, ["lint", str(native_file)], env={"COLUMNS": "200"})
+    out = CliRunner().invoke(app, ["lint", str(native_file), str(path)], env={"COLUMNS": "250"})
     assert out.exit_code == 1 and all(f"{native_file}:{line}" in out.output for line in at.values())
+    assert f"{path}:12" in out.output and f"{path}:18" in out.output
