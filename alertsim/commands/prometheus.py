@@ -10,9 +10,9 @@ import polars as pl
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from alertsim.cli import console, fail
+from alertsim.cli import console, fail, show_notices
 from alertsim.commands import add_group
-from alertsim.errors import AlertsimError, ConfigError
+from alertsim.errors import AlertsimError, ConfigError, Notice
 from alertsim.io.prometheus import Access, FetchProgress, fetch, fetch_rules, write_metrics
 from alertsim.io.promtool import export_promtool
 from alertsim.io.rundir import frame_format
@@ -120,10 +120,17 @@ def export_promtool_command(
     strip_annotations: bool = typer.Option(False, "--strip-annotations",
                                            help="Test a copy of the rules without annotations."),
 ) -> None:
-    """Write a `promtool test rules` file pinning the alerts of RUN_DIR's replay."""
+    """Write a `promtool test rules` file pinning the alerts of RUN_DIR's replay.
+
+    Annotations are rendered as Prometheus renders them ($labels, $value, if/with, printf, humanize*);
+    one that needs a running Prometheus (query, range, ...) is left out with a warning, and the test runs
+    on a copy of the rules without it.
+    """
     try:
+        notices: list[Notice] = []
         path = export_promtool(run_dir, out, at=at or None, start=start, end=end, series_interval=series_interval,
-                               strip_annotations=strip_annotations)
+                               strip_annotations=strip_annotations, notices=notices)
+        show_notices(notices)
     except AlertsimError as error:
         fail(error)
         return

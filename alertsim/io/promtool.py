@@ -21,9 +21,9 @@ run at the evaluation interval.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +34,7 @@ import polars as pl
 import yaml
 
 from alertsim.durations import Duration, format_duration, parse_duration, to_microseconds
-from alertsim.errors import ConfigError, InputError
+from alertsim.errors import ConfigError, InputError, Notice
 from alertsim.frames import label_columns
 from alertsim.io.metrics import read_metrics
 from alertsim.io.rundir import read_manifest
@@ -42,6 +42,7 @@ from alertsim.promql.ast import selector_reaches
 from alertsim.replay import replay
 from alertsim.rules.prometheus import load_prometheus_rules
 
+log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000
 
@@ -191,54 +192,60 @@ def _firing(alerts: pl.DataFrame, at_us: int) -> pl.DataFrame:
     return alerts.filter((pl.col("fired_at") <= at) & (pl.col("resolved_at").is_null() | (pl.col("resolved_at") > at)))
 
 
-_TEMPLATE = re.compile(r"\{\{-?\s*(\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)|\.Labels\.([a-zA-Z_][a-zA-Z0-9_]*)|"
-                       r"\$value|\.Value)\s*-?\}\}")
-
-
 def _go_float(value: float) -> str:
     """Go's ``fmt`` ``%v`` of a float64 (what ``{{ $value }}`` prints)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    text = repr(float(value))
-    mantissa, _, exponent = text.partition("e")
-    digits = mantissa.replace("-", "").replace(".", "")
-    exp10 = int(exponent) if exponent else (len(mantissa.lstrip("-").split(".")[0]) - 1 if abs(value) >= 1 else
-                                            -len(re.match(r"0\.(0*)", mantissa.lstrip("-")).group(1)) - 1)  # type: ignore[union-attr]
-    if value == 0:
-        return "0"
-    if exp10 < -4 or exp10 >= 21:
-        digits = digits.lstrip("0") or "0"
-        head = digits[0] + ("." + digits[1:].rstrip("0") if digits[1:].rstrip("0") else "")
-        sign = "-" if value < 0 else ""
-        return f"{sign}{head}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
-    return format(float(value), "f").rstrip("0").rstrip(".") if "e" in text else (
-        text[:-2] if text.endswith(".0") else text)
+    from alertsim.io.gotemplate import go_float
+
+    return go_float(value)
 
 
-def expand_annotation(text: str, labels: Mapping[str, str], value: float, *, rule: str) -> str:
-    """Expand the templates promtool would in an annotation: ``$labels.x``/``.Labels.x`` and
-    ``$value``/``.Value``. Anything else raises ``ConfigError`` (use ``strip_annotations``)."""
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(2) or match.group(3)
-        if name:
-            return labels.get(name, "<no value>")
-        return _go_float(value)
+class _SampleLabels(dict[str, str]):
+    """An alert's ``$labels`` as far as a replay knows them: the labels of the sample the expression
+    returned. A label the rule itself sets (or ``__name__``) may or may not have been on the sample, so
+    a template that reads one cannot be rendered for sure."""
 
-    expanded = _TEMPLATE.sub(substitute, text)
-    if "{{" in expanded:
-        raise ConfigError(f"annotation template {text!r} uses more than $labels.NAME and $value; export with "
-                          "strip_annotations (--strip-annotations) to test the rule without its annotations",
-                          rule=rule, field="annotations")
-    return expanded
+    def __init__(self, labels: Mapping[str, str], unknown: frozenset[str]):
+        super().__init__({k: v for k, v in labels.items() if k not in unknown})
+        self.unknown = unknown
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if key in self.unknown:
+            from alertsim.io.gotemplate import Unsupported
+
+            raise Unsupported(f"$labels.{key}: the rule sets {key!r} itself, so whether the sample had it "
+                              "is not known" if key != "__name__" else "$labels.__name__ is not kept by a replay")
+        return super().get(key, default)
+
+    __getitem__ = get  # type: ignore[assignment]
+
+
+def expand_annotation(text: str, labels: Mapping[str, str], value: float, *, rule: str,
+                      rule_labels: Mapping[str, str] | None = None,
+                      external_labels: Mapping[str, str] | None = None) -> str:
+    """An annotation as Prometheus expands it for an alert (see :mod:`alertsim.io.gotemplate`):
+    ``labels`` are the alert's labels (``alertname`` and the labels the rule sets itself, ``rule_labels``,
+    are not the sample's and are left out of ``$labels``), ``value`` the sample's value.
+
+    Raises ``ConfigError`` for a template outside what can be rendered (``query``, ``range``, a label
+    the rule sets itself, ...)."""
+    from alertsim.io.gotemplate import Unsupported, render
+
+    unknown = frozenset({"__name__", *(rule_labels or {})})
+    sample = _SampleLabels({k: v for k, v in labels.items() if k != "alertname"}, unknown)
+    try:
+        return render(text, labels=sample, value=value, external_labels=external_labels)
+    except Unsupported as exc:
+        raise ConfigError(f"annotation template {text!r} cannot be rendered here ({exc}); test without it "
+                          "(strip_annotations=True), or pass unrendered={} to leave out only such "
+                          "annotations", rule=rule, field="annotations") from None
 
 
 def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, start: datetime | str,
                   end: datetime | str, eval_interval: Duration = "1m", series_interval: Duration | None = None,
                   at: Sequence[datetime | str] | None = None, warmup: Duration | None = None,
                   rule_file: str | None = None, strip_annotations: bool = False,
-                  name: str = "alertsim replay") -> dict[str, Any]:
+                  name: str = "alertsim replay",
+                  unrendered: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """A ``promtool test rules`` document pinning what ``rules_path`` fires on ``metrics``.
 
     Parameters
@@ -254,7 +261,10 @@ def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, 
         longest range selector + offset + 5m lookback in the file, at least one hour.
     rule_file : how the test file names the rule file. Default: ``rules_path`` as given.
     strip_annotations : test without annotations (write the rule file without them yourself). Default
-        False: annotations are expanded (``$labels``/``$value`` templates only).
+        False: annotations are expanded as Prometheus would (:mod:`alertsim.io.gotemplate`).
+    unrendered : when given, an annotation whose template cannot be rendered here is left out of the
+        test and recorded as ``{alert name: {annotation: reason}}`` (the rule file the test names must then
+        lack it: :func:`export_promtool` writes such a copy); default: ``ConfigError``.
     """
     rules = load_prometheus_rules(rules_path)
     step = to_microseconds(eval_interval, field="eval_interval")
@@ -264,8 +274,9 @@ def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, 
         other = sorted({e.group for e in program.entries if e.interval_us not in (None, step)})
         if other:
             raise ConfigError(f"promtool evaluates every group at evaluation_interval "
-                              f"({format_duration(timedelta(microseconds=step))}); group(s) {other} use another "
-                              "interval. Export with --eval-interval set to it, or edit the groups",
+                              f"({format_duration(timedelta(microseconds=step))}, the replay's); group(s) {other} "
+                              "use another interval: replay again with `alertsim replay --eval-interval` set to "
+                              "theirs, or give every group the same interval",
                               file=str(rules_path), field="interval")
     if warmup is None:
         reach = 3600 * US
@@ -275,10 +286,10 @@ def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, 
         warmup_us = reach
     else:
         warmup_us = to_microseconds(warmup, field="warmup")
-    first = _us(start)
-    last = _us(end)
+    first = _us(start, "start")
+    last = _us(end, "end")
     if last < first:
-        raise ConfigError("end is before start", field="end")
+        raise ConfigError(f"end ({_iso(last)}) is before start ({_iso(first)})", field="end")
     unit = math.lcm(step, interval)
     origin = ((first - warmup_us) // unit) * unit
     first_test = -(-first // step) * step
@@ -293,14 +304,17 @@ def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, 
     if at is None:
         instants = _change_points(alerts, first_test - origin, last - origin, step)
     else:
-        instants = sorted({_us(t) - origin for t in at})
+        instants = sorted({_us(t, "at") - origin for t in at})
         off = [t for t in instants if t % step]
         if off:
-            raise ConfigError("test instants must be multiples of the evaluation interval", field="at")
+            raise ConfigError(f"test instants must fall on the replay's evaluation instants (every "
+                              f"{format_duration(timedelta(microseconds=step))} from {_iso(origin)}); "
+                              f"{_iso(off[0] + origin)} does not", field="at")
     values = _values(result.evaluations) if result.evaluations is not None else {}
     cases = []
     by_rule = {r.name: r for r in rules}
     alertnames = sorted({r.alertname for r in rules})
+    annotated: list[tuple[str, dict[str, Any]]] = []
     for t in instants:
         firing = _firing(alerts, t)
         for alertname in alertnames:
@@ -316,13 +330,28 @@ def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, 
                 rule = by_rule[row["rule"]]
                 if rule.annotations and not strip_annotations:
                     value = values.get((row["rule"], row["series"], t), math.nan)
-                    item["exp_annotations"] = {k: expand_annotation(v, {**labels, "alertname": alertname}, value,
-                                                                    rule=rule.name)
-                                               for k, v in rule.annotations.items()}
+                    rendered = {}
+                    for key, text in rule.annotations.items():
+                        try:
+                            rendered[key] = expand_annotation(text, labels, value, rule=rule.name,
+                                                              rule_labels=getattr(rule, "labels", None))
+                        except ConfigError as exc:
+                            if unrendered is None:
+                                raise
+                            reason = str(exc).split("cannot be rendered here (", 1)[-1].rsplit("); test", 1)[0]
+                            unrendered.setdefault(alertname, {}).setdefault(key, reason)
+                    item["exp_annotations"] = rendered
+                    annotated.append((alertname, item))
                 expected.append(item)
-            expected.sort(key=lambda e: json.dumps(e, sort_keys=True))
             cases.append({"eval_time": format_duration(timedelta(microseconds=t)), "alertname": alertname,
                           "exp_alerts": expected})
+    for rule_name, item in annotated:  # an annotation left out for one alert is left out for all
+        for key in (unrendered or {}).get(rule_name, {}):
+            item["exp_annotations"].pop(key, None)
+        if not item["exp_annotations"]:
+            del item["exp_annotations"]
+    for case in cases:
+        case["exp_alerts"].sort(key=lambda e: json.dumps(e, sort_keys=True))
     return {
         "rule_files": [rule_file or str(rules_path)],
         "evaluation_interval": format_duration(timedelta(microseconds=step)),
@@ -350,14 +379,15 @@ def _change_points(alerts: pl.DataFrame, first: int, last: int, step: int) -> li
     return sorted(points)
 
 
-def _us(value: datetime | str | int) -> int:
+def _us(value: datetime | str | int, field: str = "start") -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise ConfigError(f"{value!r} is not an ISO-8601 instant", field="start/end") from None
+            raise ConfigError(f"{value!r} is not an ISO-8601 instant such as 2026-03-02T10:00:00Z",
+                              field=field) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return (value - _EPOCH) // timedelta(microseconds=1)
@@ -384,12 +414,20 @@ def to_yaml(document: Mapping[str, Any]) -> str:
     return yaml.dump(dict(document), Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
 
 
-def strip_rule_annotations(rules_path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
-    """Write a copy of a rule file without annotations (for ``strip_annotations`` tests)."""
+def strip_rule_annotations(rules_path: str | os.PathLike[str], out: str | os.PathLike[str], *,
+                           only: Mapping[str, Sequence[str]] | None = None) -> Path:
+    """Write a copy of a rule file without annotations (for ``strip_annotations`` tests); with ``only``
+    (``{alert name: [annotation, ...]}``), without just those."""
     document = yaml.safe_load(Path(rules_path).read_text(encoding="utf-8"))
     for group in document.get("groups", []):
         for rule in group.get("rules") or []:
-            rule.pop("annotations", None)
+            if only is None:
+                rule.pop("annotations", None)
+            elif rule.get("alert") in only and isinstance(rule.get("annotations"), dict):
+                for key in only[rule["alert"]]:
+                    rule["annotations"].pop(key, None)
+                if not rule["annotations"]:
+                    rule.pop("annotations")
     out = Path(out)
     out.write_text(yaml.safe_dump(document, sort_keys=False, width=10_000), encoding="utf-8")
     return out
@@ -398,13 +436,19 @@ def strip_rule_annotations(rules_path: str | os.PathLike[str], out: str | os.Pat
 def export_promtool(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
                     at: Sequence[datetime | str] | None = None, start: datetime | str | None = None,
                     end: datetime | str | None = None, series_interval: Duration | None = None,
-                    strip_annotations: bool = False) -> Path:
+                    strip_annotations: bool = False, notices: list[Notice] | None = None) -> Path:
     """Write ``out`` (a ``promtool test rules`` file) from a replay run directory.
 
     The run's rule file (copied into the run directory by ``alertsim replay``) must be a Prometheus
     rule file; its metrics are read again from the path in the manifest. By default the whole replay
-    span is tested at the instants where firing alerts change. With ``strip_annotations`` a copy of
-    the rules without annotations is written next to ``out`` and tested instead.
+    span is tested at the instants where firing alerts change.
+
+    Annotations are expanded as Prometheus expands them (``$labels``, ``$value``, ``if``, ``printf``,
+    the ``humanize`` functions: :mod:`alertsim.io.gotemplate`). An annotation that cannot be rendered
+    without a running Prometheus (``query``, ``range``, a label the rule sets itself) is left out: the
+    test names a copy of the rules without it (``<out>.rules.yml`` next to ``out``), and a
+    :class:`~alertsim.errors.Notice` (``annotation-not-rendered``) saying so is appended to ``notices``.
+    With ``strip_annotations`` the copy has no annotations at all.
     """
     run_dir, out = Path(run_dir), Path(out)
     manifest = read_manifest(run_dir)
@@ -422,13 +466,27 @@ def export_promtool(run_dir: str | os.PathLike[str], out: str | os.PathLike[str]
                            table=metrics_info.get("table"))
     out.parent.mkdir(parents=True, exist_ok=True)
     target = rules_path
+    copy = out.with_name(f"{out.stem}.rules.yml")
     if strip_annotations:
-        target = strip_rule_annotations(rules_path, out.with_name(f"{out.stem}.rules.yml"))
+        target = strip_rule_annotations(rules_path, copy)
     interval = manifest.get("eval_interval", "1m")
+    unrendered: dict[str, dict[str, str]] = {}
     document = promtool_test(target, metrics, start=start or manifest["start"], end=end or manifest["end"],
                              eval_interval=parse_duration(interval), series_interval=series_interval, at=at,
                              rule_file=os.path.relpath(target.resolve(), out.parent.resolve()),
-                             strip_annotations=strip_annotations, name=f"alertsim replay {run_dir.name}")
+                             strip_annotations=strip_annotations, name=f"alertsim replay {run_dir.name}",
+                             unrendered=unrendered)
+    if unrendered:
+        strip_rule_annotations(rules_path, copy, only={k: list(v) for k, v in unrendered.items()})
+        document["rule_files"] = [os.path.relpath(copy.resolve(), out.parent.resolve())]
+        for alertname, keys in unrendered.items():
+            for key, reason in keys.items():
+                notice = Notice(code="annotation-not-rendered", rule=alertname, field=f"annotations.{key}",
+                                file=str(rules_path), message=f"{reason}; the annotation is left out of the test, "
+                                f"which runs on {copy.name}, a copy of the rules without it")
+                log.warning("%s", notice)
+                if notices is not None:
+                    notices.append(notice)
     out.write_text(to_yaml(document), encoding="utf-8")
     return out
 
