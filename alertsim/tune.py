@@ -16,6 +16,15 @@ pages; the team's budget is then spent greedily on the upgrade with the most rec
 page, until nothing more fits. When even the quietest candidates exceed the budget, the
 recommendations say so (``over_budget``) rather than hiding it.
 
+Today's rules (``current``) are replayed with the grid, each as one more candidate of its family (named
+``<rule> (today)``), so the recommendation can be to keep it. Each recommendation then has an
+``action``: ``keep`` (today's rule is the pick), ``retune`` (a candidate), or ``consider removing``
+when the candidate that fits the budget catches *far fewer* incidents than today's rule: a recall
+below :data:`FAR_BELOW` (80%) of today's, i.e. it would stop catching more than one in five of the
+incidents today's rule catches. Such a rule costs pages for little detection at this budget; removing
+it (or a larger budget) is the honest choice, not a quieter rule that misses what it is for. Without
+``current`` the action is ``retune`` and ``current_recall`` is empty.
+
 >>> parse_budget("2/week")
 2.0
 >>> parse_budget("10/month")
@@ -47,6 +56,26 @@ from alertsim.series import Prepared, prepare
 log = logging.getLogger(__name__)
 
 _PER = {"day": 7.0, "week": 1.0, "month": 7.0 / 30.0}
+
+#: A candidate's recall is *far below* today's when it is below this share of it (it would miss more
+#: than one in five of the incidents today's rule catches): the recommendation says "consider removing".
+FAR_BELOW = 0.8
+#: Suffix of today's rule among a family's candidates.
+TODAY = " (today)"
+
+
+def action(recall: float | None, current_recall: float | None, *, is_current: bool = False) -> str:
+    """What to do with a rule whose recommended candidate has ``recall`` and today's rule
+    ``current_recall``: ``keep``, ``retune`` or ``consider removing`` (recall far below today's).
+
+    >>> action(0.9, 1.0), action(0.5, 1.0), action(0.5, None), action(1.0, 1.0, is_current=True)
+    ('retune', 'consider removing', 'retune', 'keep')
+    """
+    if is_current:
+        return "keep"
+    if current_recall is not None and current_recall > 0 and (recall or 0.0) < FAR_BELOW * current_recall:
+        return "consider removing"
+    return "retune"
 
 
 def parse_budget(text: str | float) -> float:
@@ -133,7 +162,8 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
          incidents: pl.DataFrame, *, budget: str | float = "2/week", eval_interval: Duration = "1m",
          start: datetime | str | None = None, end: datetime | str | None = None, early: Duration = "0m",
          late: Duration = "0m", match_on: Sequence[str] | dict[str, str] = ("service",),
-         engine: str = "memory", scheduler: Any = None) -> Tuning:
+         engine: str = "memory", scheduler: Any = None,
+         current: Sequence[RuleBase] | str | os.PathLike[str] | None = None) -> Tuning:
     """Replay every candidate of ``rules`` (a grid, see :mod:`alertsim.rules.config`) over ``metrics``
     once, score each against ``incidents`` and recommend one candidate per rule under ``budget``.
 
@@ -147,10 +177,23 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
     early, late, match_on : as for :func:`alertsim.score`.
     engine, scheduler : ``"local"``/``"dask"`` to sweep a :class:`alertsim.scale.Dataset` partition by
         partition (locally or on a Dask cluster); default in memory.
+    current : today's rules (or their file): each rule whose name is a family of the grid joins it as
+        the candidate ``<name> (today)``; recommendations then say ``keep``, ``retune`` or ``consider
+        removing`` (see the module). Default: none.
     """
+    from dataclasses import replace
+
     budget_per_week = parse_budget(budget)
     loaded = load_rules(rules) if isinstance(rules, str | os.PathLike) else rules
     rule_list = list(loaded)
+    if current is not None:
+        today = load_rules(current) if isinstance(current, str | os.PathLike) else list(current)
+        families = {_family(r) for r in rule_list}
+        extra = [replace(r, name=r.name + TODAY, base_name=r.name)  # type: ignore[type-var]
+                 for r in today if r.name in families]
+        if extra:
+            rule_list += extra
+            loaded = rule_list
     if isinstance(metrics, Dataset):
         result = replay_dataset(metrics, rule_list, eval_interval=eval_interval, start=start, end=end,
                                 engine="local" if engine == "memory" else engine,  # type: ignore[arg-type]
@@ -171,7 +214,12 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
         "family": [_family(r) for r in rule_list],
         "kind": [r.kind for r in rule_list],
         "team": [str(r.labels.get("team", "-")) for r in rule_list],
+        "current": [r.base_name is not None and r.name == r.base_name + TODAY for r in rule_list],
     })
+    # today's rule is weighed against its family's candidates, under their team's budget
+    grid_team = meta.filter(~pl.col("current")).group_by("family").agg(pl.col("team").first().alias("_team"))
+    meta = meta.join(grid_team, on="family", how="left").with_columns(
+        pl.when(pl.col("current")).then(pl.col("_team")).otherwise(pl.col("team")).alias("team")).drop("_team")
     table = (meta.join(counts, on="rule", how="left")
              .join(quality.select("rule", "precision", "recall", "incidents_detected",
                                   "time_to_detect_median", "budget_at_detection_median"),
@@ -194,12 +242,23 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
     notices = list(result.notices) + _silent_notices(table, silent)
     table = table.with_columns(pl.Series("frontier", frontier))
     table = table.with_columns(_recommend(table, budget_per_week))
+    today_recall = table.filter(pl.col("current")).select(
+        "family", pl.col("recall").alias("current_recall"), pl.col("pages_per_week").alias("current_pages_per_week"))
     recommendations = (table.filter(pl.col("recommended"))
                        .select("family", "team", "rule", "pages_per_week", "recall", "precision",
-                               "time_to_detect_median", "budget_at_detection_median")
+                               "time_to_detect_median", "budget_at_detection_median", "current")
+                       .join(today_recall, on="family", how="left")
                        .with_columns(pl.col("pages_per_week").sum().over("team").alias("team_pages_per_week"))
                        .with_columns(over_budget=pl.col("team_pages_per_week") > budget_per_week + 1e-9)
                        .sort("team", "family"))
+    recommendations = recommendations.with_columns(pl.Series("action", [
+        action(r["recall"], r["current_recall"], is_current=r["current"])
+        for r in recommendations.iter_rows(named=True)], dtype=pl.String)).drop("current")
+    notices += [Notice(code="consider-removing", rule=r["family"], message=(
+        f"under the budget the best candidate, {r['rule']}, catches {r['recall'] or 0:.0%} of the incidents "
+        f"against {r['current_recall']:.0%} for today's rule (below {FAR_BELOW:.0%} of it): consider removing "
+        "the rule (or a larger budget) rather than a quieter rule that misses what it is for"))
+        for r in recommendations.iter_rows(named=True) if r["action"] == "consider removing"]
     log.info("tuned %d candidates of %d rules", table.height, table["family"].n_unique())
     for notice in notices[len(result.notices):]:
         log.warning("%s", notice)

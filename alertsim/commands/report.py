@@ -30,6 +30,9 @@ def tune_command(
     incidents: Path = typer.Option(..., "--incidents", "-i", help="Incidents CSV/Parquet (the truth)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
     budget: str = typer.Option("2/week", "--budget", help="Paging budget per team, e.g. 2/week, 1/day."),
+    current: Path | None = typer.Option(None, "--current", help="Today's rule file: each rule named like a "
+                                        "grid rule competes as '<name> (today)', and a candidate whose recall "
+                                        "is below 80% of today's is reported as 'consider removing'."),
     eval_interval: str = typer.Option("1m", "--eval-interval", help="Rule evaluation interval."),
     metric: str | None = typer.Option(None, "--metric", help="Metric name of a timestamp,value file."),
     table: str | None = typer.Option(None, "--table", help="Table name when METRICS is a DuckDB database."),
@@ -49,13 +52,15 @@ def tune_command(
             source = open_dataset(metrics, table=table)
         with console.status(f"replaying {len(rule_list)} candidates"):
             result = tune(source, rule_list, read_incidents(incidents), budget=budget,
-                          eval_interval=eval_interval, engine=engine, scheduler=scheduler)
+                          eval_interval=eval_interval, engine=engine, scheduler=scheduler, current=current)
         notices = show_notices(result.notices, strict=strict)
         write_run(out, {"alerts": result.replay.alerts, "tune_candidates": result.candidates,
                         "tune_recommendations": result.recommendations, "incidents": read_incidents(incidents)},
                   manifest={"command": "tune", "notices": notices, "budget": budget, "eval_interval": eval_interval,
                             "metrics": {"path": str(metrics.resolve()), "metric": metric, "table": table},
                             "rules": {"path": str(rules.resolve()), "sha256": file_digest(rules)},
+                            "current": {"path": str(current.resolve()), "sha256": file_digest(current)}
+                            if current is not None else None,
                             "start": result.replay.start.isoformat(), "end": result.replay.end.isoformat()},
                   files={f"rules{rules.suffix or '.yaml'}": rules})
     except AlertsimError as error:
@@ -64,7 +69,11 @@ def tune_command(
     print_frame(result.candidates.select("rule", "pages_per_week", "precision", "recall",
                                          "time_to_detect_median", "frontier", "recommended"),
                 title=f"{result.candidates.height} candidates")
-    print_frame(result.recommendations, title=f"Recommendations under {budget} per team")
+    shown = result.recommendations
+    if current is None:
+        shown = shown.drop("current_recall", "current_pages_per_week")
+    print_frame(shown.select("family", "action", *[c for c in shown.columns if c not in ("family", "action")]),
+                title=f"Recommendations under {budget} per team")
     console.print(f"wrote {out}")
 
 

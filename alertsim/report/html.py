@@ -109,6 +109,8 @@ def _weeks(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any]) -> f
 
 def recommendations(frames: Mapping[str, pl.DataFrame], weeks: float | None) -> pl.DataFrame:
     """Rules to retune or cut, ranked by pages per week saved, with the recall each change loses."""
+    from alertsim.tune import FAR_BELOW, TODAY, action
+
     quality = frames.get("quality")
     if quality is None or weeks is None:
         return pl.DataFrame()
@@ -130,7 +132,16 @@ def recommendations(frames: Mapping[str, pl.DataFrame], weeks: float | None) -> 
             best = tuned.filter(pl.col("family") == family).row(0, named=True)
             saved = row["pages_per_week"] - (best["pages_per_week"] or 0.0)
             lost = (row["recall"] or 0.0) - (best["recall"] or 0.0)
-            if saved > 0.05 or lost < 0:
+            if best["rule"] == family + TODAY:
+                continue  # tuning keeps today's rule
+            if action(best["recall"], row["recall"]) == "consider removing":
+                # never a quieter rule that misses what today's catches without saying so
+                rows.append({"rule": row["rule"], "action": (
+                    f"consider removing: within the budget the best candidate, {best['rule']}, catches "
+                    f"{best['recall'] or 0:.0%} of incidents against {row['recall']:.0%} today (below "
+                    f"{FAR_BELOW:.0%} of it)"), "pages_saved_per_week": row["pages_per_week"],
+                    "recall_lost": row["recall"]})
+            elif saved > 0.05 or lost < 0:
                 rows.append({"rule": row["rule"], "action": f"retune to {best['rule']}",
                              "pages_saved_per_week": saved, "recall_lost": lost})
         elif row["pages_per_week"] > 0 and not row["recall"]:
@@ -234,12 +245,17 @@ def quality_section(frames: Mapping[str, pl.DataFrame]) -> Section | None:
 
 
 def _recommendations(frames: Mapping[str, pl.DataFrame], weeks: float | None) -> Section | None:
+    from alertsim.tune import FAR_BELOW
+
     recs = recommendations(frames, weeks)
     if not recs.height:
         return None
     s = Section("Recommendations", "recommendations")
     s.paragraphs.append("Ranked by pages saved per week; recall lost is the share of incidents the change "
-                        "would stop catching (negative means it catches more).")
+                        "would stop catching (negative means it catches more). A rule whose best tuned candidate "
+                        f"within the budget catches less than {FAR_BELOW:.0%} of what today's rule catches is "
+                        "marked \"consider removing\" (what removing it saves and loses), never retuned "
+                        "silently.")
     s.tables.append(table(recs))
     return s
 

@@ -59,3 +59,88 @@ def test_features_are_computed_once_per_window(world):
     value_keys = [k for k in selection.cache if k[0] == "value"]
     zscore_keys = [k for k in selection.cache if k[0] == "ZScoreRule"]
     assert len(value_keys) == 1 and len(zscore_keys) == 1
+
+
+def _steps() -> dict[str, pl.DataFrame]:
+    """Two weeks of a flat cpu series with four incidents of rising height (60, 70, 80, 95)."""
+    import datetime as dt
+
+    t0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    n = 14 * 1440
+    value = [50.0] * n
+    rows = []
+    for k, (start, height) in enumerate(zip((2000, 6000, 12000, 17000), (60.0, 70.0, 80.0, 95.0), strict=True)):
+        value[start:start + 30] = [height] * 30
+        rows.append((f"INC-{k}", "checkout", t0 + dt.timedelta(minutes=start), t0 + dt.timedelta(minutes=start + 30),
+                     "SEV2"))
+    metrics = pl.DataFrame({"timestamp": [t0 + dt.timedelta(minutes=i) for i in range(n)], "metric": "cpu",
+                            "value": value, "service": "checkout"}).with_columns(
+        pl.col("timestamp").dt.cast_time_unit("us"))
+    incidents = pl.DataFrame(rows, schema=["incident_id", "service", "started_at", "resolved_at",
+                                                "severity"], orient="row").with_columns(pl.col("started_at", "resolved_at").dt.cast_time_unit("us"))
+    return {"metrics": metrics, "incidents": incidents}
+
+
+def test_a_candidate_far_below_todays_recall_says_consider_removing():
+    from alertsim.tune import FAR_BELOW, action
+
+    world = _steps()
+    today = parse_rules({"rules": [{"name": "HighCPU", "metric": "cpu", "value": 55,
+                                    "labels": {"team": "payments"}}]})
+    grid = parse_rules({"rules": [{"name": "HighCPU", "metric": "cpu", "value": [75, 90],
+                                   "labels": {"team": "payments"}}]})
+    roomy = tune(world["metrics"], grid, world["incidents"], budget="5/week", current=today)
+    row = roomy.recommendations.row(0, named=True)
+    assert row["current_recall"] == 1.0 and row["current_pages_per_week"] == pytest.approx(2.0, rel=1e-3)
+    assert row["rule"] == "HighCPU (today)" and row["action"] == "keep"
+    # Within 0.6 pages a week only value=90 fits: it catches one incident in four.
+    tight = tune(world["metrics"], grid, world["incidents"], budget="0.6/week", current=today)
+    row = tight.recommendations.row(0, named=True)
+    assert (row["rule"], row["recall"], row["action"]) == ("HighCPU[value=90]", 0.25, "consider removing")
+    assert any(n.code == "consider-removing" and "consider removing" in n.message for n in tight.notices)
+    # Within 1.1 a week value=75 fits (half the incidents): still far below today's.
+    half = tune(world["metrics"], grid, world["incidents"], budget="1.1/week", current=today)
+    assert half.recommendations.select("rule", "recall", "action").row(0) == (
+        "HighCPU[value=75]", 0.5, "consider removing")
+    # Without today's rules there is nothing to compare with.
+    plain = tune(world["metrics"], grid, world["incidents"], budget="0.6/week")
+    assert plain.recommendations["action"].to_list() == ["retune"]
+    assert plain.recommendations["current_recall"].to_list() == [None]
+    assert action(0.79, 1.0) == "consider removing" and action(0.8, 1.0) == "retune" and FAR_BELOW == 0.8
+
+
+def test_the_report_never_retunes_silently_to_a_much_worse_rule(world):
+    from alertsim.report.html import recommendations
+
+    quality = pl.DataFrame({"rule": ["HighCPU"], "recall": [1.0], "precision": [0.9]})
+    alerts = pl.DataFrame({"rule": ["HighCPU"] * 6, "severity": ["page"] * 6})
+    tuned = pl.DataFrame({"family": ["HighCPU"], "rule": ["HighCPU[value=90]"], "pages_per_week": [0.5],
+                          "recall": [0.25]})
+    recs = recommendations({"quality": quality, "alerts": alerts, "tune_recommendations": tuned}, weeks=2.0)
+    assert recs["action"][0].startswith("consider removing") and "25%" in recs["action"][0]
+    assert recs["recall_lost"][0] == 1.0 and recs["pages_saved_per_week"][0] == 3.0
+    kept = tuned.with_columns(pl.lit(0.9).alias("recall"))
+    recs = recommendations({"quality": quality, "alerts": alerts, "tune_recommendations": kept}, weeks=2.0)
+    assert recs["action"][0] == "retune to HighCPU[value=90]"
+
+
+def test_tune_cli_prints_the_action(tmp_path):
+    from typer.testing import CliRunner
+
+    from alertsim.cli import app
+
+    world = _steps()
+    world["metrics"].write_parquet(tmp_path / "m.parquet")
+    world["incidents"].write_csv(tmp_path / "i.csv")
+    import yaml
+
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump({"rules": [
+        {"name": "HighCPU", "metric": "cpu", "value": [75, 90], "labels": {"team": "payments"}}]}))
+    (tmp_path / "today.yaml").write_text(yaml.safe_dump({"rules": [
+        {"name": "HighCPU", "metric": "cpu", "value": 55, "labels": {"team": "payments"}}]}))
+    result = CliRunner().invoke(app, ["tune", str(tmp_path / "m.parquet"), "--rules", str(tmp_path / "grid.yaml"),
+                                      "--incidents", str(tmp_path / "i.csv"), "--budget", "0.6/week", "--current",
+                                      str(tmp_path / "today.yaml"), "--out", str(tmp_path / "run")],
+                                env={"COLUMNS": "150"})
+    assert result.exit_code == 0, result.output
+    assert "consider removing" in result.stdout and "consider removing" in result.stderr
