@@ -47,18 +47,19 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 import yaml
 
+from alertsim._yaml import load_yaml_documents
 from alertsim.errors import AlertsimError
 from alertsim.frames import Schema, validate
 from alertsim.notify import load_alertmanager_config
 from alertsim.rules import RuleBase, gcp, load_rules
-from alertsim.rules.formats import rule_files
+from alertsim.rules.formats import DIALECTS, rule_files
 
 log = logging.getLogger(__name__)
 
@@ -367,8 +368,6 @@ def _drop_rule(node: Any, name: str) -> bool:
 
 def _with_lines(found: list[Finding]) -> list[Finding]:
     """``found`` with the line of each finding's rule where the finding does not carry one."""
-    from dataclasses import replace
-
     lines: dict[str, dict[str, int]] = {}
     out = []
     for finding in found:
@@ -389,9 +388,6 @@ def _load_each(path: Path, name: str) -> tuple[list[RuleBase], list[Finding]]:
     A rule that fails to load is reported (``invalid``, at its line) and left out, and the rest of the
     file is loaded again without it, until the rest loads or an error names no rule; rules alertsim
     cannot replay come back as ``unsupported-rule`` findings."""
-    from alertsim._yaml import load_yaml_documents
-    from alertsim.rules.formats import DIALECTS
-
     found: list[Finding] = []
     lines: dict[str, int] | None = None
     documents: list[Any] | None = None

@@ -37,7 +37,7 @@ import logging
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -181,8 +181,6 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
         the candidate ``<name> (today)``; recommendations then say ``keep``, ``retune`` or ``consider
         removing`` (see the module). Default: none.
     """
-    from dataclasses import replace
-
     budget_per_week = parse_budget(budget)
     loaded = load_rules(rules) if isinstance(rules, str | os.PathLike) else rules
     rule_list = list(loaded)

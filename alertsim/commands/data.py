@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.markup import escape
 
@@ -33,10 +34,6 @@ def _count(n: int, noun: str, plural: str | None = None) -> str:
 
 def _show_problems(problems: tuple[Problem, ...], *, title: str, level: str) -> None:
     """Print problems as a table (print_frame); the file column only when they span several files."""
-    import polars as pl
-
-    from alertsim.cli import print_frame
-
     files = {p.file for p in problems}
     frame = pl.DataFrame({"file": [p.file for p in problems], "row": [p.row for p in problems],
                           "column": [p.column for p in problems], level: [p.reason for p in problems]},
@@ -55,7 +52,14 @@ def validate_command(
         help="Treat duplicate samples and rows out of order as errors.")] = False,
     output: Annotated[str, format_option(annotated=True)] = "table",
 ) -> None:
-    """Check FILE and print every problem (row, column, reason); exit 1 when there is any."""
+    """Check FILE and print every problem (row, column, reason); exit 1 when there is any.
+
+    Examples:
+
+        alertsim validate data/sample/metrics.parquet
+
+        alertsim validate data/sample/incidents.csv --kind incidents
+    """
     try:
         if kind is Kind.incidents:
             if metric is not None or table is not None or strict:

@@ -8,7 +8,6 @@ from pathlib import Path
 import polars as pl
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from alertsim.cli import console, fail, format_option, print_frame
 from alertsim.errors import AlertsimError, InputError
@@ -35,7 +34,16 @@ def simulate_command(
     output: str = format_option(),
 ) -> None:
     """Simulate each DESIGN on PAGES; write summary.csv, per-page outcomes, burden and figures to OUT
-    and print a side-by-side comparison (▲/▼: significantly higher/lower than the first design)."""
+    and print a side-by-side comparison (▲/▼: significantly higher/lower than the first design).
+
+    Examples:
+
+        alertsim simulate --pages data/sample/pages.parquet --design data/designs/weekly.yaml \\
+            --design data/designs/follow-the-sun.yaml --out runs/designs
+
+        alertsim simulate -p runs/sample -d data/designs/weekly.yaml -d data/designs/daily.yaml -n 200 \\
+            --team storefront --out runs/designs
+    """
     import matplotlib  # noqa: PLC0415  (heavy, 1 s: only this command draws figures)
 
     matplotlib.use("Agg")

@@ -31,12 +31,17 @@ out of the test and says so).
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from alertsim.durations import parse_duration
+from alertsim.errors import ConfigError
 
 __all__ = ["Unsupported", "go_float", "render"]
 
@@ -205,9 +210,6 @@ def _strip_port(host_port: str) -> str:
 
 
 def _parse_duration(text: str) -> float:
-    from alertsim.durations import parse_duration
-    from alertsim.errors import ConfigError
-
     try:
         return parse_duration(text).total_seconds()
     except ConfigError:
@@ -302,8 +304,6 @@ def _verb(arg: Any, flags: str, width: str | None, precision: str | None, verb: 
     elif verb == "v" or (verb == "s" and isinstance(arg, str | bool | Mapping)):
         text = _text(arg) if not (isinstance(arg, float) and precision is not None) else _go_g(arg, int(precision))
     elif verb == "q" and isinstance(arg, str):
-        import json
-
         text = json.dumps(arg, ensure_ascii=False)
     elif verb == "d" and isinstance(arg, int) and not isinstance(arg, bool):
         return format(arg, f"{'<' if '-' in flags else ''}{'+' if '+' in flags else ''}"
@@ -483,8 +483,6 @@ def _fields(value: Any, names: list[str], where: str) -> Any:
 def _operand(token: tuple[str, str], scope: _Scope) -> Any:
     kind, text = token
     if kind in ("string", "char"):
-        import ast
-
         if kind == "char":
             raise Unsupported("character constants")
         return ast.literal_eval(text)

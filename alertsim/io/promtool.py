@@ -36,6 +36,7 @@ import yaml
 from alertsim.durations import Duration, format_duration, parse_duration, to_microseconds
 from alertsim.errors import ConfigError, InputError, Notice
 from alertsim.frames import label_columns
+from alertsim.io.gotemplate import Unsupported, go_float, render
 from alertsim.io.metrics import read_metrics
 from alertsim.io.rundir import read_manifest
 from alertsim.promql.ast import selector_reaches
@@ -194,8 +195,6 @@ def _firing(alerts: pl.DataFrame, at_us: int) -> pl.DataFrame:
 
 def _go_float(value: float) -> str:
     """Go's ``fmt`` ``%v`` of a float64 (what ``{{ $value }}`` prints)."""
-    from alertsim.io.gotemplate import go_float
-
     return go_float(value)
 
 
@@ -210,8 +209,6 @@ class _SampleLabels(dict[str, str]):
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
         if key in self.unknown:
-            from alertsim.io.gotemplate import Unsupported
-
             raise Unsupported(f"$labels.{key}: the rule sets {key!r} itself, so whether the sample had it "
                               "is not known" if key != "__name__" else "$labels.__name__ is not kept by a replay")
         return super().get(key, default)
@@ -228,8 +225,6 @@ def expand_annotation(text: str, labels: Mapping[str, str], value: float, *, rul
 
     Raises ``ConfigError`` for a template outside what can be rendered (``query``, ``range``, a label
     the rule sets itself, ...)."""
-    from alertsim.io.gotemplate import Unsupported, render
-
     unknown = frozenset({"__name__", *(rule_labels or {})})
     sample = _SampleLabels({k: v for k, v in labels.items() if k != "alertname"}, unknown)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import typer
 import yaml
 from typer.testing import CliRunner
 
@@ -120,9 +121,7 @@ def test_export_renders_templates_and_leaves_out_what_it_cannot(tmp_path: Path) 
 
 
 def _options(name: str) -> set[str]:
-    from alertsim.cli import _command
-
-    group = _command("export")
+    group = typer.main.get_group(app).get_command(None, "export")
     return {o for p in group.commands[name].params for o in (*p.opts, *p.secondary_opts)}
 
 
