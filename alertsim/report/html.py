@@ -42,6 +42,7 @@ from alertsim.quality import fairness
 from alertsim.quality.fatigue import noisy_rules
 from alertsim.report import figures
 from alertsim.report.tables import display_value, header
+from alertsim.tune import FAR_BELOW, TODAY, action
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -109,8 +110,6 @@ def _weeks(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any]) -> f
 
 def recommendations(frames: Mapping[str, pl.DataFrame], weeks: float | None) -> pl.DataFrame:
     """Rules to retune or cut, ranked by pages per week saved, with the recall each change loses."""
-    from alertsim.tune import FAR_BELOW, TODAY, action
-
     quality = frames.get("quality")
     if quality is None or weeks is None:
         return pl.DataFrame()
@@ -245,8 +244,6 @@ def quality_section(frames: Mapping[str, pl.DataFrame]) -> Section | None:
 
 
 def _recommendations(frames: Mapping[str, pl.DataFrame], weeks: float | None) -> Section | None:
-    from alertsim.tune import FAR_BELOW
-
     recs = recommendations(frames, weeks)
     if not recs.height:
         return None
@@ -268,7 +265,18 @@ def _tuning(frames: Mapping[str, pl.DataFrame]) -> Section | None:
     s.figures.append(_figure("pareto", "Recall against pages per week for every candidate.",
                              lambda ax: figures.plot_pareto(cand, ax=ax)))
     if "tune_recommendations" in frames:
-        s.tables.append(table(frames["tune_recommendations"], caption="Recommended candidates"))
+        tuned = frames["tune_recommendations"]
+        quality = frames.get("quality")
+        if quality is not None and {"current_recall", "action"} <= set(tuned.columns):
+            # today's rules are the run's own: a candidate far below one of them says so here too
+            today = quality.select(pl.col("rule").alias("family"), pl.col("recall").alias("_today"))
+            tuned = tuned.join(today, on="family", how="left").with_columns(
+                pl.coalesce("current_recall", "_today").alias("current_recall")).drop("_today")
+            tuned = tuned.with_columns(pl.Series("action", [
+                action(r["recall"], r["current_recall"], is_current=r["rule"] == r["family"] + TODAY)
+                for r in tuned.iter_rows(named=True)], dtype=pl.String))
+        s.tables.append(table(tuned, caption=f"Recommended candidates (consider removing: the candidate catches "
+                                             f"less than {FAR_BELOW:.0%} of what today's rule catches)"))
     return s
 
 

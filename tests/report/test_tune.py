@@ -76,8 +76,8 @@ def _steps() -> dict[str, pl.DataFrame]:
     metrics = pl.DataFrame({"timestamp": [t0 + dt.timedelta(minutes=i) for i in range(n)], "metric": "cpu",
                             "value": value, "service": "checkout"}).with_columns(
         pl.col("timestamp").dt.cast_time_unit("us"))
-    incidents = pl.DataFrame(rows, schema=["incident_id", "service", "started_at", "resolved_at",
-                                                "severity"], orient="row").with_columns(pl.col("started_at", "resolved_at").dt.cast_time_unit("us"))
+    incidents = pl.DataFrame(rows, schema=["incident_id", "service", "started_at", "resolved_at", "severity"],
+                             orient="row").with_columns(pl.col("started_at", "resolved_at").dt.cast_time_unit("us"))
     return {"metrics": metrics, "incidents": incidents}
 
 
@@ -144,3 +144,25 @@ def test_tune_cli_prints_the_action(tmp_path):
                                 env={"COLUMNS": "150"})
     assert result.exit_code == 0, result.output
     assert "consider removing" in result.stdout and "consider removing" in result.stderr
+
+
+def test_the_reports_tuning_table_compares_with_todays_rules(tmp_path):
+    from alertsim.io.rundir import write_run
+    from alertsim.report.html import build_report
+
+    world = _steps()
+    grid = parse_rules({"rules": [{"name": "HighCPU", "metric": "cpu", "value": [75, 90],
+                                   "labels": {"team": "payments"}}]})
+    tuned = tune(world["metrics"], grid, world["incidents"], budget="0.6/week")
+    assert tuned.recommendations["action"].to_list() == ["retune"]  # nothing to compare with here
+    from alertsim.quality.detection import score
+
+    today = replay(world["metrics"], parse_rules({"rules": [{"name": "HighCPU", "metric": "cpu", "value": 55}]}))
+    quality = score(today.alerts, world["incidents"], rules=["HighCPU"])
+    assert quality["recall"].to_list() == [1.0]
+    run = write_run(tmp_path / "run", {"quality": quality, "tune_candidates": tuned.candidates,
+                                       "tune_recommendations": tuned.recommendations},
+                    manifest={"command": "test"})
+    markdown = (build_report(run, tmp_path / "report") / "report.md").read_text()
+    row = next(line for line in markdown.splitlines() if line.startswith("| HighCPU | payments"))
+    assert row.rstrip(" |").endswith("consider removing")
