@@ -82,7 +82,9 @@ def _report(exc: Exception) -> None:
 app = typer.Typer(
     name="alertsim",
     cls=_Commands,
-    help="Replay alert rules over history, model notifications and on-call, measure fatigue.",
+    help="Replay alert rules over history, model notifications and on-call, measure fatigue.\n\nExamples:\n\n"
+         "alertsim demo\n\n"
+         "alertsim replay data/sample/metrics.parquet --rules data/rules/sample.yaml --out runs/sample",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -235,7 +237,8 @@ FORMATS = ("table", "csv", "json", "markdown")
 _format = ["table"]  # the running command's --format (one command runs per process)
 
 
-def _set_format(value: str) -> str:
+def set_format(value: str) -> str:
+    """Make ``value`` (one of :data:`FORMATS`) the format print_frame uses (the ``--format`` callback)."""
     if value not in FORMATS:
         raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
     _format[0] = value
@@ -253,7 +256,7 @@ def format_option(*, annotated: bool = False) -> Any:
     """The ``--format table|csv|json|markdown`` option of a command that prints tables (print_frame
     follows it); ``annotated`` for a parameter declared with ``Annotated[str, ...] = "table"``."""
     default = () if annotated else ("table",)
-    return typer.Option(*default, "--format", callback=_set_format, metavar="|".join(FORMATS),
+    return typer.Option(*default, "--format", callback=set_format, metavar="|".join(FORMATS),
                         help="Print tables as table (for a terminal), csv (a blank line after each table), json "
                              "(one object per line and table: title and rows) or markdown; titles and messages "
                              "then go to stderr.")
@@ -361,4 +364,4 @@ def main() -> None:
 
 
 __all__ = ["COMMANDS", "FORMATS", "STRICT_HELP", "Path", "app", "console", "fail", "format_option", "main",
-           "print_frame", "show_notices", "table_format"]
+           "print_frame", "set_format", "show_notices", "table_format"]

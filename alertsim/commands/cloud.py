@@ -86,7 +86,12 @@ def import_splunk_oncall_command(
     tz: str = typer.Option("UTC", "--tz", help="Zone of timestamps without an offset."),
     extras: bool = typer.Option(False, "--extras", help=_EXTRAS),
 ) -> None:
-    """Import Splunk On-Call (VictorOps) incident history as an Incidents file."""
+    """Import Splunk On-Call (VictorOps) incident history as an Incidents file.
+
+    Examples:
+
+        alertsim import splunk-oncall incidents.json --out incidents.parquet
+    """
     import_incidents(lambda: read_splunk_oncall(file, tz=tz), file, out, extras=extras)
 
 
@@ -98,7 +103,14 @@ def import_squadcast_command(
     tz: str = typer.Option("UTC", "--tz", help="Zone of timestamps without an offset."),
     extras: bool = typer.Option(False, "--extras", help=_EXTRAS),
 ) -> None:
-    """Import a Squadcast incident export as an Incidents file."""
+    """Import a Squadcast incident export as an Incidents file.
+
+    Examples:
+
+        alertsim import squadcast export.json --out incidents.parquet
+
+        alertsim import squadcast export.csv --format csv --tz Asia/Kolkata -o incidents.parquet
+    """
     import_incidents(lambda: read_squadcast(file, format=format, tz=tz),  # type: ignore[arg-type]
                      file, out, extras=extras)
 
@@ -125,7 +137,12 @@ def import_cloudwatch_metrics_command(
     queries: Path | None = typer.Option(None, "--queries", "-q",
                                         help="The --metric-data-queries JSON (names metrics and dimensions)."),
 ) -> None:
-    """Import CloudWatch get-metric-data JSON as a Metrics file."""
+    """Import CloudWatch get-metric-data JSON as a Metrics file.
+
+    Examples:
+
+        alertsim import cloudwatch-metrics get-metric-data.json --out metrics.parquet
+    """
     _metrics(lambda: read_cloudwatch_metric_data(file, queries=queries), file, out)
 
 
@@ -136,7 +153,12 @@ def import_cloudwatch_csv_command(
     metric: str | None = typer.Option(None, "--metric", help="One metric name for every column."),
     label: str = typer.Option("label", "--label", help="Label holding the column header with --metric."),
 ) -> None:
-    """Import a CloudWatch console CSV as a Metrics file."""
+    """Import a CloudWatch console CSV as a Metrics file.
+
+    Examples:
+
+        alertsim import cloudwatch-csv cpu.csv --metric CPUUtilization --out metrics.parquet
+    """
     _metrics(lambda: read_cloudwatch_csv(file, metric=metric, label=label), file, out)
 
 
@@ -145,7 +167,12 @@ def import_gcp_metrics_command(
     file: Path = typer.Argument(..., help="Cloud Monitoring timeSeries.list output (JSON)."),
     out: Path = typer.Option(..., "--out", "-o", help="metrics.parquet or metrics.csv to write."),
 ) -> None:
-    """Import Cloud Monitoring timeSeries.list JSON as a Metrics file."""
+    """Import Cloud Monitoring timeSeries.list JSON as a Metrics file.
+
+    Examples:
+
+        alertsim import gcp-metrics time-series.json --out metrics.parquet
+    """
     _metrics(lambda: read_gcp_time_series(file), file, out)
 
 
@@ -154,7 +181,12 @@ def import_datadog_metrics_command(
     file: Path = typer.Argument(..., help="Datadog query API output (GET /api/v1/query, JSON)."),
     out: Path = typer.Option(..., "--out", "-o", help="metrics.parquet or metrics.csv to write."),
 ) -> None:
-    """Import Datadog query API JSON as a Metrics file."""
+    """Import Datadog query API JSON as a Metrics file.
+
+    Examples:
+
+        alertsim import datadog-metrics query.json --out metrics.parquet
+    """
     _metrics(lambda: read_datadog_query(file), file, out)
 
 

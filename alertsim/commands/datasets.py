@@ -18,7 +18,9 @@ from alertsim.cli import console, fail, format_option, print_frame
 from alertsim.durations import parse_instant
 from alertsim.errors import AlertsimError
 
-datasets_app = typer.Typer(help="Generate the seeded, synthetic sample data set.", no_args_is_help=True)
+datasets_app = typer.Typer(help="Generate the seeded, synthetic sample data set.\n\nExamples:\n\n"
+                                "alertsim datasets generate --seed 7 --days 60 --out data/sample",
+                           no_args_is_help=True)
 
 
 def _parse_start(text: str | None) -> datetime:
@@ -36,7 +38,14 @@ def generate_command(
         help="First instant, ISO-8601; naive means UTC. Default 2026-03-02T00:00Z.")] = None,
     output: Annotated[str, format_option(annotated=True)] = "table",
 ) -> None:
-    """Generate the fictional company's metrics, incidents, noise, rotation and pages into OUT."""
+    """Generate the fictional company's metrics, incidents, noise, rotation and pages into OUT.
+
+    Examples:
+
+        alertsim datasets generate --seed 7 --days 60 --out data/sample
+
+        alertsim datasets generate --days 14 --start 2026-06-01 --out /tmp/sample
+    """
     try:
         sample = datasets.generate(seed=seed, days=days, start=_parse_start(start))
         directory = datasets.write_sample(sample, out)

@@ -18,7 +18,14 @@ def demo_command(
     seed: int = typer.Option(7, "--seed", help="Seed of the simulation."),
     output: str = format_option(),
 ) -> None:
-    """Replay the sample rule pack, score, notify, measure fatigue, simulate designs, tune, and report."""
+    """Replay the sample rule pack, score, notify, measure fatigue, simulate designs, tune, and report.
+
+    Examples:
+
+        alertsim demo
+
+        alertsim demo --out reports/demo --replicates 100 --seed 1
+    """
     try:
         with Progress(TextColumn("[bold]demo"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                       TimeElapsedColumn(), console=console) as progress:

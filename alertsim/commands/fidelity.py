@@ -26,7 +26,15 @@ def fidelity_command(
     output: str = format_option(),
 ) -> None:
     """Compare RUN_DIR's alerts with production's ALERTS history: matched episodes per rule, firing-time
-    differences and the likely causes of mismatches; writes fidelity and fidelity_episodes into RUN_DIR."""
+    differences and the likely causes of mismatches; writes fidelity and fidelity_episodes into RUN_DIR.
+
+    Examples:
+
+        alertsim fidelity runs/prom --alerts-history alerts-history.parquet
+
+        alertsim fidelity runs/prom --alerts-history alerts-history.parquet --metrics history.parquet \\
+            --format csv
+    """
     try:
         manifest = read_manifest(run_dir)
         alerts = read_frame(run_dir, "alerts")

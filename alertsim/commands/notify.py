@@ -31,7 +31,14 @@ def notify_command(
                                           "groups: 30s as Alertmanager 0.25-0.31, 0s as 0.32+."),
     output: str = format_option(),
 ) -> None:
-    """Send RUN_DIR's alerts through CONFIG and add notifications and pages to RUN_DIR."""
+    """Send RUN_DIR's alerts through CONFIG and add notifications and pages to RUN_DIR.
+
+    Examples:
+
+        alertsim notify runs/sample --config data/alertmanager/sample.yml
+
+        alertsim notify runs/sample -c data/alertmanager/single-pager.yml --page-on notification
+    """
     try:
         manifest = read_manifest(run_dir)
         alerts = validate(read_frame(run_dir, "alerts"), ALERTS, file=str(run_dir / "alerts.parquet"))

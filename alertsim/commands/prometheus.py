@@ -18,9 +18,12 @@ from alertsim.io.promtool import export_promtool
 from alertsim.io.rundir import frame_format
 from alertsim.rules import load_rules
 
-fetch_app = typer.Typer(help="Pull history from monitoring systems into the long metrics format.",
+fetch_app = typer.Typer(help="Pull history from monitoring systems into the long metrics format.\n\nExamples:\n\n"
+                             "alertsim fetch prometheus --url http://prometheus:9090 --rules data/rules/sample.yaml "
+                             "--start now-30d --out history.parquet",
                         no_args_is_help=True)
-export_app = typer.Typer(help="Export a replay to other tools.", no_args_is_help=True)
+export_app = typer.Typer(help="Export a replay to other tools.\n\nExamples:\n\n"
+                              "alertsim export promtool runs/prom --out alerts_test.yml", no_args_is_help=True)
 
 
 @fetch_app.command("prometheus")
@@ -47,7 +50,16 @@ def fetch_prometheus(
     ca_file: Path | None = typer.Option(None, "--ca-file", help="CA bundle to verify the server's certificate."),
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the server's TLS certificate."),
 ) -> None:
-    """Fetch QUERY results, or the series RULES read, between START and END from URL into OUT."""
+    """Fetch QUERY results, or the series RULES read, between START and END from URL into OUT.
+
+    Examples:
+
+        alertsim fetch prometheus --url http://prometheus:9090 --rules data/rules/sample.yaml \\
+            --start now-30d --out history.parquet
+
+        alertsim fetch prometheus --url http://prometheus:9090 -q 'rate(http_requests_total[5m])' \\
+            --step 1m --start now-7d --alerts-history --out history.parquet
+    """
     try:
         frame_format(out)  # an --out it cannot write fails before the download, not after
         access = _access(bearer_token_file, basic_auth_user, basic_auth_password_file, header, ca_file, insecure)
@@ -125,6 +137,13 @@ def export_promtool_command(
     Annotations are rendered as Prometheus renders them ($labels, $value, if/with, printf, humanize*);
     one that needs a running Prometheus (query, range, ...) is left out with a warning, and the test runs
     on a copy of the rules without it.
+
+    Examples:
+
+        alertsim export promtool runs/prom --out alerts_test.yml
+
+        alertsim export promtool runs/prom --at 2026-03-10T08:30:00Z --strip-annotations \\
+            --out alerts_test.yml
     """
     try:
         notices: list[Notice] = []

@@ -41,9 +41,13 @@ from alertsim.quality.nab import (
 from alertsim.quality.response import incidents_from_pages, response_times, trend_test, weekly_trend
 from alertsim.rules import load_rules
 
-nab_app = typer.Typer(help="Score detectors and alert rules on the Numenta Anomaly Benchmark.",
+nab_app = typer.Typer(help="Score detectors and alert rules on the Numenta Anomaly Benchmark.\n\nExamples:\n\n"
+                           "alertsim nab score NAB/results/numenta --corpus NAB",
                       no_args_is_help=True)
-import_app = typer.Typer(help="Import incident history from on-call tools.", no_args_is_help=True)
+import_app = typer.Typer(help="Import incident history from on-call tools.\n\nExamples:\n\n"
+                              "alertsim import pagerduty incidents.csv --out incidents.parquet\n\n"
+                              "alertsim import cloudwatch-metrics get-metric-data.json --out metrics.parquet",
+                         no_args_is_help=True)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -160,7 +164,14 @@ def score_command(
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     output: str = format_option(),
 ) -> None:
-    """Score each rule's alerts against INCIDENTS; write quality and missed into RUN_DIR."""
+    """Score each rule's alerts against INCIDENTS; write quality and missed into RUN_DIR.
+
+    Examples:
+
+        alertsim score runs/sample --incidents data/sample/incidents.csv
+
+        alertsim score runs/sample -i data/sample/incidents.csv --late 30m --format csv
+    """
     try:
         alerts = read_frame(run_dir, "alerts")
         truth = read_incident_file(incidents)
@@ -215,7 +226,15 @@ def fatigue_command(
     end: str | None = typer.Option(None, "--end", help="Period end."),
     output: str = format_option(),
 ) -> None:
-    """Pages per week/team/shift, interruptions per person (local time), noisy rules, burden and fairness."""
+    """Pages per week/team/shift, interruptions per person (local time), noisy rules, burden and fairness.
+
+    Examples:
+
+        alertsim fatigue data/sample/pages.parquet --shifts data/sample/shifts.parquet \\
+            --roster data/sample/roster.parquet --out runs/fatigue
+
+        alertsim fatigue runs/sample --incidents data/sample/incidents.csv --format markdown
+    """
     run_dir = source if source.is_dir() and not from_incidents else None
     try:
         if out is not None:
@@ -294,7 +313,14 @@ def response_command(
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     output: str = format_option(),
 ) -> None:
-    """MTTA and MTTR (mean, median, p90, p95) with a weekly trend and a trend test."""
+    """MTTA and MTTR (mean, median, p90, p95) with a weekly trend and a trend test.
+
+    Examples:
+
+        alertsim response data/sample/incidents.csv
+
+        alertsim response data/sample/incidents.csv --by service --style opsgenie --format json
+    """
     try:
         if style not in ("pagerduty", "opsgenie"):
             raise ConfigError(f"--style {style!r} is not pagerduty or opsgenie", field="style")
@@ -332,7 +358,14 @@ def nab_score_command(
     as_json: bool = typer.Option(False, "--json", help="Print only {profile: normalised score} as JSON."),
     per_file: bool = typer.Option(False, "--per-file", help="Also print each file's raw score."),
 ) -> None:
-    """Score RESULTS exactly as NAB v1.1 does (threshold tuned per profile on the corpus)."""
+    """Score RESULTS exactly as NAB v1.1 does (threshold tuned per profile on the corpus).
+
+    Examples:
+
+        alertsim nab score NAB/results/numenta --corpus NAB
+
+        alertsim nab score NAB/results/numenta --corpus NAB --per-file
+    """
     try:
         nab_corpus = read_nab_corpus(corpus)
         scores = read_nab_results(results, nab_corpus)
@@ -365,7 +398,14 @@ def nab_run_command(
     by_rule: bool = typer.Option(False, "--by-rule", help="With --rules: also score each rule on its own."),
 ) -> None:
     """Replay a rule file (--rules: a detection is the row an alert fires at) or a detector pack (--detector:
-    a score per row, threshold optimised per profile as NAB does) over every corpus file and score it."""
+    a score per row, threshold optimised per profile as NAB does) over every corpus file and score it.
+
+    Examples:
+
+        alertsim nab run --rules detectors.yaml --corpus NAB
+
+        alertsim nab run --detector detectors.yaml --corpus NAB --out nab-results
+    """
     try:
         if (rules is None) == (detector is None):
             raise ConfigError("give exactly one of --rules (alerts) or --detector (scores)", field="rules")
@@ -450,7 +490,15 @@ def import_pagerduty_command(
     extras: bool = typer.Option(False, "--extras", help="Keep number, team, escalation_policy, escalations, "
                                                         "auto_resolved, assignees."),
 ) -> None:
-    """Import a PagerDuty incident export as an Incidents file."""
+    """Import a PagerDuty incident export as an Incidents file.
+
+    Examples:
+
+        alertsim import pagerduty incidents.csv --out incidents.parquet
+
+        alertsim import pagerduty analytics.json --format analytics --tz Europe/Berlin --extras \\
+            -o incidents.parquet
+    """
     import_incidents(lambda: read_pagerduty(file, format=format, tz=tz),  # type: ignore[arg-type]
                      file, out, extras=extras)
 
@@ -463,7 +511,14 @@ def import_opsgenie_command(
     elapsed_unit: str = typer.Option("ms", "--elapsed-unit", help="Unit of AckTime/CloseTime: ms or s."),
     extras: bool = typer.Option(False, "--extras", help="Keep the team column."),
 ) -> None:
-    """Import an Opsgenie alert export as an Incidents file."""
+    """Import an Opsgenie alert export as an Incidents file.
+
+    Examples:
+
+        alertsim import opsgenie alerts.csv --out incidents.parquet
+
+        alertsim import opsgenie alerts.json --elapsed-unit s --extras -o incidents.parquet
+    """
     import_incidents(lambda: read_opsgenie(file, tz=tz, elapsed_unit=elapsed_unit),  # type: ignore[arg-type]
                      file, out, extras=extras)
 

@@ -37,7 +37,15 @@ def replay_command(
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     output: str = format_option(),
 ) -> None:
-    """Replay RULES over METRICS and write alerts.parquet/.csv and manifest.json into OUT."""
+    """Replay RULES over METRICS and write alerts.parquet/.csv and manifest.json into OUT.
+
+    Examples:
+
+        alertsim replay data/sample/metrics.parquet --rules data/rules/sample.yaml --out runs/sample
+
+        alertsim replay data/sample/metrics.parquet -r data/rules/sample.yaml --eval-interval 30s \\
+            --start 2026-03-02T00:00:00Z --end 2026-03-09T00:00:00Z --out runs/week1
+    """
     try:
         check_output(out)  # before any work: never replace what alertsim did not write
         rule_list = load_rules(rules, strict=strict)
@@ -101,7 +109,14 @@ def ingest_command(
                                        "(default 16; an existing store keeps its own)."),
     metric: str | None = typer.Option(None, "--metric", help="Metric name of a timestamp,value file."),
 ) -> None:
-    """Add SOURCE to the embedded store INTO, incrementally, skipping samples already stored."""
+    """Add SOURCE to the embedded store INTO, incrementally, skipping samples already stored.
+
+    Examples:
+
+        alertsim ingest data/sample/metrics.parquet --into store.duckdb
+
+        alertsim ingest exports/ --into store/ --buckets 32
+    """
     try:
         report = ingest(source, into, table=table, buckets=buckets, metric=metric)
     except AlertsimError as error:

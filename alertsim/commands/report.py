@@ -41,7 +41,16 @@ def tune_command(
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     output: str = format_option(),
 ) -> None:
-    """Replay a grid of candidate rules once, score them, and recommend one per rule under a budget."""
+    """Replay a grid of candidate rules once, score them, and recommend one per rule under a budget.
+
+    Examples:
+
+        alertsim tune data/sample/metrics.parquet --rules data/rules/tune-latency.yaml \\
+            --incidents data/sample/incidents.csv --budget 2/week --out runs/tune
+
+        alertsim tune data/sample/metrics.parquet -r data/rules/tune-latency.yaml \\
+            -i data/sample/incidents.csv --current data/rules/sample.yaml --budget 1/week --out runs/tune
+    """
     try:
         check_output(out)
         rule_list = load_rules(rules, strict=strict)
@@ -82,7 +91,14 @@ def report_command(
     out: Path = typer.Option(..., "--out", "-o", help="Report directory, e.g. reports/weekly/."),
     title: str | None = typer.Option(None, "--title", help="Report title."),
 ) -> None:
-    """Write the fatigue report (index.html, report.md, figures/*.png) for RUN_DIR."""
+    """Write the fatigue report (index.html, report.md, figures/*.png) for RUN_DIR.
+
+    Examples:
+
+        alertsim report runs/sample --out reports/weekly
+
+        alertsim report runs/sample --out reports/weekly --title 'Storefront, week 10'
+    """
     try:
         path = build_report(run_dir, out, title=title)
     except AlertsimError as error:
@@ -98,7 +114,16 @@ def postmortem_command(
     incidents: Path | None = typer.Option(None, "--incidents", help="Incidents file (default: the run's)."),
     margin: str = typer.Option("2h", "--margin", help="Time shown before and after the incident."),
 ) -> None:
-    """Draw one incident's timeline: metrics, every rule's pending/firing spans, notifications, pages."""
+    """Draw one incident's timeline: metrics, every rule's pending/firing spans, notifications, pages.
+
+    Examples:
+
+        alertsim postmortem runs/sample --incident INC-001 --incidents data/sample/incidents.csv \\
+            --out reports/INC-001
+
+        alertsim postmortem runs/sample --incident INC-002 --incidents data/sample/incidents.csv \\
+            --margin 6h --out reports/INC-002
+    """
     try:
         frame = None
         if incidents is not None:
