@@ -395,8 +395,9 @@ def _tokens(source: str) -> list[tuple[str, str]]:
     return out
 
 
-def _parse(text: str) -> list[_Node]:
-    items: list[tuple[str, str]] = []  # ("text", s) or ("action", inner)
+def _items(text: str) -> list[tuple[str, str]]:
+    """``text`` as ("text", s) and ("action", inner) items, with ``{{-``/``-}}`` trimming applied."""
+    items: list[tuple[str, str]] = []
     pos = 0
     for match in _ACTION.finditer(text):
         chunk = text[pos:match.start()]
@@ -413,6 +414,12 @@ def _parse(text: str) -> list[_Node]:
     if "{{" in tail:
         raise Unsupported("an unclosed {{")
     items.append(("text", tail))
+    return items
+
+
+def _parse(text: str) -> list[_Node]:
+    """The tree of a template: text, actions, and if/with nodes with their branches."""
+    items = _items(text)
     root: list[_Node] = []
     stack: list[_Node] = []
 
