@@ -450,7 +450,14 @@ def nab_optimize_command(
                                              "cross-validation over the corpus folders and report its score."),
 ) -> None:
     """Score every rule of DETECTOR and the whole pack (the maximum of its rules' scores) with NAB's
-    per-profile threshold optimisation, in the scoreboard's form."""
+    per-profile threshold optimisation, in the scoreboard's form.
+
+    Examples:
+
+        alertsim nab optimize --detector detectors.yaml --corpus NAB
+
+        alertsim nab optimize -d detectors.yaml --corpus NAB --cross-validate --json
+    """
     try:
         rule_list = list(load_rules(detector))
         nab_corpus = read_nab_corpus(corpus)
