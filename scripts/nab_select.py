@@ -4,9 +4,9 @@ the choice generalises by leave-one-category-out cross-validation.
     .venv/bin/python scripts/nab_select.py ../shared/data/nab [--write data/detectors/nab.yaml]
 
 The components are the rules of data/detectors/nab-candidates.yaml. A pack is one ``range`` rule, one
-``cusum`` rule and at most one ``likelihood`` rule, with the cusum's and the likelihood's scores weighted
-1, 2 or 4 against the range's (a weight w divides a rule's strength by w, i.e. multiplies its threshold);
-the pack's score is the maximum. The choice is made on the standard profile; each profile then gets its
+``cusum`` rule and up to ``--likelihoods`` (default 1) ``likelihood`` rules, with the cusum's and the
+likelihoods' scores weighted against the range's (a weight w divides a rule's strength by w, i.e.
+multiplies its threshold); the pack's score is the maximum. The choice is made on the standard profile; each profile then gets its
 own threshold (NAB's optimiser).
 
 Cross-validation: for each of NAB's seven folders in turn, the pack, its weights and the per-profile
@@ -37,7 +37,6 @@ from alertsim.quality.nab import (
 from alertsim.rules import load_rules
 
 HERE = Path(__file__).resolve().parents[1]
-WEIGHTS = (1.0, 2.0, 4.0)
 
 
 def strength(score: np.ndarray) -> np.ndarray:
@@ -79,6 +78,8 @@ def main() -> int:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--candidates", type=Path, default=HERE / "data" / "detectors" / "nab-candidates.yaml")
     parser.add_argument("--write", type=Path, help="write the chosen pack here")
+    parser.add_argument("--likelihoods", type=int, default=1, help="most likelihood rules in a pack")
+    parser.add_argument("--weights", default="1,2,4", help="relative weights to try, comma-separated")
     args = parser.parse_args()
     corpus = read_nab_corpus(args.corpus)
     rules = list(load_rules(args.candidates))
@@ -87,16 +88,19 @@ def main() -> int:
     comp = {name: {p: strength(v) for p, v in raw[name].items()} for name in by_name}
     ranges = [n for n in by_name if by_name[n].kind == "range"]
     cusums = [n for n in by_name if by_name[n].kind == "cusum"]
-    likelihoods = [None, *[n for n in by_name if by_name[n].kind == "likelihood"]]
-    packs = [(r, c, lk, wc, wl) for r, c, lk in itertools.product(ranges, cusums, likelihoods)
-             for wc in WEIGHTS for wl in (WEIGHTS if lk else (1.0,))]
+    weights = tuple(float(w) for w in args.weights.split(","))
+    names = [n for n in by_name if by_name[n].kind == "likelihood"]
+    groups = [g for k in range(args.likelihoods + 1) for g in itertools.combinations(names, k)]
+    packs = [(r, c, tuple(zip(group, ws, strict=True)), wc)
+             for r, c, group in itertools.product(ranges, cusums, groups)
+             for wc in weights for ws in itertools.product(weights, repeat=len(group))]
 
     def combined(pack: tuple) -> dict[str, np.ndarray]:
-        r, c, lk, wc, wl = pack
+        r, c, likes, wc = pack
         out = {}
         for f in corpus.files:
             s = np.maximum(comp[r][f.path], comp[c][f.path] / wc)
-            if lk:
+            for lk, wl in likes:
                 s = np.maximum(s, comp[lk][f.path] / wl)
             out[f.path] = scale(s)
         return out
@@ -134,7 +138,7 @@ def main() -> int:
 
 
 def write_pack(path: Path, pack: tuple, by_name: dict) -> None:
-    r, c, lk, wc, wl = pack
+    r, c, likes, wc = pack
     rng, cus = by_name[r], by_name[c]
     # Weights become thresholds: the range's is divided by the cusum's weight (so the cusum keeps its
     # threshold, which is also where its sums restart) and the likelihood's tail shrinks accordingly.
@@ -143,10 +147,11 @@ def write_pack(path: Path, pack: tuple, by_name: dict) -> None:
              f"threshold: {rng.threshold / wc:g}, cooldown: {fmt(rng.cooldown)}}}",
              f"  - {{name: LevelShift, kind: cusum, metric: value, window: {fmt(cus.window)}, drift: {cus.drift:g}, "
              f"clip: {cus.clip:g}, threshold: {cus.threshold:g}, cooldown: {fmt(cus.cooldown)}}}"]
-    if lk:
+    for number, (lk, wl) in enumerate(likes):
         like = by_name[lk]
         tail = math.exp(wl / wc * math.log(1.0 - like.threshold))
-        lines.append(f"  - {{name: Unusual, kind: likelihood, metric: value, of: {{kind: range, window: "
+        name = "Unusual" if number == 0 else f"Unusual{number + 1}"
+        lines.append(f"  - {{name: {name}, kind: likelihood, metric: value, of: {{kind: range, window: "
                      f"{fmt(like.of.window)}}}, window: {fmt(like.window)}, short: {fmt(like.short)}, "
                      f"threshold: {1.0 - tail:.10g}}}")
     path.write_text("\n".join(lines) + "\n")
