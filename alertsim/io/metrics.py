@@ -469,8 +469,11 @@ def _order(frame: pl.DataFrame, keys: list[str],
     # instants; the frame is in order when no row goes back and the series' first rows are in order.
     same_series = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in keys]).fill_null(False)
     stamp, previous_stamp = pl.col("timestamp"), pl.col("timestamp").shift(1)
-    flags = frame.select(same_series.alias("series"), (same_series & (stamp == previous_stamp)).alias("dup"),
-                         (same_series & (stamp < previous_stamp)).alias("back"))
+    # The series flags once (an expression used three times in one select is computed three times).
+    flags = frame.select(same_series.alias("series"), (stamp == previous_stamp).alias("_eq"),
+                         (stamp < previous_stamp).alias("_lt"))
+    flags = flags.select("series", (pl.col("series") & pl.col("_eq")).fill_null(False).alias("dup"),
+                         (pl.col("series") & pl.col("_lt")).fill_null(False).alias("back"))
     in_order = not flags["back"].any()
     if in_order:
         firsts = frame.select(keys).filter(~flags["series"])
