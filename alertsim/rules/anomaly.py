@@ -51,6 +51,7 @@ from alertsim.series import Grid, Prepared, Selection, Semantics, value
 from alertsim.series.vectors import compare, last_index
 
 MAD_SCALE = 1.4826  # makes the MAD a consistent estimator of the standard deviation for normal data
+MEAN_AD_SCALE = 1.2533  # the same for the mean absolute deviation (sqrt(pi/2))
 #: Fewest samples a trailing window must hold before a kind scores (counted in samples, not instants,
 #: so hourly series score as soon as 5-minute ones do).
 MIN_SAMPLES = 10
@@ -387,8 +388,11 @@ class MadRule(AnomalyBase):
 
     The median is a sliding median (bottleneck's ``move_median``, O(log w) per instant); the MAD is
     the sliding median of each instant's absolute deviation from the median before it — for a
-    steady series the same as the window's MAD, and robust to the outliers it is looking for.
-    Example: median 100, MAD 2 (so spread 2.97), x = 115 → score 5.06.
+    steady series the same as the window's MAD, and robust to the outliers it is looking for. Where
+    the MAD is 0 (more than half the window at the median, as with counts and percentages) the spread
+    is 1.2533 × the mean absolute deviation instead (the modified z-score's rule), so a window that is
+    not entirely flat gives a finite score. Example: median 100, MAD 2 (so spread 2.97), x = 115 →
+    score 5.06.
     """
 
     window: timedelta = timedelta(hours=1)
@@ -404,7 +408,12 @@ class MadRule(AnomalyBase):
         if x.shape[1]:
             median = _shifted(bn.move_median(x, window=min(width, x.shape[1]), min_count=1, axis=1))
             deviation = np.abs(x - median)
-            spread = MAD_SCALE * _shifted(bn.move_median(deviation, window=min(width, x.shape[1]), min_count=1, axis=1))
+            window = min(width, x.shape[1])
+            spread = MAD_SCALE * _shifted(bn.move_median(deviation, window=window, min_count=1, axis=1))
+            # More than half the window at the median (counts, percentages): the MAD is 0, and the
+            # modified z-score's fallback, 1.2533 × the mean absolute deviation, keeps the score finite.
+            fallback = MEAN_AD_SCALE * _shifted(bn.move_mean(deviation, window=window, min_count=1, axis=1))
+            spread = np.where(spread > 0, spread, fallback)
         else:
             median = spread = np.zeros_like(x)
         score = _ratio(x - median, spread)

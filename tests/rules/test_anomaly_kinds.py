@@ -256,3 +256,12 @@ def test_a_rule_named_null_keeps_its_name(tmp_path) -> None:  # type: ignore[no-
     path = tmp_path / "rules.yaml"
     path.write_text("rules:\n  - {name: Null, kind: zscore, metric: m}\n  - {name: 404, kind: mad, metric: m}\n")
     assert [r.name for r in load_rules(path)] == ["Null", "404"]
+
+
+def test_mad_falls_back_to_the_mean_absolute_deviation_when_the_mad_is_zero() -> None:
+    """A count that is 0 most of the time: the MAD is 0, the mean absolute deviation is not."""
+    history = ([0.0] * 9 + [3.0]) * 12                # median 0, MAD 0, mean |deviation| 0.3
+    s, _ = scores_of(MadRule(name="M", metric="m", window=timedelta(hours=1)), [*history, 6.0])
+    assert s.score[0, -1] == pytest.approx(6.0 / (1.2533 * 0.3))
+    flat, _ = scores_of(MadRule(name="M", metric="m", window=timedelta(hours=1)), [5.0] * 60 + [6.0])
+    assert flat.score[0, -1] == np.inf                # an entirely flat window: any change is infinite
