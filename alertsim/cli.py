@@ -346,9 +346,10 @@ def _print_table(frame, title: str | None, *, limit: int) -> None:  # type: igno
                 extra = max(0, min(goal[i] - widths[i], spare))
                 widths[i] += extra
                 spare -= extra
-        shown = title if number == 0 else f"{title or ''} (continued)".strip()
-        if len(parts) > 1:
-            shown = f"{shown} [columns {part[1] + 1 if len(part) > 1 else 1}–{part[-1] + 1} of {len(headers)}]"
+        shown = title
+        if len(parts) > 1:  # the part, and the columns it shows besides the first
+            shown = (f"{title or ''} ({number + 1}/{len(parts)}: columns {part[1] + 1 if len(part) > 1 else 1}–"
+                     f"{part[-1] + 1} of {len(headers)})").strip()
         table = Table(title=Text(shown) if shown else None, show_lines=False)
         for i in part:
             table.add_column(Text(headers[i]), width=widths[i], overflow="fold")
