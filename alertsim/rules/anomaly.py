@@ -90,10 +90,19 @@ def _ratio(dev: np.ndarray, spread: np.ndarray) -> np.ndarray:
         return np.where(spread > 0, dev / spread, np.where(dev == 0, 0.0, np.sign(dev) * np.inf))
 
 
-def _sample_counts(sel: Selection, grid: Grid, width: int) -> np.ndarray:
-    """Samples of each series with time in ``[t − width, t)`` at every instant (µs width)."""
-    before = last_index(sel.data, grid, strict=True)
-    start = last_index(sel.data, grid, shift=-width, strict=True)
+def sample_counts(sel: Selection, grid: Grid, width: int) -> np.ndarray:
+    """Samples of each series with time in ``[t − width, t)`` at every instant (µs width).
+
+    When ``width`` is whole steps, the window's start is an instant of the grid extended ``width``
+    back, so one selection over that longer grid gives both ends of every window.
+    """
+    lag, rest = divmod(width, grid.step)
+    if rest == 0 and grid.size:
+        ends = last_index(sel.data, Grid(t0=grid.t0 - width, step=grid.step, size=grid.size + lag), strict=True)
+        before, start = ends[:, lag:], ends[:, :grid.size]
+    else:
+        before = last_index(sel.data, grid, strict=True)
+        start = last_index(sel.data, grid, shift=-width, strict=True)
     first = sel.data.offsets[:-1][:, None]
     return (np.maximum(before + 1, first) - np.maximum(start + 1, first)).astype(np.float64)
 
@@ -296,7 +305,7 @@ class ZScoreRule(AnomalyBase):
         x, present = _grid_values(sel, grid, sem)
         width = max(1, to_microseconds(self.window) // grid.step)
         score, valid, centre, std = _zscore_features(x, present, width, 2)
-        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        valid &= sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
         score[~valid] = np.nan
         return Scores(sel=sel, value=x, score=score, valid=valid, centre=centre, spread=std)
 
@@ -418,7 +427,7 @@ class MadRule(AnomalyBase):
             median = spread = np.zeros_like(x)
         score = _ratio(x - median, spread)
         valid = present & ~np.isnan(x) & ~np.isnan(median) & ~np.isnan(spread)
-        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        valid &= sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
         score = np.where(valid, score, np.nan)
         return Scores(sel=sel, value=x, score=score, valid=valid, centre=median, spread=spread)
 
@@ -475,7 +484,7 @@ class EwmaRule(AnomalyBase):
         empty = np.diff(sel.data.offsets) == 0
         seen_for = grid.instants[None, :] - first[:, None]
         warm = (seen_for >= to_microseconds(self.warmup)) & ~empty[:, None]
-        since_first = _sample_counts(sel, grid, max(int(seen_for.max(initial=0)) + grid.step, 1))
+        since_first = sample_counts(sel, grid, max(int(seen_for.max(initial=0)) + grid.step, 1))
         valid = present & warm & ~np.isnan(x) & ~np.isnan(mean) & ~np.isnan(std)
         valid &= since_first >= _need(self.min_samples)
         score = np.where(valid, score, np.nan)
@@ -513,7 +522,7 @@ class RangeRule(AnomalyBase):
             dev = np.where(x > high, x - high, np.where(x < low, x - low, 0.0))
         score = _ratio(dev, span)
         valid = present & ~np.isnan(x) & ~np.isnan(high)
-        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        valid &= sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
         score = np.where(valid, score, np.nan)
         centre = np.where(score < 0, low, high)
         return Scores(sel=sel, value=x, score=score, valid=valid, centre=centre, spread=span)
@@ -573,7 +582,7 @@ class CusumRule(AnomalyBase):
         x, present = _grid_values(sel, grid, sem)
         width = max(1, to_microseconds(self.window) // grid.step)
         z, valid, centre, _ = _zscore_features(x, present, width, 2)
-        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        valid &= sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
         counted = valid & _fresh(sel, grid, present)
         z = np.clip(np.nan_to_num(z), -self.clip, self.clip)
         s_up = _page_cusum(np.where(counted, z - self.drift, 0.0), self.threshold)
@@ -868,7 +877,7 @@ class LikelihoodRule(AnomalyBase):
             m = _window_sums(raw, short, inclusive=True) / recent
             z = (m - mu) / sigma
         valid = inner.valid & (count >= 2) & (recent > 0) & ~np.isnan(z)
-        valid &= _sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        valid &= sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
         likelihood = np.where(valid, ndtr(z), np.nan)
         return Scores(sel=sel, value=x, score=likelihood, valid=valid, centre=None, spread=None)
 
