@@ -75,6 +75,25 @@ class Scores:
     centre: np.ndarray | None = None
     spread: np.ndarray | None = None
 
+    def tail(self, skip: int) -> Scores:
+        """These scores without their first ``skip`` instants (views, no copies)."""
+        def cut(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[:, skip:]
+        return Scores(sel=self.sel, value=self.value[:, skip:], score=self.score[:, skip:],
+                      valid=self.valid[:, skip:], centre=cut(self.centre), spread=cut(self.spread))
+
+
+def _history_steps(sel: Selection, grid: Grid, history: timedelta) -> int:
+    """Whole steps to extend ``grid`` back for ``history``, no further than the selected data reaches."""
+    if grid.size == 0 or not len(sel.data.times):
+        return 0
+    firsts = sel.data.times[sel.data.offsets[:-1][np.diff(sel.data.offsets) > 0]]
+    reach = grid.t0 - int(firsts.min())
+    if reach <= 0:
+        return 0
+    wanted = -(-to_microseconds(history) // grid.step)
+    return int(min(wanted, -(-reach // grid.step)))
+
 
 def _shifted(a: np.ndarray) -> np.ndarray:
     """``a`` one instant later along axis 1 (NaN at the first instant): the value "before t"."""
@@ -233,11 +252,24 @@ class AnomalyBase(RuleBase):
         """The score of every selected series at every instant, computed once per feature settings."""
         return self.scores_of(prepared.select(self.metric, self.matchers), grid, sem)
 
+    def history(self) -> timedelta:
+        """How far before an instant the kind's features reach (its trailing window by default)."""
+        window = getattr(self, "window", None)
+        return window if isinstance(window, timedelta) else timedelta(0)
+
     def scores_of(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
-        """:meth:`scores` of the series in ``sel``."""
+        """:meth:`scores` of the series in ``sel``.
+
+        The features are computed on the grid extended back by :meth:`history` (as far as the data
+        goes), so a replay that starts inside the data scores its first instants from the samples
+        before them, as PromQL's ``*_over_time`` would, instead of from a window cut at the start.
+        """
         sem = self.semantics(sem)
-        key = (type(self).__name__, self.feature_key(), grid, sem)
-        return sel.cached(key, lambda: self.compute(sel, grid, sem))  # type: ignore[no-any-return]
+        back = _history_steps(sel, grid, self.history())
+        full = Grid(t0=grid.t0 - back * grid.step, step=grid.step, size=grid.size + back) if back else grid
+        key = (type(self).__name__, self.feature_key(), full, sem)
+        scores: Scores = sel.cached(key, lambda: self.compute(sel, full, sem))
+        return scores.tail(back) if back else scores
 
     def strength(self, scores: Scores) -> np.ndarray:
         """The score over the threshold in the rule's direction (1 = at the threshold)."""
@@ -411,6 +443,9 @@ class MadRule(AnomalyBase):
     def feature_key(self) -> tuple[Any, ...]:
         return (self.window, self.min_samples)
 
+    def history(self) -> timedelta:
+        return 2 * self.window          # the MAD's window of deviations from the medians' window
+
     def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         x, present = _grid_values(sel, grid, sem)
         width = max(1, to_microseconds(self.window) // grid.step)
@@ -472,6 +507,9 @@ class EwmaRule(AnomalyBase):
 
     def feature_key(self) -> tuple[Any, ...]:
         return (self.halflife, self.warmup, self.min_samples)
+
+    def history(self) -> timedelta:
+        return self.warmup + 8 * self.halflife      # weights older than 8 half-lives are below 0.4 %
 
     def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         x, present = _grid_values(sel, grid, sem)
@@ -615,6 +653,9 @@ class SeasonalBandRule(AnomalyBase):
     def feature_key(self) -> tuple[Any, ...]:
         return (self.period, self.seasons, self.smooth, self.floor)
 
+    def history(self) -> timedelta:
+        return self.seasons * self.period + self.smooth
+
     def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         x, present = _grid_values(sel, grid, sem)
         over = Over(fn="avg", window=self.smooth)
@@ -665,6 +706,10 @@ class SeasonalRule(RuleBase):
 
     def scores(self, prepared: Prepared, grid: Grid, sem: Semantics) -> Scores:
         return self.scores_of(prepared.select(self.metric, self.matchers), grid, sem)
+
+    def history(self) -> timedelta:
+        """Nothing on the grid before ``t``: both values are read from the samples at ``t`` and ``t − period``."""
+        return timedelta(0)
 
     def scores_of(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         sem = self.semantics(sem)
@@ -748,6 +793,9 @@ class HoltWintersRule(AnomalyBase):
 
     def feature_key(self) -> tuple[Any, ...]:
         return (self.season, self.train, self.refit, self.resolution, self.method)
+
+    def history(self) -> timedelta:
+        return 2 * self.train + self.refit          # a fit's training window, then its errors' window
 
     def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         x, present = _grid_values(sel, grid, sem)
@@ -856,6 +904,9 @@ class LikelihoodRule(AnomalyBase):
 
     def feature_key(self) -> tuple[Any, ...]:
         return (repr(replace(self.of, name="")), self.window, self.short, self.min_samples)
+
+    def history(self) -> timedelta:
+        return self.window + self.short + self.of.history()
 
     def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         from scipy.special import ndtr  # noqa: PLC0415 - scipy is heavy: loaded when a likelihood is evaluated
