@@ -26,6 +26,8 @@ check                     level    what it flags
                                    pages
 ``unsupported-rule``      warning  a rule alertsim cannot replay (a construct outside its subset); the
                                    file's other rules are still linted
+``range-with-for``        warning  a ``range`` rule with ``for``: the instant after a new high the window
+                                   holds it, so the rule almost never stays out of range long enough
 ========================  =======  ==============================================================
 
 A rule that cannot be loaded does not end the file's lint: it is reported (``invalid``, with its line)
@@ -68,7 +70,7 @@ Level = Literal["error", "warning"]
 CHECKS: dict[str, Level] = {
     "invalid": "error", "burn-rate-never-fires": "error", "duplicate-rule": "error", "info-pages": "error",
     "no-runbook": "warning", "no-severity": "warning", "page-on-one-sample": "warning",
-    "overlapping-rules": "warning", "unsupported-rule": "warning",
+    "overlapping-rules": "warning", "unsupported-rule": "warning", "range-with-for": "warning",
 }
 FINDINGS = Schema(
     name="Findings",

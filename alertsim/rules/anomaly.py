@@ -43,7 +43,7 @@ from typing import Any, Literal
 import bottleneck as bn
 import numpy as np
 
-from alertsim.durations import to_microseconds
+from alertsim.durations import format_duration, to_microseconds
 from alertsim.rules.base import Condition, RuleBase
 from alertsim.rules.model import Direction, Op, Over
 from alertsim.rules.threshold import gauge_single_sample
@@ -543,6 +543,15 @@ class RangeRule(AnomalyBase):
     min_samples: int | None = None
     threshold: float = 0.1
     kind: str = field(init=False, default="range")
+
+    def findings(self) -> list[tuple[str, str]]:
+        if self.for_ <= timedelta(0):
+            return []
+        return [("range-with-for", (
+            f"for: {format_duration(self.for_)} on a range rule: the instant after a new high or low, the "
+            "trailing window holds it, so the score falls back unless the series keeps climbing — such a "
+            "rule almost never stays out of range long enough to fire; drop `for` (use `cooldown` against "
+            "repeats) or use a zscore/cusum rule"))]
 
     def feature_key(self) -> tuple[Any, ...]:
         return (self.window, self.min_samples)

@@ -236,3 +236,13 @@ def test_lint_goes_on_past_bad_rules_and_names_their_lines(tmp_path: Path) -> No
     out = CliRunner().invoke(app, ["lint", str(native_file), str(path)], env={"COLUMNS": "250"})
     assert out.exit_code == 1 and all(f"{native_file}:{line}" in out.output for line in at.values())
     assert f"{path}:12" in out.output and f"{path}:18" in out.output
+
+
+@pytest.mark.parametrize(("for_", "flagged"), [("0s", False), ("5m", True)])
+def test_a_range_rule_with_for_almost_never_fires(for_: str, flagged: bool) -> None:
+    rules = native({"name": "NewHigh", "kind": "range", "metric": "latency", "window": "7d", "threshold": 0.05,
+                    "for": for_, "severity": "page", "annotations": RUNBOOK})
+    findings = lint_rules(rules).filter(lambda_check("range-with-for"))
+    assert findings.height == int(flagged)
+    if flagged:
+        assert findings["level"].to_list() == ["warning"] and "drop `for`" in findings["message"][0]
