@@ -109,6 +109,10 @@ def read_table(path: Path) -> tuple[Table | None, list[Problem]]:
     """Read one CSV (optionally gzip-compressed) or Parquet file; the format is told by its content."""
     name = str(path)
     try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+        if head[:4] == b"PAR1":  # read by polars from the file itself: no copy of it in memory
+            return _read_parquet(name, path)
         data = path.read_bytes()
     except OSError as exc:
         return None, [Problem(file=name, reason=f"cannot read the file: {exc.strerror or exc}")]
@@ -136,9 +140,9 @@ def typed_table(name: str, frame: pl.DataFrame) -> tuple[Table | None, list[Prob
     return Table(file=name, frame=frame, text=False), []
 
 
-def _read_parquet(name: str, data: bytes) -> tuple[Table | None, list[Problem]]:
+def _read_parquet(name: str, data: bytes | Path) -> tuple[Table | None, list[Problem]]:
     try:
-        frame = pl.read_parquet(io.BytesIO(data))
+        frame = pl.read_parquet(io.BytesIO(data) if isinstance(data, bytes) else data)
     except CAUGHT as exc:
         return None, [Problem(file=name, reason=f"cannot be read as Parquet: {first_line(exc)}")]
     return typed_table(name, frame)
