@@ -115,15 +115,49 @@ def sample_counts(sel: Selection, grid: Grid, width: int) -> np.ndarray:
     When ``width`` is whole steps, the window's start is an instant of the grid extended ``width``
     back, so one selection over that longer grid gives both ends of every window.
     """
+    out = np.empty((sel.data.n, grid.size))
+    _window_counts(sel, grid, width, out)
+    return out
+
+
+def enough_samples(sel: Selection, grid: Grid, width: int, need: int) -> np.ndarray:
+    """``sample_counts(sel, grid, width) >= need``, without the counts' array."""
+    out = np.empty((sel.data.n, grid.size), dtype=bool)
+    _window_counts(sel, grid, width, out, need)
+    return out
+
+
+#: Cells per block of rows in the window counts: a block's temporaries stay in cache.
+_COUNT_BLOCK = 1 << 16
+
+
+def _window_counts(sel: Selection, grid: Grid, width: int, out: np.ndarray, need: int | None = None) -> None:
+    """Window sample counts into ``out`` (float64), or ``count >= need`` (bool), a block of rows at a
+    time: ``max(end, first − 1) − max(start, first − 1)`` from the two ends' newest-sample indices."""
+    size = grid.size
+    if out.size == 0:
+        return
     lag, rest = divmod(width, grid.step)
-    if rest == 0 and grid.size:
-        ends = last_index(sel.data, Grid(t0=grid.t0 - width, step=grid.step, size=grid.size + lag), strict=True)
-        before, start = ends[:, lag:], ends[:, :grid.size]
+    if rest == 0:
+        ends = last_index(sel.data, Grid(t0=grid.t0 - width, step=grid.step, size=size + lag), strict=True)
+        before, start = ends[:, lag:], ends[:, :size]
     else:
         before = last_index(sel.data, grid, strict=True)
         start = last_index(sel.data, grid, shift=-width, strict=True)
-    first = sel.data.offsets[:-1][:, None]
-    return (np.maximum(before + 1, first) - np.maximum(start + 1, first)).astype(np.float64)
+    floor = sel.data.offsets[:-1][:, None] - 1
+    rows = max(1, _COUNT_BLOCK // size)
+    hi = np.empty((min(rows, out.shape[0]), size), dtype=np.int64)
+    lo = np.empty_like(hi)
+    for r0 in range(0, out.shape[0], rows):
+        r1 = min(r0 + rows, out.shape[0])
+        h, low = hi[:r1 - r0], lo[:r1 - r0]
+        np.maximum(before[r0:r1], floor[r0:r1], out=h)
+        np.maximum(start[r0:r1], floor[r0:r1], out=low)
+        np.subtract(h, low, out=h)
+        if need is None:
+            out[r0:r1] = h
+        else:
+            np.greater_equal(h, need, out=out[r0:r1])
 
 
 def _fresh(sel: Selection, grid: Grid, present: np.ndarray) -> np.ndarray:
@@ -337,7 +371,7 @@ class ZScoreRule(AnomalyBase):
         x, present = _grid_values(sel, grid, sem)
         width = max(1, to_microseconds(self.window) // grid.step)
         score, valid, centre, std = _zscore_features(x, present, width, 2)
-        valid &= sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        valid &= enough_samples(sel, grid, to_microseconds(self.window), _need(self.min_samples))
         score[~valid] = np.nan
         return Scores(sel=sel, value=x, score=score, valid=valid, centre=centre, spread=std)
 
