@@ -370,21 +370,22 @@ class ZScoreRule(AnomalyBase):
     def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         x, present = _grid_values(sel, grid, sem)
         width = max(1, to_microseconds(self.window) // grid.step)
-        score, valid, centre, std = _zscore_features(x, present, width, 2)
-        valid &= enough_samples(sel, grid, to_microseconds(self.window), _need(self.min_samples))
-        score[~valid] = np.nan
+        enough = enough_samples(sel, grid, to_microseconds(self.window), _need(self.min_samples))
+        score, valid, centre, std = _zscore_features(x, present, width, 2, enough)
         return Scores(sel=sel, value=x, score=score, valid=valid, centre=centre, spread=std)
 
 
-def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
+def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
+                     enough: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score, validity, baseline mean and std of the trailing-window z-score, one row at a time.
 
     Per row: centre the row on its mean; prefix sums give the count, sum and sum of squares of the
     ``width`` instants before each instant; ``mean = s1/count``, sample ``std`` from ``s2``;
     ``score = (x − centre − mean) / std`` (±inf when std is 0 and x is off the mean), NaN where
-    fewer than ``need`` instants or no value. Rows without NaN take a shortcut for the counts (exact
-    integers); working row by row keeps the temporaries small and in cache.
+    fewer than ``need`` instants, no value or (``enough`` given) ``enough`` is False. Rows without
+    NaN take a shortcut for the counts (exact integers); working row by row keeps the temporaries
+    small and in cache.
     """
     n, size = x.shape
     score = np.empty((n, size))
@@ -396,12 +397,16 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
     full_count = np.minimum(np.arange(size), width).astype(np.float64)
     full_denominator = np.maximum(full_count - 1, 1)
     full_valid = full_count >= need
+    first_valid = int(np.argmax(full_valid)) if full_valid.any() else size   # False before, True from
     head = min(width, size)
+    all_present = present.strides == (0, 0) and bool(present[0, 0])     # a broadcast "present everywhere"
     # y + i·y²: one complex cumsum gives both prefix sums (complex addition adds each part, exactly).
     pair = np.empty(size, dtype=np.complex128)
     prefix = np.zeros(size + 1, dtype=np.complex128)
     sums = np.empty(size, dtype=np.complex128)
-    s1, s2, tmp, mean = (np.empty(size) for _ in range(4))
+    y = pair.real
+    s1, s2 = sums.real, sums.imag
+    tmp, mean = np.empty(size), np.empty(size)
 
     def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Sum of the ``width`` values before each index (prefix-sum differences)."""
@@ -414,45 +419,54 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int
 
     for r in range(n):
         row = x[r]
-        ok = ~np.isnan(row)
-        clean = bool(ok.all())
+        total = np.sum(row)
+        clean = bool(np.isfinite(total)) or bool(~np.isnan(row).any())
         if clean:
-            centre = np.float64(np.sum(row) / size)        # what nanmean gives without NaN
-            y = row - centre
+            centre = np.float64(total / size)               # what nanmean gives without NaN
+            np.subtract(row, centre, out=y)
             count, denominator = full_count, full_denominator
+            ok = None
         else:
+            ok = ~np.isnan(row)
             centre = np.nan_to_num(np.nanmean(row)) if ok.any() else np.float64(0.0)
-            y = np.where(ok, row - centre, 0.0)
+            np.copyto(y, np.where(ok, row - centre, 0.0))
             count = window_sum(ok.astype(np.float64), np.empty(size))
             denominator = np.maximum(count - 1, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            pair.real = y
             np.multiply(y, y, out=pair.imag)
             window_sum(pair, sums)
-            np.copyto(s1, sums.real)
-            np.copyto(s2, sums.imag)
             np.divide(s1, count, out=mean)
-            np.divide(s2, count, out=s2)
-            np.multiply(mean, mean, out=tmp)
-            np.subtract(s2, tmp, out=s2)
-            np.maximum(s2, 0.0, out=s2)
-            np.multiply(s2, count, out=s2)
-            np.divide(s2, denominator, out=s2)
+            np.divide(s2, count, out=tmp)
+            np.multiply(mean, mean, out=s2)
+            np.subtract(tmp, s2, out=tmp)
+            np.maximum(tmp, 0.0, out=tmp)
+            np.multiply(tmp, count, out=tmp)
+            np.divide(tmp, denominator, out=tmp)
             std = std_out[r]
-            np.sqrt(s2, out=std)
+            np.sqrt(tmp, out=std)
             dev = np.subtract(y, mean, out=tmp) if clean else (row - centre) - mean
             out = score[r]
             np.divide(dev, std, out=out)
-            flat = ~(std > 0)
-            if flat.any():
+            lo = first_valid if clean else 0
+            if not np.min(std[lo:], initial=np.inf) > 0:     # a flat window (or NaN) somewhere
+                flat = ~(std > 0)
+                flat[:lo] = False
                 out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
         ok_row = valid[r]
-        if clean and present[r].all():
+        if clean and all_present and enough is None:
             ok_row[:] = full_valid
+            out[:first_valid] = np.nan
         else:
-            np.logical_and(present[r], count >= need, out=ok_row)
-            ok_row &= ok
-        out[~ok_row] = np.nan
+            if clean:
+                np.copyto(ok_row, full_valid)
+            else:
+                np.greater_equal(count, need, out=ok_row)
+                ok_row &= ok
+            if not all_present:
+                ok_row &= present[r]
+            if enough is not None:
+                ok_row &= enough[r]
+            out[~ok_row] = np.nan
         np.add(mean, centre, out=centre_out[r])
     return score, valid, centre_out, std_out
 
