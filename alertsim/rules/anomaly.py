@@ -34,8 +34,11 @@ Kinds: ``zscore``, ``mad``, ``ewma``, ``range``, ``cusum``, ``seasonal``, ``seas
 from __future__ import annotations
 
 import functools
+import itertools
+import os
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
@@ -55,6 +58,8 @@ MEAN_AD_SCALE = 1.2533  # the same for the mean absolute deviation (sqrt(pi/2))
 #: Fewest samples a trailing window must hold before a kind scores (counted in samples, not instants,
 #: so hourly series score as soon as 5-minute ones do).
 MIN_SAMPLES = 10
+#: Threads computing z-score features side by side.
+_ZSCORE_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 # --------------------------------------------------------------------------------------------- scores
@@ -315,7 +320,7 @@ class AnomalyBase(RuleBase):
                 return score > self.threshold
             if self.direction == "down":
                 return score < -self.threshold
-            return np.abs(score) > self.threshold
+            return _beyond(score, self.threshold)
 
     def conditions(self, prepared: Prepared, grid: Grid, semantics: Semantics) -> list[Condition]:
         s = self.scores(prepared, grid, semantics)
@@ -327,6 +332,20 @@ class AnomalyBase(RuleBase):
         return [Condition(rule=self, series=s.sel.table["series"].to_list(), labels=s.sel.label_dicts(),
                           enter=enter, present=s.valid, value=s.value, severity=self.severity,
                           score=s.score, bound=bound)]
+
+
+def _beyond(score: np.ndarray, threshold: float) -> np.ndarray:
+    """``|score| > threshold``, a block of rows at a time (no full-size ``|score|`` array)."""
+    if score.ndim != 2 or score.size == 0:
+        return np.abs(score) > threshold
+    out = np.empty(score.shape, dtype=bool)
+    rows = max(1, _COUNT_BLOCK // score.shape[1])
+    buf = np.empty((min(rows, score.shape[0]), score.shape[1]))
+    for r0 in range(0, score.shape[0], rows):
+        r1 = min(r0 + rows, score.shape[0])
+        np.abs(score[r0:r1], out=buf[:r1 - r0])
+        np.greater(buf[:r1 - r0], threshold, out=out[r0:r1])
+    return out
 
 
 def _bound(threshold: float, direction: Direction, centre: np.ndarray, spread: np.ndarray,
@@ -400,74 +419,88 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
     first_valid = int(np.argmax(full_valid)) if full_valid.any() else size   # False before, True from
     head = min(width, size)
     all_present = present.strides == (0, 0) and bool(present[0, 0])     # a broadcast "present everywhere"
-    # y + i·y²: one complex cumsum gives both prefix sums (complex addition adds each part, exactly).
-    pair = np.empty(size, dtype=np.complex128)
-    prefix = np.zeros(size + 1, dtype=np.complex128)
-    sums = np.empty(size, dtype=np.complex128)
-    y = pair.real
-    s1, s2 = sums.real, sums.imag
-    tmp, mean = np.empty(size), np.empty(size)
+    def work(bounds: tuple[int, int]) -> None:
+        """Rows ``bounds[0]..bounds[1]``, with their own buffers."""
+        # y + i·y²: one complex cumsum gives both prefix sums (complex addition adds each part, exactly).
+        pair = np.empty(size, dtype=np.complex128)
+        prefix = np.zeros(size + 1, dtype=np.complex128)
+        sums = np.empty(size, dtype=np.complex128)
+        y = pair.real
+        s1, s2 = sums.real, sums.imag
+        tmp, mean = np.empty(size), np.empty(size)
 
-    def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Sum of the ``width`` values before each index (prefix-sum differences)."""
-        start = np.zeros(size + 1, dtype=a.dtype) if a.dtype != prefix.dtype else prefix
-        np.cumsum(a, out=start[1:])
-        np.subtract(start[:head], start[0], out=out[:head])
-        if size > width:
-            np.subtract(start[width:size], start[:size - width], out=out[width:])
-        return out
+        def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+            """Sum of the ``width`` values before each index (prefix-sum differences)."""
+            start = np.zeros(size + 1, dtype=a.dtype) if a.dtype != prefix.dtype else prefix
+            np.cumsum(a, out=start[1:])
+            np.subtract(start[:head], start[0], out=out[:head])
+            if size > width:
+                np.subtract(start[width:size], start[:size - width], out=out[width:])
+            return out
 
-    for r in range(n):
-        row = x[r]
-        total = np.sum(row)
-        clean = bool(np.isfinite(total)) or bool(~np.isnan(row).any())
-        if clean:
-            centre = np.float64(total / size)               # what nanmean gives without NaN
-            np.subtract(row, centre, out=y)
-            count, denominator = full_count, full_denominator
-            ok = None
-        else:
-            ok = ~np.isnan(row)
-            centre = np.nan_to_num(np.nanmean(row)) if ok.any() else np.float64(0.0)
-            np.copyto(y, np.where(ok, row - centre, 0.0))
-            count = window_sum(ok.astype(np.float64), np.empty(size))
-            denominator = np.maximum(count - 1, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            np.multiply(y, y, out=pair.imag)
-            window_sum(pair, sums)
-            np.divide(s1, count, out=mean)
-            np.divide(s2, count, out=tmp)
-            np.multiply(mean, mean, out=s2)
-            np.subtract(tmp, s2, out=tmp)
-            np.maximum(tmp, 0.0, out=tmp)
-            np.multiply(tmp, count, out=tmp)
-            np.divide(tmp, denominator, out=tmp)
-            std = std_out[r]
-            np.sqrt(tmp, out=std)
-            dev = np.subtract(y, mean, out=tmp) if clean else (row - centre) - mean
-            out = score[r]
-            np.divide(dev, std, out=out)
-            lo = first_valid if clean else 0
-            if not np.min(std[lo:], initial=np.inf) > 0:     # a flat window (or NaN) somewhere
-                flat = ~(std > 0)
-                flat[:lo] = False
-                out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
-        ok_row = valid[r]
-        if clean and all_present and enough is None:
-            ok_row[:] = full_valid
-            out[:first_valid] = np.nan
-        else:
+        for r in range(*bounds):
+            row = x[r]
+            total = np.sum(row)
+            clean = bool(np.isfinite(total)) or bool(~np.isnan(row).any())
             if clean:
-                np.copyto(ok_row, full_valid)
+                centre = np.float64(total / size)               # what nanmean gives without NaN
+                np.subtract(row, centre, out=y)
+                count, denominator = full_count, full_denominator
+                ok = None
             else:
-                np.greater_equal(count, need, out=ok_row)
-                ok_row &= ok
-            if not all_present:
-                ok_row &= present[r]
-            if enough is not None:
-                ok_row &= enough[r]
-            out[~ok_row] = np.nan
-        np.add(mean, centre, out=centre_out[r])
+                ok = ~np.isnan(row)
+                centre = np.nan_to_num(np.nanmean(row)) if ok.any() else np.float64(0.0)
+                np.copyto(y, np.where(ok, row - centre, 0.0))
+                count = window_sum(ok.astype(np.float64), np.empty(size))
+                denominator = np.maximum(count - 1, 1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                np.multiply(y, y, out=pair.imag)
+                window_sum(pair, sums)
+                np.divide(s1, count, out=mean)
+                np.divide(s2, count, out=tmp)
+                np.multiply(mean, mean, out=s2)
+                np.subtract(tmp, s2, out=tmp)
+                np.maximum(tmp, 0.0, out=tmp)
+                np.multiply(tmp, count, out=tmp)
+                np.divide(tmp, denominator, out=tmp)
+                std = std_out[r]
+                np.sqrt(tmp, out=std)
+                dev = np.subtract(y, mean, out=tmp) if clean else (row - centre) - mean
+                out = score[r]
+                np.divide(dev, std, out=out)
+                lo = first_valid if clean else 0
+                if not np.min(std[lo:], initial=np.inf) > 0:     # a flat window (or NaN) somewhere
+                    flat = ~(std > 0)
+                    flat[:lo] = False
+                    out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
+            ok_row = valid[r]
+            if clean and all_present and enough is None:
+                ok_row[:] = full_valid
+                out[:first_valid] = np.nan
+            else:
+                if clean:
+                    np.copyto(ok_row, full_valid)
+                else:
+                    np.greater_equal(count, need, out=ok_row)
+                    ok_row &= ok
+                if not all_present:
+                    ok_row &= present[r]
+                if enough is not None:
+                    ok_row &= enough[r]
+                out[~ok_row] = np.nan
+            np.add(mean, centre, out=centre_out[r])
+
+    # numpy releases the GIL inside each operation: blocks of rows side by side on two threads.
+    chunks = min(n, 8 * _ZSCORE_WORKERS)
+    cuts = np.linspace(0, n, chunks + 1).astype(int).tolist()
+    blocks = list(itertools.pairwise(cuts))
+    if _ZSCORE_WORKERS > 1 and len(blocks) > 1 and x.size >= 1 << 18:
+        with ThreadPoolExecutor(_ZSCORE_WORKERS) as pool:
+            for _ in pool.map(work, blocks):
+                pass
+    else:
+        for block in blocks:
+            work(block)
     return score, valid, centre_out, std_out
 
 
