@@ -51,7 +51,7 @@ from alertsim.rules.base import Condition, RuleBase
 from alertsim.rules.model import Direction, Op, Over
 from alertsim.rules.threshold import gauge_single_sample
 from alertsim.series import Grid, Prepared, Selection, Semantics, value
-from alertsim.series.vectors import compare, last_index
+from alertsim.series.vectors import _each_block, _series_blocks, compare, last_index
 
 MAD_SCALE = 1.4826  # makes the MAD a consistent estimator of the standard deviation for normal data
 MEAN_AD_SCALE = 1.2533  # the same for the mean absolute deviation (sqrt(pi/2))
@@ -137,32 +137,33 @@ _COUNT_BLOCK = 1 << 16
 
 
 def _window_counts(sel: Selection, grid: Grid, width: int, out: np.ndarray, need: int | None = None) -> None:
-    """Window sample counts into ``out`` (float64), or ``count >= need`` (bool), a block of rows at a
-    time: ``max(end, first − 1) − max(start, first − 1)`` from the two ends' newest-sample indices."""
+    """Window sample counts into ``out`` (float64), or ``count >= need`` (bool): for each block of
+    series (small enough to stay in cache, on two threads) the newest-sample indices at both ends of
+    every window, then ``max(end, first − 1) − max(start, first − 1)``."""
     size = grid.size
     if out.size == 0:
         return
     lag, rest = divmod(width, grid.step)
-    if rest == 0:
-        ends = last_index(sel.data, Grid(t0=grid.t0 - width, step=grid.step, size=size + lag), strict=True)
-        before, start = ends[:, lag:], ends[:, :size]
-    else:
-        before = last_index(sel.data, grid, strict=True)
-        start = last_index(sel.data, grid, shift=-width, strict=True)
-    floor = sel.data.offsets[:-1][:, None] - 1
-    rows = max(1, _COUNT_BLOCK // size)
-    hi = np.empty((min(rows, out.shape[0]), size), dtype=np.int64)
-    lo = np.empty_like(hi)
-    for r0 in range(0, out.shape[0], rows):
-        r1 = min(r0 + rows, out.shape[0])
-        h, low = hi[:r1 - r0], lo[:r1 - r0]
-        np.maximum(before[r0:r1], floor[r0:r1], out=h)
-        np.maximum(start[r0:r1], floor[r0:r1], out=low)
-        np.subtract(h, low, out=h)
-        if need is None:
-            out[r0:r1] = h
+    data = sel.data
+
+    def work(block: tuple[int, int]) -> None:
+        part = data.take(np.arange(block[0], block[1]))     # consecutive series: views, no copies
+        if rest == 0:
+            ends = last_index(part, Grid(t0=grid.t0 - width, step=grid.step, size=size + lag), strict=True)
+            before, start = ends[:, lag:], ends[:, :size]
         else:
-            np.greater_equal(h, need, out=out[r0:r1])
+            before = last_index(part, grid, strict=True)
+            start = last_index(part, grid, shift=-width, strict=True)
+        floor = part.offsets[:-1][:, None] - 1
+        h = np.maximum(before, floor)
+        h -= np.maximum(start, floor)
+        if need is None:
+            out[block[0]:block[1]] = h
+        else:
+            np.greater_equal(h, need, out=out[block[0]:block[1]])
+
+    # Blocks of half last_index's own size, so that each is one block there (no threads inside threads).
+    _each_block(work, _series_blocks(data.offsets, 2 * (size + lag) + 2))
 
 
 def _fresh(sel: Selection, grid: Grid, present: np.ndarray) -> np.ndarray:
