@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from alertsim.errors import ConfigError
+from alertsim.rules._recognise import cloudwatch_alarms as recognises
 from alertsim.rules.anomaly import AnomalyBase, HoltWintersRule
 from alertsim.rules.base import RuleBase
 from alertsim.rules.cloudwatch import (
@@ -49,11 +50,6 @@ _KNOWN = frozenset({
 })
 _OPTIONS = {"evaluation_range", "stale_breach", "premature", "ignore_partial", "band", "severity"}
 _TOP = {"MetricAlarms", "CompositeAlarms", "NextToken"}
-
-
-def recognises(document: Any) -> bool:
-    """True for the output of ``aws cloudwatch describe-alarms``."""
-    return isinstance(document, Mapping) and ("MetricAlarms" in document or "CompositeAlarms" in document)
 
 
 def _int(value: Any, ctx: AlarmContext, field: str, minimum: int = 1) -> int:

@@ -62,6 +62,8 @@ import numpy as np
 from alertsim.durations import format_duration, to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import label_name, series_name
+from alertsim.rules._recognise import datadog_monitors as recognises
+from alertsim.rules._recognise import unwrap_monitor as _unwrap
 from alertsim.rules._vendor import (
     MINUTE_US,
     cadence_grid,
@@ -317,23 +319,6 @@ _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(day
 #: ``{"version": 2, "title", "description", "tags", ..., "definition": {monitor}}``.
 _WRAPPER_KEYS = {"version", "created_at", "last_updated_at", "title", "tags", "description", "definition",
                  "author", "recommended_monitor_metadata", "integration", "id", "name"}
-
-
-def _unwrap(document: Any) -> Any:
-    if isinstance(document, Mapping) and isinstance(document.get("definition"), Mapping) and "query" not in document:
-        return document["definition"]
-    return document
-
-
-def recognises(document: Any) -> bool:
-    """True for a Datadog monitor object, a monitor template (``{"version", "definition": {...}}``) or
-    a list of them."""
-    def is_monitor(d: Any) -> bool:
-        d = _unwrap(d)
-        return isinstance(d, Mapping) and "query" in d and "type" in d
-    if isinstance(document, list):
-        return bool(document) and all(is_monitor(d) for d in document)
-    return is_monitor(document)
 
 
 class _Ctx:

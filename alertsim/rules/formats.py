@@ -11,6 +11,7 @@ formats in the order they are tried; the first that recognises the file's YAML d
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,9 +20,8 @@ from typing import Any
 
 from alertsim._yaml import load_yaml_documents
 from alertsim.errors import ConfigError, InputError, check_type
-from alertsim.rules import cloudwatch_alarms, datadog, gcp, prometheus
+from alertsim.rules import _recognise, prometheus
 from alertsim.rules.base import RuleBase
-from alertsim.rules.config import parse_rules
 
 #: How a notice of a skipped rule ends.
 SKIPPED = prometheus.SKIPPED
@@ -55,19 +55,27 @@ def _prometheus(documents: list[Any]) -> bool:
         isinstance(document, Mapping) and "apiVersion" in document))
 
 
+def _reader(module: str, function: str) -> Callable[[str, list[Any], str], Sequence[RuleBase]]:
+    """``parse`` of a format of one document read by ``alertsim.rules.<module>.<function>``, imported
+    when a file in that format is read (telling the format imports none of the formats' modules)."""
+    def parse(text: str, documents: list[Any], file: str) -> Sequence[RuleBase]:
+        read: Callable[..., Sequence[RuleBase]] = getattr(importlib.import_module(f"alertsim.rules.{module}"),
+                                                          function)
+        return read(documents[0], file=file)
+    return parse
+
+
 DIALECTS: tuple[Dialect, ...] = (
     # describe-alarms JSON, AlertPolicy, Datadog monitor
-    Dialect(name="cloudwatch", recognises=_single(cloudwatch_alarms.recognises),
-            parse=lambda text, documents, file: cloudwatch_alarms.parse_cloudwatch(documents[0], file=file)),
-    Dialect(name="gcp", recognises=_single(gcp.recognises),
-            parse=lambda text, documents, file: gcp.parse_gcp(documents[0], file=file)),
-    Dialect(name="datadog", recognises=_single(datadog.recognises),
-            parse=lambda text, documents, file: datadog.parse_datadog(documents[0], file=file)),
+    Dialect(name="cloudwatch", recognises=_single(_recognise.cloudwatch_alarms),
+            parse=_reader("cloudwatch_alarms", "parse_cloudwatch")),
+    Dialect(name="gcp", recognises=_single(_recognise.gcp_policies), parse=_reader("gcp", "parse_gcp")),
+    Dialect(name="datadog", recognises=_single(_recognise.datadog_monitors), parse=_reader("datadog", "parse_datadog")),
     Dialect(name="prometheus", recognises=_prometheus,
             parse=lambda text, documents, file: prometheus.parse_prometheus_rules(text, file=file)),
     # alertsim's own format (``rules:``) reads whatever no other format recognised, and says what is wrong.
     Dialect(name="native", recognises=lambda documents: True,
-            parse=lambda text, documents, file: parse_rules(documents[0], file=file)),
+            parse=_reader("config", "parse_rules")),
 )
 
 

@@ -66,6 +66,7 @@ import numpy as np
 from alertsim.durations import format_duration, to_microseconds
 from alertsim.errors import ConfigError
 from alertsim.frames import series_name
+from alertsim.rules._recognise import gcp_policies as recognises
 from alertsim.rules._vendor import (
     MINUTE_US,
     cadence_grid,
@@ -314,17 +315,6 @@ _STRATEGY_KEYS = {"autoClose", "notificationRateLimit", "notificationPrompts", "
 _PROMQL_KEYS = {"query", "duration", "evaluationInterval", "labels", "ruleGroup", "alertRule",
                 "disableMetricValidation"}
 _FREE = {"userLabels", "labels"}          # mappings whose keys are user data, not field names
-
-
-def recognises(document: Any) -> bool:
-    """True for an AlertPolicy, an ``alertPolicies.list`` response or a list of policies."""
-    if isinstance(document, Mapping):
-        if "alertPolicies" in document or "alert_policies" in document:
-            return True
-        return "conditions" in document and any(k in document for k in ("displayName", "display_name",
-                                                                       "combiner"))
-    return (isinstance(document, list) and bool(document)
-            and all(isinstance(d, Mapping) and "conditions" in d for d in document))
 
 
 def _camel(value: Any) -> Any:
