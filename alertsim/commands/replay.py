@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import typer
@@ -16,6 +17,18 @@ from alertsim.replay import replay
 from alertsim.rules import load_rules
 from alertsim.scale import open_dataset, replay_dataset
 from alertsim.series import prepare
+
+
+def _digest_meanwhile(path: Path) -> Future[str] | None:
+    """The SHA-256 of a metrics file or directory for the manifest, computed in a thread while the
+    metrics are read and replayed (hashlib releases the GIL); None for a path that does not exist."""
+    if not path.exists():
+        return None
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(file_digest, path)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def replay_command(
@@ -63,6 +76,7 @@ def replay_command(
                 files={f"rules{rules.suffix or '.yaml'}": rules})
             print_frame(result.summary(), title=f"{result.alerts.height} alerts from {len(rule_list)} rules")
             return
+        digest = _digest_meanwhile(metrics)
         prepared = prepare(read_metrics(metrics, metric=metric, table=table))  # the frame is freed here
         with Progress(TextColumn("[bold]replay"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
@@ -81,8 +95,8 @@ def replay_command(
             frames["evaluations"] = result.evaluations
         manifest = {
             "command": "replay",
-            "metrics": {"path": str(metrics.resolve()), "sha256": file_digest(metrics) if metrics.exists()
-                        else None, "series": prepared.data.n, "samples": len(prepared.data.times),
+            "metrics": {"path": str(metrics.resolve()), "sha256": None if digest is None else digest.result(),
+                        "series": prepared.data.n, "samples": len(prepared.data.times),
                         "metric": metric, "table": table},
             "rules": {"path": str(rules.resolve()), "sha256": file_digest(rules), "count": len(rule_list)},
             "eval_interval": eval_interval, "eval_offset": eval_offset,
