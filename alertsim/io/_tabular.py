@@ -336,13 +336,15 @@ def _fast_layouts() -> list[tuple[re.Pattern[str], str, str, bool | None]]:
     """Common fixed layouts: (pattern of one value, polars pattern of the column, strptime format,
     has an offset). Unix seconds have no strptime format (``""``) and no offset (``None``)."""
     layouts: list[tuple[re.Pattern[str], str, str, bool | None]] = []
+    # zone: (pattern, strptime directive); "+hh:mm" and "+hhmm" are what pandas and polars write
+    zones = (("Z", "Z"), ("", ""), ("[+-][0-9]{2}:?[0-9]{2}", "%z"))
     for sep in ("T", " "):
         for digits in (0, 3, 6):
-            for zone in ("Z", ""):
+            for zone, directive in zones:
                 fraction = rf"\.[0-9]{{{digits}}}" if digits else ""
                 pattern = (rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{sep}[0-9]{{2}}:[0-5][0-9]:[0-5][0-9]"
                            rf"{fraction}{zone}$")
-                fmt = f"%Y-%m-%d{sep}%H:%M:%S{f'%.{digits}f' if digits else ''}{zone}"
+                fmt = f"%Y-%m-%d{sep}%H:%M:%S{f'%.{digits}f' if digits else ''}{directive}"
                 layouts.append((re.compile(pattern), pattern, fmt, bool(zone)))
     unix = r"^-?[0-9]{1,11}(?:\.[0-9]{1,6})?$"
     layouts.append((re.compile(unix), unix, "", None))
