@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -52,6 +53,7 @@ class _Commands(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:  # the toolkit's own Context class
         _format[0], console.stderr = "table", False  # until a command's --format says otherwise
+        _show_library_warnings()
         try:
             return super().invoke(ctx)
         except Exception as exc:
@@ -60,6 +62,28 @@ class _Commands(TyperGroup):
                 raise
             _report(exc)
             raise typer.Exit(code=2 if isinstance(exc, AlertsimError | OSError | MemoryError) else 3) from None
+
+
+class _LibraryWarnings(logging.Handler):
+    """Prints the library's logged warnings as ``warning: ...`` lines on stderr, each notice once: a
+    notice logged while it happens is not printed again by :func:`show_notices`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message in _warned:
+            return
+        _warned.add(message)
+        err_console.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+_warned: set[str] = set()  # the warnings printed by this process
+
+
+def _show_library_warnings() -> None:
+    _warned.clear()  # a new command (tests run several in one process)
+    library = logging.getLogger("alertsim")
+    if not any(isinstance(handler, _LibraryWarnings) for handler in library.handlers):
+        library.addHandler(_LibraryWarnings(logging.WARNING))
 
 
 def _report(exc: Exception) -> None:
@@ -225,7 +249,9 @@ def show_notices(notices: Any, *, strict: bool = False) -> list[dict[str, Any]]:
     if strict and notices:
         raise StrictError(notices)
     for notice in notices:
-        err_console.print(f"[bold yellow]warning:[/] {escape(str(notice))}", highlight=False, soft_wrap=True)
+        if str(notice) not in _warned:
+            _warned.add(str(notice))
+            err_console.print(f"[bold yellow]warning:[/] {escape(str(notice))}", highlight=False, soft_wrap=True)
     return [n.as_dict() for n in notices]
 
 

@@ -12,8 +12,10 @@ failing at one instant, never takes the other rules of the file down with it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,6 +95,18 @@ def test_a_rule_outside_the_subset_is_skipped_with_a_warning(tmp_path: Path, cas
     assert result.alerts.height == 1
     with pytest.raises(ConfigError, match=expected[0][3]):
         al.load_rules(path, strict=True)
+
+
+def test_a_warning_is_printed_once_by_the_real_command(tmp_path: Path) -> None:
+    # in a process of its own: logged while the rules load, kept in the result, printed once
+    path = _file(tmp_path, UNSUPPORTED["a function"][0])
+    write_frame(_metrics(), tmp_path / "m.parquet")
+    done = subprocess.run([str(Path(sys.executable).parent / "alertsim"), "replay", str(tmp_path / "m.parquet"),
+                           "--rules", str(path), "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"})
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "histogram_fraction" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: "), done.stderr
 
 
 @pytest.mark.parametrize("case", sorted(UNSUPPORTED))
