@@ -39,6 +39,7 @@ import polars as pl
 
 from alertsim.io.rundir import claim_output, os_error, read_manifest
 from alertsim.quality import fairness
+from alertsim.quality.activity import rule_activity
 from alertsim.quality.fatigue import noisy_rules
 from alertsim.report import figures
 from alertsim.report.tables import display_value, header
@@ -167,7 +168,8 @@ def _summary(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any], we
         s.bullets.append(f"{alerts['rule'].n_unique()} rules fired {alerts.height} alert episodes"
                          + (f" ({alerts.height / weeks:.1f} per week)." if weeks else "."))
     if "pages" in frames and weeks:
-        s.bullets.append(f"After Alertmanager grouping and inhibition: {frames['pages'].height} pages "
+        count = frames["pages"].height
+        s.bullets.append(f"After Alertmanager grouping and inhibition: {count} page{'' if count == 1 else 's'} "
                          f"({frames['pages'].height / weeks:.1f} per week).")
     if "quality" in frames:
         q = frames["quality"]
@@ -240,6 +242,24 @@ def quality_section(frames: Mapping[str, pl.DataFrame]) -> Section | None:
                                               "budget_at_detection_median"]))
     if "missed" in frames and frames["missed"].height:
         s.tables.append(table(frames["missed"], caption="Incidents no rule caught"))
+    return s
+
+
+def _activity(frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any]) -> Section | None:
+    """What each rule did, for a run without incidents (with incidents, the quality section says more)."""
+    alerts = frames.get("alerts")
+    if "quality" in frames or alerts is None or not alerts.height:
+        return None
+    if not (manifest.get("start") and manifest.get("end")):
+        return None
+    period = (datetime.fromisoformat(manifest["start"]), datetime.fromisoformat(manifest["end"]))
+    s = Section("What each rule did", "activity")
+    s.paragraphs.append("Per rule over the replayed period, loudest first. Pages are those Alertmanager sent for "
+                        "the rule (empty when the run has no pages); firing hours add up every series' episodes; "
+                        "flapping counts alerts that fired again within an hour of the same series' previous "
+                        "alert resolving. Score the run against labelled incidents (alertsim score) to see "
+                        "which of these alerts were worth it.")
+    s.tables.append(table(rule_activity(alerts, frames.get("pages"), period=period)))
     return s
 
 
@@ -418,7 +438,8 @@ def build_report(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *
     frames = load_frames(run_dir)
     weeks = _weeks(frames, manifest)
     title = title or manifest.get("title") or "Alert fatigue report"
-    sections = [s for s in (_summary(frames, manifest, weeks), _recommendations(frames, weeks),
+    sections = [s for s in (_summary(frames, manifest, weeks), _activity(frames, manifest),
+                            _recommendations(frames, weeks),
                             quality_section(frames), _fidelity(frames), _tuning(frames), _heatmap(frames),
                             _fairness(frames),
                             _response(frames), _designs(frames)) if s is not None]

@@ -7,6 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import polars as pl
 import pytest
 import yaml
 
@@ -64,6 +65,23 @@ def test_report_writes_html_markdown_and_pngs(report):
     assert (report / "report.md").read_text().startswith("# Weekly")
     assert (report / "figures" / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert html.count('src="data:image/png;base64,') == len(list((report / "figures").glob("*.png")))
+
+
+def test_a_run_without_incidents_shows_what_each_rule_did(world, tmp_path):
+    # replay only: no quality to show, so the report says what each rule did (and escapes its name)
+    doc = {"rules": [{"name": "HighCPU", "metric": "cpu", "value": 70},
+                     {"name": f"Noisy{EVIL}", "metric": "cpu", "value": 58}]}
+    result = replay(world["metrics"], parse_rules(doc))
+    run = tmp_path / "run"
+    write_run(run, {"alerts": result.alerts}, manifest={"command": "replay", "start": result.start.isoformat(),
+                                                        "end": result.end.isoformat()})
+    out = build_report(run, tmp_path / "report")
+    markdown = (out / "report.md").read_text()
+    assert "## What each rule did" in markdown and "Rule quality" not in markdown
+    rows = [line for line in markdown.splitlines() if line.startswith("| Noisy") or line.startswith("| HighCPU")]
+    noisy = result.alerts.filter(pl.col("rule") == f"Noisy{EVIL}").height
+    assert rows[0].startswith("| Noisy\\<script\\>") and f"| {noisy} |" in rows[0]  # loudest first
+    assert "&lt;script&gt;" in (out / "index.html").read_text()
 
 
 def test_user_data_is_escaped(report):
