@@ -16,7 +16,8 @@ Every kind shares these fields (besides :class:`~alertsim.rules.base.RuleBase`'s
 ``cooldown``
     after a firing run of the condition ends, a new run starting within ``cooldown`` is suppressed
     (one incident, one page). On scores (:func:`anomaly_score`) the same duration suppresses every
-    score that does not exceed the highest score of the previous ``cooldown``.
+    score that does not exceed the highest score of the previous ``cooldown`` — or, for ``cusum``,
+    whose sums restart after every alarm, every score in the ``cooldown`` after an alarm.
 
 Scores are first-class: :meth:`AnomalyBase.scores` returns the signed score (in the kind's units —
 sigmas, band widths, a likelihood) with the baseline it was measured against, and
@@ -227,6 +228,30 @@ def peak_cooldown(score: np.ndarray, width: int) -> np.ndarray:
                              cval=-np.inf)
     prior = np.concatenate([np.full((score.shape[0], 1), -np.inf), prior[:, :-1]], axis=1)
     return np.where(filled > prior, score, 0.0)
+
+
+def alarm_cooldown(score: np.ndarray, width: int, level: float = 0.5) -> np.ndarray:
+    """Every score in the ``width`` instants after an alarm (a score above ``level``) becomes 0; an alarm
+    inside that silence is dropped and does not extend it.
+
+    For a chart whose score restarts after each alarm (CUSUM), where a later score's size says nothing
+    about whether the incident got worse: the score's counterpart of an alert rule's ``cooldown``.
+
+    >>> alarm_cooldown(np.array([[0.2, 0.6, 0.1, 0.7, 0.3, 0.55, 0.4]]), 3).tolist()
+    [[0.2, 0.6, 0.0, 0.0, 0.0, 0.55, 0.0]]
+    """
+    if width <= 0 or score.shape[1] == 0:
+        return score
+    out = score.copy()
+    with np.errstate(invalid="ignore"):
+        alarms = score > level
+    for row in np.flatnonzero(alarms.any(axis=1)).tolist():
+        until = -1
+        for i in np.flatnonzero(alarms[row]).tolist():
+            if i > until:
+                out[row, i + 1:i + 1 + width] = 0.0
+                until = i + width
+    return out
 
 
 def cooldown_enter(enter: np.ndarray, width: int) -> np.ndarray:
@@ -692,7 +717,9 @@ class CusumRule(AnomalyBase):
 
     Example (``drift: 0.5``, ``threshold: 5``): after a shift, samples at z = 2, 2.5, 3 give
     S⁺ = 1.5, 3.5, 6.0 — a level shift of 2-3σ fires on the third sample, where a z-score rule at 5σ
-    would never fire; the sum then restarts from 0.
+    would never fire; the sum then restarts from 0. Against a long ``window`` a lasting shift keeps
+    alarming as the sums pile up again; a ``cooldown`` keeps the first alarm and silences the scores
+    after it (:func:`alarm_cooldown`), since a restarted sum says nothing of whether the shift grew.
     """
 
     window: timedelta = timedelta(days=1)
@@ -1056,11 +1083,13 @@ def anomaly_score(rule: RuleBase, prepared: Prepared, grid: Grid, sem: Semantics
                   ) -> tuple[list[str], np.ndarray]:
     """``(series, score)``: the rule's score as a NAB anomaly score in ``[0, 1]`` — 0.5 at the rule's
     threshold (:func:`nab_scale`), 0 where it has none — after the rule's ``cooldown``
-    (:func:`peak_cooldown`)."""
+    (:func:`peak_cooldown`; :func:`alarm_cooldown` for ``cusum``)."""
     series, strength = rule_strength(rule, prepared, grid, sem)
     score = nab_scale(strength)
-    cooldown = getattr(rule, "cooldown", timedelta(0))
-    return series, peak_cooldown(score, _steps(cooldown, grid))
+    width = _steps(getattr(rule, "cooldown", timedelta(0)), grid)
+    if isinstance(rule, CusumRule):
+        return series, alarm_cooldown(score, width)
+    return series, peak_cooldown(score, width)
 
 
 def describe(rule: ScoredRule, scores: Scores, row: int, at: int) -> str:

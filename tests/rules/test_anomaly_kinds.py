@@ -27,6 +27,7 @@ from alertsim.rules import (
 from alertsim.rules.anomaly import (
     AnomalyBase,
     Scores,
+    alarm_cooldown,
     anomaly_score,
     cooldown_enter,
     describe,
@@ -176,6 +177,35 @@ def test_peak_cooldown_only_silences(values: list[float], width: int) -> None:
     out = peak_cooldown(score, width)
     assert np.all((out == score) | (out == 0))
     assert out[0, 0] == score[0, 0] or score[0, 0] == 0
+
+
+@pytest.mark.parametrize(("score", "width", "expected"), [
+    ([0.2, 0.6, 0.1, 0.7, 0.3, 0.55, 0.4], 3, [0.2, 0.6, 0.0, 0.0, 0.0, 0.55, 0.0]),
+    ([0.6, 0.6, 0.6, 0.6], 1, [0.6, 0.0, 0.6, 0.0]),    # a dropped alarm does not extend the silence
+    ([0.5, 0.4, 0.6], 2, [0.5, 0.4, 0.6]),               # 0.5 is at the threshold, not above it
+    ([0.9, 0.1], 0, [0.9, 0.1]),
+])
+def test_alarm_cooldown_cases(score: list[float], width: int, expected: list[float]) -> None:
+    assert alarm_cooldown(np.array([score]), width).tolist() == [expected]
+
+
+def test_a_cusum_score_alarms_once_per_cooldown_through_a_level_shift() -> None:
+    """CUSUM restarts after every alarm, and a lasting shift against a long baseline alarms again and
+    again; the score's cooldown keeps the first alarm and silences the rest, as the alert's does."""
+    rng = np.random.default_rng(5)
+    values = np.concatenate([rng.normal(10, 1, 600), rng.normal(14, 1, 240)])
+    frame = metrics(values)
+    t0 = int(START.timestamp() * 1_000_000)
+    grid = Grid(t0=t0, step=MINUTE, size=len(values))
+
+    def alarms(cooldown: timedelta) -> np.ndarray:
+        rule = CusumRule(name="C", metric="m", window=timedelta(hours=12), threshold=10, drift=1.5, clip=3,
+                         cooldown=cooldown)
+        return np.flatnonzero(anomaly_score(rule, prepare(frame), grid, Semantics())[1][0] > 0.5)
+
+    free, quiet = alarms(timedelta(0)), alarms(timedelta(hours=2))
+    assert free.size >= 5 and free[0] >= 600
+    assert quiet.tolist() == [free[0], *free[free >= free[0] + 121][:1]]
 
 
 def test_cooldown_suppresses_realerting_in_a_replay() -> None:
