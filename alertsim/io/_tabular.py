@@ -105,14 +105,17 @@ def find_files(path: str | os.PathLike[str]) -> list[Path]:
     raise InputError(f"{text}: {reason}", [Problem(file=text, reason=reason)], file=text)
 
 
-def read_table(path: Path) -> tuple[Table | None, list[Problem]]:
-    """Read one CSV (optionally gzip-compressed) or Parquet file; the format is told by its content."""
+def read_table(path: Path, *, numbered: bool = True) -> tuple[Table | None, list[Problem]]:
+    """Read one CSV (optionally gzip-compressed) or Parquet file; the format is told by its content.
+
+    ``numbered=False`` leaves ``ROW`` out of a Parquet file's frame (a typed table's row is its position
+    plus one), for a reader that needs the numbers only to name rows with problems and adds them then."""
     name = str(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(12)
         if head[:4] == b"PAR1":  # read by polars from the file itself: no copy of it in memory
-            return _read_parquet(name, path)
+            return _read_parquet(name, path, numbered=numbered)
         data = path.read_bytes()
     except OSError as exc:
         return None, [Problem(file=name, reason=f"cannot read the file: {exc.strerror or exc}")]
@@ -122,30 +125,37 @@ def read_table(path: Path) -> tuple[Table | None, list[Problem]]:
         except (OSError, EOFError, zlib.error) as exc:
             return None, [Problem(file=name, reason=f"not a readable gzip file: {first_line(exc)}")]
     if data[:4] == b"PAR1":
-        return _read_parquet(name, data)
+        return _read_parquet(name, data, numbered=numbered)
     if data[8:12] == b"DUCK":
         return None, [Problem(file=name, reason="this is a DuckDB database: pass table=NAME "
                                                 "(--table NAME) to read one of its tables")]
     return _read_csv(name, data)
 
 
-def typed_table(name: str, frame: pl.DataFrame) -> tuple[Table | None, list[Problem]]:
-    """Wrap a frame from a typed source (Parquet, DuckDB) as a :class:`Table`."""
+def typed_table(name: str, frame: pl.DataFrame, *, numbered: bool = True) -> tuple[Table | None, list[Problem]]:
+    """Wrap a frame from a typed source (Parquet, DuckDB) as a :class:`Table` (with ``ROW`` unless
+    ``numbered`` is false; see :func:`read_table`)."""
     reserved = [c for c in (ROW, FILE) if c in frame.columns]
     if reserved:
         return None, [Problem(file=name, column=c, reason="this column name is reserved") for c in reserved]
     if frame.height == 0:
         return None, [Problem(file=name, reason="no data rows")]
-    frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW))
+    if numbered:
+        frame = numbered_rows(frame)
     return Table(file=name, frame=frame, text=False), []
 
 
-def _read_parquet(name: str, data: bytes | Path) -> tuple[Table | None, list[Problem]]:
+def numbered_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``ROW``, each row's position plus one."""
+    return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW))
+
+
+def _read_parquet(name: str, data: bytes | Path, *, numbered: bool) -> tuple[Table | None, list[Problem]]:
     try:
         frame = pl.read_parquet(io.BytesIO(data) if isinstance(data, bytes) else data)
     except CAUGHT as exc:
         return None, [Problem(file=name, reason=f"cannot be read as Parquet: {first_line(exc)}")]
-    return typed_table(name, frame)
+    return typed_table(name, frame, numbered=numbered)
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"

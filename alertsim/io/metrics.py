@@ -73,6 +73,7 @@ from alertsim.io._tabular import (
     instants_from_typed,
     listed,
     mixed_offset_problems,
+    numbered_rows,
     other_file,
     read_table,
     sort_problems,
@@ -193,7 +194,7 @@ def load_metrics(
     frames: list[pl.DataFrame] = []
     seen: set[str] = set()
     for index, file in enumerate(files):
-        read, found = _read_duckdb(file, table) if table is not None else read_table(file)
+        read, found = _read_duckdb(file, table) if table is not None else read_table(file, numbered=False)
         problems += found
         if read is None:
             continue
@@ -201,14 +202,17 @@ def load_metrics(
         problems += found
         seen |= metrics
         if frame is not None:
-            frames.append(frame)
+            frames.append(_numbered(frame, index) if len(files) > 1 else frame)
     combined = _combine(frames, constant)
     if metric is not None and seen and metric not in seen and not problems:
         shown = ", ".join(sorted(seen)[:10]) + (", ..." if len(seen) > 10 else "")
         problems.append(Problem(file=display, column="metric",
                                 reason=f"no samples of metric {metric!r}; the input has {shown}"))
     keys = ["metric", *sorted(c for c in combined.columns if c not in (*_CORE, ROW, FILE))]
-    ordered, duplicates, resorted, series, order_problems = _order(combined, keys, names)
+    # Columns holding one value in every row (a single metric, labels= constants) tell no series apart.
+    same = {"metric"} if not problems and (metric is not None or len(seen) == 1) else set()
+    varying = [k for k in keys if k not in same and k not in constant]
+    ordered, duplicates, resorted, series, order_problems = _order(combined, keys, names, varying=varying)
     late = [p for p in order_problems if p.reason.startswith("out of order")]
     doubled = [p for p in order_problems if not p.reason.startswith("out of order")]
     if strict:
@@ -220,7 +224,7 @@ def load_metrics(
                            "metric", "value", *keys[1:])
     nan_values, inf_values = frame.select(pl.col("value").is_nan().sum().alias("nan"),
                                           pl.col("value").is_infinite().sum().alias("inf")).row(0)
-    special = _special_values(ordered, names) if nan_values or inf_values else []
+    special = _special_values(_numbered(ordered, 0), names) if nan_values or inf_values else []
     if duplicates:
         logger.warning("%s: dropped %d duplicate samples (same series and timestamp; kept the first)",
                        display, duplicates)
@@ -283,7 +287,7 @@ def _read_duckdb(path: Path, table: str | None) -> tuple[Table | None, list[Prob
         connection.close()
     if not isinstance(frame, pl.DataFrame):  # pragma: no cover - from_arrow of a Table is a frame
         return None, [Problem(file=name, reason=f"table {table!r} did not read as a table")]
-    return typed_table(f"{name}:{table}", frame)
+    return typed_table(f"{name}:{table}", frame, numbered=False)
 
 
 def _header_row(table: Table) -> int | None:
@@ -293,7 +297,8 @@ def _header_row(table: Table) -> int | None:
 def _samples(table: Table, *, metric: str | None, constant: Mapping[str, str],
              index: int) -> tuple[pl.DataFrame | None, list[Problem], set[str]]:
     """One file's samples (rows without problems) as timestamp (Int64 µs), metric, value, labels,
-    ``ROW`` and ``FILE``; the file's problems; the metric names it holds."""
+    ``ROW`` and ``FILE`` (both left out when every row of a typed table is kept: see :func:`_numbered`); the
+    file's problems; the metric names it holds."""
     file, columns, head = table.file, table.columns, _header_row(table)
     found: list[Problem] = []
     need = ["timestamp", "value"] + ([] if metric is not None else ["metric"])
@@ -330,11 +335,11 @@ def _samples(table: Table, *, metric: str | None, constant: Mapping[str, str],
     if "timestamp" not in columns or "value" not in columns:
         return None, found, set()
     if usable_labels and not found:
-        clean = _clean_samples(table, metric=metric, constant=constant, label_columns=label_columns, index=index)
+        clean = _clean_samples(table, metric=metric, constant=constant, label_columns=label_columns)
         if clean is not None:
             return clean[0], found, clean[1]
 
-    frame = table.frame
+    frame = table.frame if ROW in table.frame.columns else numbered_rows(table.frame)
     parsed = (instants_from_text(frame, "timestamp", required=True) if table.text
               else instants_from_typed(frame, "timestamp", required=True))
     if isinstance(parsed, str):
@@ -385,11 +390,12 @@ def _samples(table: Table, *, metric: str | None, constant: Mapping[str, str],
     return samples, found, metrics
 
 
-def _clean_samples(table: Table, *, metric: str | None, constant: Mapping[str, str], label_columns: list[str],
-                   index: int) -> tuple[pl.DataFrame, set[str]] | None:
+def _clean_samples(table: Table, *, metric: str | None, constant: Mapping[str, str],
+                   label_columns: list[str]) -> tuple[pl.DataFrame, set[str]] | None:
     """:func:`_samples` of a typed table (Parquet, DuckDB) whose rows cannot have a problem — datetime
-    timestamps and numeric values without nulls, valid metric names — without the per-row checks;
-    None when any row might need one (the general path then names it)."""
+    timestamps and numeric values without nulls, valid metric names — without the per-row checks and
+    without ``ROW`` and ``FILE`` (every row is kept, in file order: see :func:`_numbered`); None when any
+    row might need one (the general path then names it)."""
     frame = table.frame
     stamp, value = frame.schema["timestamp"], frame.schema["value"]
     if table.text or not isinstance(stamp, pl.Datetime) or not value.is_numeric():
@@ -423,9 +429,20 @@ def _clean_samples(table: Table, *, metric: str | None, constant: Mapping[str, s
         *[pl.col(c) if frame.schema[c] == pl.String and not frame[c].null_count()
           else pl.col(c).cast(pl.String).fill_null("") for c in label_columns],
         *[pl.lit(v, pl.String).alias(k) for k, v in constant.items()],
-        ROW, pl.lit(index, pl.Int32).alias(FILE),
     )
     return samples, set(names)
+
+
+def _numbered(frame: pl.DataFrame, index: int) -> pl.DataFrame:
+    """``frame`` with ``ROW`` and ``FILE`` (file ``index``) when it has none.
+
+    The samples of a typed file that needed no per-row check come without them (12 bytes a row that a
+    clean file never uses): a row's number is its position plus one until the frame is sorted or
+    filtered, so they are added only when a problem or a warning has to name rows, or before rows move.
+    """
+    if ROW in frame.columns:
+        return frame
+    return numbered_rows(frame).with_columns(pl.lit(index, pl.Int32).alias(FILE))
 
 
 def _combine(frames: Sequence[pl.DataFrame], constant: Mapping[str, str]) -> pl.DataFrame:
@@ -454,9 +471,33 @@ def _is_sorted(frame: pl.DataFrame, columns: Sequence[str]) -> bool:
     return not frame.select(before.fill_null(False).any()).item()
 
 
-def _order(frame: pl.DataFrame, keys: list[str],
-           files: Sequence[str]) -> tuple[pl.DataFrame, int, int, int, list[Problem]]:
+def _breaks(frame: pl.DataFrame, compared: Sequence[str]) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Where each series starts (the rows where any of ``compared`` differs from the row before; row 0
+    included), and the rows whose timestamp goes back (``back``) or repeats (``dup``) within a series.
+
+    Without copying a column: run lengths of each key, and the few rows whose timestamp is not later
+    than the row before (in a file sorted by series and time, only the series' first rows).
+    """
+    if compared:
+        runs = frame.select(pl.col(k).rle().struct.field("len").cast(pl.Int64).implode().alias(k) for k in compared)
+        lengths = [runs[k].explode() for k in compared]
+        starts = pl.concat([run.cum_sum() - run for run in lengths]).unique().sort()
+    else:
+        starts = pl.Series([0], dtype=pl.Int64)
+    stamp = pl.col("timestamp")
+    late = frame.select((stamp <= stamp.shift(1)).arg_true().cast(pl.Int64).alias("row"))["row"]
+    inside = late.filter(~late.is_in(starts.implode()))
+    times = frame["timestamp"]
+    earlier = (times.gather(inside) < times.gather(inside - 1)).fill_null(False)
+    return starts, inside.filter(earlier), inside.filter(~earlier)
+
+
+def _order(frame: pl.DataFrame, keys: list[str], files: Sequence[str], *,
+           varying: Sequence[str] | None = None) -> tuple[pl.DataFrame, int, int, int, list[Problem]]:
     """Sort by series and time and drop duplicate samples.
+
+    ``varying`` are the keys that may differ between rows (default all): a key holding one value in
+    every row is not compared row by row.
 
     Returns the sorted frame without duplicates, the number of duplicates and of rows out of order,
     the number of series, and problems naming those rows.
@@ -465,22 +506,18 @@ def _order(frame: pl.DataFrame, keys: list[str],
         return frame, 0, 0, 0, []
     found: list[Problem] = []
     resorted = 0
-    # One pass: where each series starts, rows earlier than the previous row of their series, repeated
-    # instants; the frame is in order when no row goes back and the series' first rows are in order.
-    same_series = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in keys]).fill_null(False)
-    stamp, previous_stamp = pl.col("timestamp"), pl.col("timestamp").shift(1)
-    # The series flags once (an expression used three times in one select is computed three times).
-    flags = frame.select(same_series.alias("series"), (stamp == previous_stamp).alias("_eq"),
-                         (stamp < previous_stamp).alias("_lt"))
-    flags = flags.select("series", (pl.col("series") & pl.col("_eq")).fill_null(False).alias("dup"),
-                         (pl.col("series") & pl.col("_lt")).fill_null(False).alias("back"))
-    in_order = not flags["back"].any()
+    compared = keys if varying is None else varying
+    # The frame is in order when no row goes back within its series and the series' first rows are in
+    # order (and each series is one run of rows).
+    starts, back, dup = _breaks(frame, compared)
+    in_order = back.len() == 0
     if in_order:
-        firsts = frame.select(keys).filter(~flags["series"])
+        firsts = frame.select(pl.col(keys).gather(starts))
         in_order = _is_sorted(firsts, keys) and not firsts.is_duplicated().any()
     if in_order:
         ordered = frame
     else:
+        frame = _numbered(frame, 0)
         # Number the series in label order (a small frame), then sort by two integers: much faster
         # than sorting by the label strings. A stable sort keeps file order among equal instants.
         numbered = frame.select(keys).unique().sort(keys).with_row_index("_sid")
@@ -497,23 +534,20 @@ def _order(frame: pl.DataFrame, keys: list[str],
                                  _instant_text(), series_expr(keys[1:]), pl.col("_previous"),
                                  other_file("_pfile", files)))
         ordered = indexed.sort("_sid", "timestamp", maintain_order=True).drop("_sid")
-    if not in_order:
-        flags = ordered.select(same_series.alias("series"),
-                               (same_series & (pl.col("timestamp") == pl.col("timestamp").shift(1)))
-                               .fill_null(False).alias("dup"))
-    series = int((~flags["series"]).sum())
-    duplicates = int(flags["dup"].sum())
+        starts, _, dup = _breaks(ordered, compared)
+    series, duplicates = starts.len(), dup.len()
     if duplicates:
-        dup = flags["dup"]
+        ordered = _numbered(ordered, 0)
+        repeated = pl.int_range(0, ordered.height, eager=True).is_in(dup.implode())
         first = ordered.with_columns(
-            pl.when(~dup).then(pl.col(ROW)).forward_fill().alias("_previous"),
-            pl.when(~dup).then(pl.col(FILE)).forward_fill().alias("_pfile"))
+            pl.when(~repeated).then(pl.col(ROW)).forward_fill().alias("_previous"),
+            pl.when(~repeated).then(pl.col(FILE)).forward_fill().alias("_pfile"))
         found += listed(
-            first.filter(dup), files, column="timestamp", what="duplicate samples",
+            first.filter(repeated), files, column="timestamp", what="duplicate samples",
             reason=pl.format("duplicate sample of {} at {}: row {}{} has the same series and timestamp "
                              "(the first is kept)", series_expr(keys[1:]), _instant_text(),
                              pl.col("_previous"), other_file("_pfile", files)))
-        ordered = ordered.filter(~dup)
+        ordered = ordered.filter(~repeated)
     return ordered, duplicates, resorted, series, found
 
 

@@ -86,13 +86,14 @@ class Selection(Prepared):
 
 
 def _series_starts(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
-    """Rows where a new series begins (any key differs from the row before)."""
+    """Rows where a new series begins (any key differs from the row before): the union of the keys'
+    run starts, from their run lengths (no shifted copy of a label column)."""
     if not frame.height:
         return np.zeros(0, dtype=np.int64)
-    mask = frame.select(
-        pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys]).fill_null(True)
-    ).to_series()
-    return np.flatnonzero(mask.to_numpy()).astype(np.int64)
+    runs = frame.select(pl.col(k).rle().struct.field("len").cast(pl.Int64).implode().alias(k) for k in keys)
+    lengths = [runs[k].explode().to_numpy() for k in keys]
+    starts = [np.cumsum(run) - run for run in lengths]
+    return np.unique(np.concatenate(starts)) if len(starts) > 1 else starts[0]
 
 
 def prepare(metrics: pl.DataFrame | Prepared) -> Prepared:
@@ -127,11 +128,12 @@ def prepare(metrics: pl.DataFrame | Prepared) -> Prepared:
         frame = frame.sort([*keys, "t"], maintain_order=True)
         starts = _series_starts(frame, keys)
         table = frame.select(keys)[starts.tolist()]
+        t = frame["t"].to_numpy()
     offsets = np.append(starts, frame.height).astype(np.int64)
     names = [series_name(row[0], dict(zip(labels, row[1:], strict=True)))
              for row in table.iter_rows()]
     table = table.with_columns(pl.Series("series", names, dtype=pl.String))
-    data = SeriesSet.from_arrays(frame["t"].to_numpy(), frame["value"].to_numpy(), offsets)
+    data = SeriesSet.from_arrays(t, frame["value"].to_numpy(), offsets)  # t: a frame in many chunks copies
     data = replace(data, layout=data.find_layout())  # regular data: selection needs no timestamp pass
     return Prepared(data=data, table=table, labels=labels)
 
