@@ -15,7 +15,8 @@ import pytest
 
 from alertsim.errors import AlertsimError, InputError
 from alertsim.series import prepare
-from alertsim.series.vectors import Grid, instant, over_time
+from alertsim.series.over_time import over_time
+from alertsim.series.vectors import Grid, instant
 from alertsim.testing import (
     MAX_POINTS_PER_QUERY,
     openmetrics_text,

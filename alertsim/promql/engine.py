@@ -9,7 +9,8 @@ never over samples:
 * selectors take the newest sample within the 5-minute lookback (``offset`` shifts the instant);
   range selectors take the samples in ``[t − range, t]``, both ends closed (2.x);
 * ``rate``/``increase``/``delta`` extrapolate exactly as ``extrapolatedRate`` does, in the same
-  floating-point order; ``*_over_time`` follow Prometheus' (Kahan-compensated) running sums;
+  floating-point order; ``*_over_time`` follow Prometheus' (Kahan-compensated) running sums
+  (:mod:`alertsim.series.over_time`, shared with the native rules);
 * binary operators match series on signatures (``on``/``ignoring``), with ``group_left``/
   ``group_right``, ``bool`` and Prometheus' rules for dropping ``__name__``;
 * aggregations group by the ``by``/``without`` labels and add in series order;
@@ -62,16 +63,14 @@ from alertsim.promql.ast import (
     anchored,
 )
 from alertsim.promql.parser import DATE_FUNCTIONS, MATH_FUNCTIONS, parse
-from alertsim.series.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index, window_extreme
+from alertsim.series.over_time import EXACT_BUDGET, kahan_inc, quantile_sorted, sort_nan_first, window_values
+from alertsim.series.vectors import LOOKBACK_US, Grid, SeriesSet, instant, last_index
 
 Labels = tuple[tuple[str, str], ...]
 """A label set: ``(name, value)`` pairs sorted by name, no empty values, ``__name__`` included."""
 
 US = 1_000_000
 NAME = "__name__"
-# Exact sequential emulation of a *_over_time sum costs (window samples × rows × instants)
-# element operations; above this budget an accurate prefix sum (long double) is used instead.
-EXACT_BUDGET = 400_000_000
 
 
 class EvaluationError(InputError):
@@ -711,7 +710,7 @@ def _regression_sums(t_ms: np.ndarray, v: np.ndarray, lo: np.ndarray, count: np.
         y = v[idx]
         x = (t_ms[idx] - origin) / 1e3
         for j, term in enumerate((x, y, x * y, x * x)):
-            t, c = _kahan_inc(term, sums[2 * j], sums[2 * j + 1])
+            t, c = kahan_inc(term, sums[2 * j], sums[2 * j + 1])
             sums[2 * j] = np.where(active, t, sums[2 * j])
             sums[2 * j + 1] = np.where(active, c, sums[2 * j + 1])
     return tuple(sums[2 * j] + sums[2 * j + 1] for j in range(4))
@@ -749,128 +748,11 @@ def _regression_prefix(w: Windows, t_ms: np.ndarray, v: np.ndarray, lo: np.ndarr
     return tuple(sums)
 
 
-def _kahan_inc(inc: np.ndarray, total: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = total + inc
-    c = c + np.where(np.abs(total) >= np.abs(inc), (total - t) + inc, (inc - t) + total)
-    return t, c
-
-
 def _over_time(w: Windows, fn: str, q: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    present = w.count > 0
-    lo, hi, count = w.lo, np.maximum(w.hi, 0), w.count
-    v = w.series.values
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        if fn == "count":
-            out = count.astype(np.float64)
-        elif fn == "present":
-            out = np.ones(count.shape)
-        elif fn == "last":
-            out = v[hi]
-        elif fn in ("min", "max"):
-            out = window_extreme(v, lo, hi, count, fn)
-        elif fn == "quantile":
-            assert q is not None
-            out = _quantile_windows(v, lo, count, q)
-        elif fn in ("sum", "avg", "stddev", "stdvar"):
-            most = int(count.max()) if count.size else 0
-            if most * count.size <= EXACT_BUDGET:
-                out = _running(v, lo, count, most, fn)
-            else:
-                out = _prefix_moments(w.series, lo, hi, count, fn)
-        else:
-            raise ValueError(fn)
-    return np.where(present, out, np.nan), present
-
-
-def _running(v: np.ndarray, lo: np.ndarray, count: np.ndarray, most: int, fn: str) -> np.ndarray:
-    """The sequential loops of ``funcSumOverTime``/``funcAvgOverTime``/``funcStddevOverTime``, run for
-    every window at once (one step per sample position in the window)."""
-    shape = count.shape
-    a, ca = np.zeros(shape), np.zeros(shape)      # sum / mean and compensation
-    aux, caux = np.zeros(shape), np.zeros(shape)  # stddev's second moment
-    last = max(len(v) - 1, 0)
-    for k in range(most):
-        active = count > k
-        x = v[np.minimum(lo + k, last)] if len(v) else np.zeros(shape)
-        n = float(k + 1)
-        if fn == "sum":
-            t, c = _kahan_inc(x, a, ca)
-        elif fn == "avg":
-            skip = np.isinf(a) & ((np.isinf(x) & ((a > 0) == (x > 0))) | (~np.isinf(x) & ~np.isnan(x)))
-            t, c = _kahan_inc(x / n - a / n, a, ca)
-            t, c = np.where(skip, a, t), np.where(skip, ca, c)
-        else:
-            delta = x - (a + ca)
-            t, c = _kahan_inc(delta / n, a, ca)
-            u, cu = _kahan_inc(delta * (x - (t + c)), aux, caux)
-            aux, caux = np.where(active, u, aux), np.where(active, cu, caux)
-        a, ca = np.where(active, t, a), np.where(active, c, ca)
-    if fn in ("sum", "avg"):
-        return np.where(np.isinf(a), a, a + ca)
-    var = (aux + caux) / np.maximum(count, 1)
-    return np.sqrt(var) if fn == "stddev" else var
-
-
-def _prefix_moments(series: SeriesSet, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str
-                    ) -> np.ndarray:
-    """Window sums from long-double prefix sums (for windows too long to run sequentially)."""
-    v = series.values.astype(np.longdouble)
-    finite = np.isfinite(series.values)
-    clean = np.where(finite, v, 0)
-    p1 = np.concatenate(([0], np.cumsum(clean)))
-    end = hi + 1
-    s1 = p1[end] - p1[lo]
-    n = count.astype(np.longdouble)
-    special = np.concatenate(([0], np.cumsum(~finite)))
-    has_special = (special[end] - special[lo]) > 0
-    if fn in ("sum", "avg"):
-        out = (s1 if fn == "sum" else s1 / np.maximum(n, 1)).astype(np.float64)
-        if has_special.any():
-            exact = _running(series.values, lo, count, int(count[has_special].max()), fn)
-            out = np.where(has_special, exact, out)
-        return out
-    p2 = np.concatenate(([0], np.cumsum(clean * clean)))
-    mean = s1 / np.maximum(n, 1)
-    var = np.maximum((p2[end] - p2[lo]) / np.maximum(n, 1) - mean * mean, 0).astype(np.float64)
-    var = np.where(has_special, np.nan, var)
-    return np.sqrt(var) if fn == "stddev" else var
-
-
-def _quantile_sorted(block: np.ndarray, count: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Prometheus' ``quantile``: NaN sorts first, linear interpolation between closest ranks.
-    ``block`` rows are the values (absent entries at the end, sorted by ``_sort_with_nan_first``)."""
-    n = count.astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        rank = q * (n - 1)
-        lower = np.maximum(0, np.floor(rank))
-        upper = np.minimum(n - 1, lower + 1)
-        weight = rank - np.floor(rank)
-        li = np.clip(np.nan_to_num(lower), 0, max(block.shape[1] - 1, 0)).astype(np.int64)
-        ui = np.clip(np.nan_to_num(upper), 0, max(block.shape[1] - 1, 0)).astype(np.int64)
-        rows = np.arange(block.shape[0])
-        out = block[rows, li] * (1 - weight) + block[rows, ui] * weight
-    out = np.where(np.isnan(q), np.nan, out)
-    out = np.where(q < 0, -np.inf, out)
-    return np.where(q > 1, np.inf, out)
-
-
-def _sort_with_nan_first(block: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Sort each row: NaN first, then values ascending, then invalid (absent) entries."""
-    category = np.where(~valid, 2, np.where(np.isnan(block), 0, 1))
-    key = np.where(np.isnan(block), 0.0, block)
-    order = np.lexsort((key, category), axis=1)
-    return np.take_along_axis(block, order, axis=1)
-
-
-def _quantile_windows(v: np.ndarray, lo: np.ndarray, count: np.ndarray, q: np.ndarray) -> np.ndarray:
-    out = np.full(count.shape, np.nan)
-    qq = np.broadcast_to(q[None, :], count.shape)
-    for c in np.unique(count[count > 0]):
-        mask = count == c
-        block = v[lo[mask][:, None] + np.arange(c)[None, :]]
-        block = _sort_with_nan_first(block, np.ones(block.shape, dtype=bool))
-        out[mask] = _quantile_sorted(block, np.full(block.shape[0], c), qq[mask])
-    return out
+    """``<fn>_over_time`` in Prometheus' floating-point order (:mod:`alertsim.series.over_time`)."""
+    out = window_values(w.series.values, w.lo, w.hi, w.count, fn, q=None if q is None else q[None, :],
+                        rounding="prometheus")
+    return out, w.count > 0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1317,8 +1199,8 @@ def _aggregate(node: Aggregate, ctx: Context) -> Vector:
             for g, member_rows in enumerate(members):
                 block = vec.values[member_rows].T
                 valid = vec.present[member_rows].T
-                block = _sort_with_nan_first(block, valid)
-                value[g] = _quantile_sorted(block, valid.sum(axis=1), param)
+                block = sort_nan_first(block, valid)
+                value[g] = quantile_sorted(block, valid.sum(axis=1), param)
         else:
             value = _fold(op, vec, table, present, size)
     return Vector(list(keys), np.where(present, value, np.nan), present)

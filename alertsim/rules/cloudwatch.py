@@ -95,7 +95,8 @@ from alertsim.rules._vendor import (
 from alertsim.rules.base import Condition, RuleBase, Sent
 from alertsim.rules.threshold import direction_signal
 from alertsim.series import Grid, Prepared, Semantics
-from alertsim.series.vectors import compare, over_time
+from alertsim.series.over_time import over_time
+from alertsim.series.vectors import compare
 
 log = logging.getLogger(__name__)
 

@@ -77,7 +77,8 @@ from alertsim.rules._vendor import (
 from alertsim.rules.base import Condition, RuleBase, Sent
 from alertsim.rules.threshold import direction_signal
 from alertsim.series import Grid, Prepared, Semantics, SeriesSet
-from alertsim.series.vectors import compare, instant, over_time
+from alertsim.series.over_time import over_time
+from alertsim.series.vectors import compare, instant
 
 log = logging.getLogger(__name__)
 

@@ -83,7 +83,8 @@ from alertsim.rules.base import Condition, RuleBase, Sent
 from alertsim.rules.prometheus import parse_prometheus_rules
 from alertsim.rules.threshold import direction_signal
 from alertsim.series import Grid, Prepared, Selection, Semantics
-from alertsim.series.vectors import compare, extrapolated, instant, over_time
+from alertsim.series.over_time import over_time
+from alertsim.series.vectors import compare, extrapolated, instant
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Series: samples laid out per series and selected on an evaluation grid, as Prometheus selects them.
 
-The layer below the rules: :mod:`~alertsim.series.vectors` (instant and range selection, ``*_over_time``,
-``rate``, vectorised over every series at once), :mod:`~alertsim.series.prepared` (a Metrics frame laid
+The layer below the rules: :mod:`~alertsim.series.vectors` (instant and range selection, ``rate``,
+vectorised over every series at once), :mod:`~alertsim.series.over_time` (the ``*_over_time`` numerics
+of native rules and PromQL), :mod:`~alertsim.series.prepared` (a Metrics frame laid
 out once for evaluation, selections, :class:`Semantics`) and :mod:`~alertsim.series.grid` (the evaluation
 instants of a replay). It imports nothing of alertsim but errors, durations, frames and the budget.
 """

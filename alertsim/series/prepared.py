@@ -25,7 +25,8 @@ import polars as pl
 from alertsim.durations import to_microseconds
 from alertsim.errors import InputError, check_type
 from alertsim.frames import METRICS, label_columns, problems, series_name
-from alertsim.series.vectors import LOOKBACK_US, Grid, SeriesSet, Vector, instant, over_time
+from alertsim.series.over_time import over_time
+from alertsim.series.vectors import LOOKBACK_US, Grid, SeriesSet, Vector, instant
 
 
 @dataclass(frozen=True, eq=False)

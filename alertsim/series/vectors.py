@@ -3,8 +3,9 @@
 A :class:`SeriesSet` holds many series back to back (sorted by series, then time) as flat numpy
 arrays. A :class:`Grid` is the set of evaluation instants ``t0 + k·step``. Functions here compute,
 for every series and every instant at once, what PromQL would: the instant-vector value (newest
-sample within the lookback), and range-vector functions over ``[t − w, t]`` (``*_over_time``,
-``rate``, ``increase``, ``delta``, ``irate``). Results are ``(n_series, n_instants)`` float arrays with
+sample within the lookback), the windows of range selectors over ``[t − w, t]`` (:func:`windows`; their
+``*_over_time`` numerics are in :mod:`alertsim.series.over_time`) and ``rate``, ``increase``, ``delta``,
+``irate``. Results are ``(n_series, n_instants)`` float arrays with
 ``NaN`` where the series has no result, plus a boolean ``present`` mask (a NaN *sample value* is a
 present NaN, as in Prometheus).
 
@@ -380,167 +381,9 @@ def windows(series: SeriesSet, grid: Grid, width: int, *, offset: int = 0,
     return Windows(lo, hi, count)
 
 
-OverTime = Literal["avg", "min", "max", "sum", "count", "last", "quantile", "stddev", "stdvar", "present"]
-
-
 def _prefix(values: np.ndarray) -> np.ndarray:
     out = np.zeros(len(values) + 1, dtype=np.float64)
     np.cumsum(values, out=out[1:])
-    return out
-
-
-def _special_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (_prefix(np.isnan(values).astype(np.float64)), _prefix(values == np.inf),
-            _prefix(values == -np.inf))
-
-
-def over_time(series: SeriesSet, grid: Grid, fn: OverTime, width: int, *, q: float | None = None,
-              offset: int = 0, left_open: bool = False) -> Vector:
-    """``<fn>_over_time(x[width])`` at every instant; absent where the window holds no sample."""
-    win = windows(series, grid, width, offset=offset, left_open=left_open)
-    present = win.count > 0
-    lo, hi, count = win.lo, np.maximum(win.hi, 0), win.count
-    values = series.values
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if fn == "count":
-            out = count.astype(np.float64)
-        elif fn == "present":
-            out = np.ones(count.shape)
-        elif fn == "last":
-            out = values[hi]
-        elif fn in ("sum", "avg"):
-            out = _moments(series, lo, hi, count, fn)
-        elif fn in ("stddev", "stdvar"):
-            out = _spread(values, lo, count, fn)
-        elif fn in ("min", "max"):
-            out = window_extreme(values, lo, hi, count, fn)
-        elif fn == "quantile":
-            if q is None:
-                raise ValueError("quantile_over_time needs q")
-            out = _quantile(values, lo, count, q)
-        else:
-            raise ValueError(f"unknown over_time function {fn!r}")
-    return Vector(np.where(present, out, np.nan), present)
-
-
-def _moments(series: SeriesSet, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
-    values = series.values
-    finite = np.isfinite(values)
-    # Subtract a per-series centre so prefix sums keep their precision over long histories.
-    centre = np.zeros(series.n)
-    lengths = np.diff(series.offsets)
-    has = lengths > 0
-    if has.any():
-        clean = np.where(finite, values, 0.0)
-        sums = np.add.reduceat(clean, series.offsets[:-1][has])
-        counts = np.add.reduceat(finite.astype(np.float64), series.offsets[:-1][has])
-        # An integer centre keeps integer samples integer, so their window sums are exact.
-        centre[has] = np.where(counts > 0, np.round(sums / np.maximum(counts, 1)), 0.0)
-    shifted = np.where(finite, values - np.repeat(centre, lengths), 0.0)
-    p1 = _prefix(shifted)
-    end = hi + 1
-    s1 = p1[end] - p1[lo]
-    n = count.astype(np.float64)
-    nan_c, pinf_c, ninf_c = (p[end] - p[lo] for p in _special_counts(values))
-    c = centre[:, None]
-    # A window of equal samples has exactly that mean and no spread, as in Prometheus; prefix sums
-    # would leak the rounding of the samples before it into the answer.
-    changes = _prefix(np.concatenate(([0.0], values[1:] != values[:-1])))
-    constant = (changes[end] - changes[np.minimum(lo + 1, end)]) == 0
-    if fn == "sum":
-        out = s1 + c * n
-    else:
-        out = np.where(constant, values[hi], s1 / n + c)
-    out = np.where(pinf_c > 0, np.inf, out)
-    out = np.where(ninf_c > 0, np.where(pinf_c > 0, np.nan, -np.inf), out)
-    return np.where(nan_c > 0, np.nan, out)
-
-
-def _spread(values: np.ndarray, lo: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
-    """Population variance (``stdvar``) or standard deviation of each window, two-pass per window
-    (gathered by window length) so nearly equal samples keep their precision, as Prometheus' Welford
-    update does; NaN or an infinity in the window gives NaN."""
-    out = np.full(count.shape, np.nan)
-    for c in np.unique(count[count > 0]):
-        mask = count == c
-        rows = np.flatnonzero(mask.ravel())
-        for chunk in range(0, len(rows), max(1, 4_000_000 // int(c))):
-            part = rows[chunk:chunk + max(1, 4_000_000 // int(c))]
-            block = values[lo.ravel()[part][:, None] + np.arange(c)[None, :]]
-            with np.errstate(invalid="ignore"):
-                var = np.var(block, axis=1)
-            out.ravel()[part] = np.where(np.isfinite(block).all(axis=1), var, np.nan)
-    return out if fn == "stdvar" else np.sqrt(out)
-
-
-def window_extreme(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, fn: str) -> np.ndarray:
-    """Minimum or maximum of every window ``values[lo..hi]`` (inclusive), with a sparse table.
-
-    O(N log W) build, O(1) per window. Like Prometheus' ``min_over_time``/``max_over_time``, NaN
-    samples are skipped unless the window holds only NaN.
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        Sample values of all series, back to back.
-    lo, hi : numpy.ndarray
-        First and last sample index of each window (any shape; ``hi`` non-negative).
-    count : numpy.ndarray
-        Samples in each window (same shape as ``lo``); 0 marks an empty window.
-    fn : {"min", "max"}
-        Which extreme.
-
-    Returns
-    -------
-    numpy.ndarray
-        The extreme of each window, NaN where the window is empty or holds only NaN.
-
-    Examples
-    --------
-    >>> v = np.array([3.0, np.nan, 1.0, 5.0])
-    >>> window_extreme(v, np.array([0, 1, 1]), np.array([3, 1, 0]), np.array([4, 1, 0]), "max").tolist()
-    [5.0, nan, nan]
-    """
-    fill = np.inf if fn == "min" else -np.inf
-    reduce = np.fmin if fn == "min" else np.fmax
-    base = np.where(np.isnan(values), fill, values)
-    widest = int(count.max()) if count.size else 0
-    levels = [base]
-    span = 1
-    while span * 2 <= widest:
-        prev = levels[-1]
-        nxt = prev.copy()
-        nxt[: len(prev) - span] = reduce(prev[: len(prev) - span], prev[span:])
-        levels.append(nxt)
-        span *= 2
-    safe = np.maximum(count, 1)
-    level = np.floor(np.log2(safe)).astype(np.int64)
-    out = np.full(count.shape, np.nan)
-    for k, table in enumerate(levels):
-        mask = (level == k) & (count > 0)
-        if not mask.any():
-            continue
-        a = lo[mask]
-        b = hi[mask] - (1 << k) + 1
-        out[mask] = reduce(table[a], table[b])
-    # Windows made only of NaN samples give NaN.
-    nan_count = _prefix(np.isnan(values).astype(np.float64))
-    only_nan = (nan_count[np.maximum(hi, 0) + 1] - nan_count[lo]) == count
-    return np.where(only_nan & (count > 0), np.nan, out)
-
-
-def _quantile(values: np.ndarray, lo: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:
-    """quantile_over_time with Prometheus' rule: linear interpolation, q<0 → -Inf, q>1 → +Inf."""
-    out = np.full(count.shape, np.nan)
-    if q < 0:
-        return np.where(count > 0, -np.inf, np.nan)
-    if q > 1:
-        return np.where(count > 0, np.inf, np.nan)
-    for c in np.unique(count[count > 0]):
-        mask = count == c
-        starts = lo[mask]
-        block = values[starts[:, None] + np.arange(c)[None, :]]
-        out[mask] = np.quantile(block, q, axis=1)
     return out
 
 

@@ -18,7 +18,8 @@ import pytest
 
 from alertsim.promql.engine import Scalar, Store, evaluate
 from alertsim.series import prepare
-from alertsim.series.vectors import Grid, extrapolated, instant, irate, over_time
+from alertsim.series.over_time import over_time
+from alertsim.series.vectors import Grid, extrapolated, instant, irate
 from tests.conftest import require_binary
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]

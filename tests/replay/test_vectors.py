@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alertsim.series.vectors import Grid, SeriesSet, compare, extrapolated, instant, irate, over_time
+from alertsim.series.over_time import over_time
+from alertsim.series.vectors import Grid, SeriesSet, compare, extrapolated, instant, irate
 
 US = 1_000_000
 S = 10 * US  # sample times lie on a 10-second lattice, so they often hit window edges exactly
