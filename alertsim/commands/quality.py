@@ -24,7 +24,7 @@ from alertsim.io.tables import read_table_file
 from alertsim.oncall.design import read_pages
 from alertsim.quality.detection import incidents_outside, missed_incidents, score
 from alertsim.quality.fairness import burden, fairness
-from alertsim.quality.fatigue import Routing, fatigue, pages_from_incidents
+from alertsim.quality.fatigue import Fatigue, Routing, fatigue, pages_from_incidents
 from alertsim.quality.nab import (
     PACK,
     cross_validate,
@@ -239,22 +239,8 @@ def fatigue_command(
     try:
         if out is not None:
             check_output(out)  # before any work: never replace what alertsim did not write
-        if from_incidents:
-            pages = pages_from_incidents(read_incident_file(source))
-        else:
-            pages = read_frame(source, "pages") if run_dir is not None else read_pages(source)
-        shift_frame = (read_table_file(shifts, SHIFTS, name="shifts") if shifts is not None
-                       else read_frame(source, "shifts") if run_dir is not None and has_frame(source, "shifts")
-                       else None)
-        if shift_frame is not None:
-            shift_frame = shift_frame.with_columns(pl.col("level").cast(pl.Int32))
-        roster_frame = (read_table_file(roster, Schema(name="Roster", required={}), name="roster")
-                        if roster is not None
-                        else read_frame(source, "roster") if run_dir is not None and has_frame(source, "roster")
-                        else None)
-        truth = (read_incident_file(incidents) if incidents is not None
-                 else read_frame(source, "incidents") if run_dir is not None and has_frame(source, "incidents")
-                 else None)
+        pages, shift_frame, roster_frame, truth = _fatigue_inputs(source, run_dir, from_incidents=from_incidents,
+                                                                  shifts=shifts, roster=roster, incidents=incidents)
         period = _period(start, end, _manifest_period(source) if run_dir is not None else None)
         zones = _timezones(roster_frame)
         routing = Routing(schedules=_routes(route))
@@ -266,13 +252,7 @@ def fatigue_command(
             people = burden(shift_frame, report.interruptions, holidays=_holidays(holiday), timezones=zones,
                             default_tz=default_tz, period=period)
             frames["burden"], frames["fairness"] = people, fairness(people)
-        acked = pages.filter(pl.col("acknowledged_at").is_not_null()) if "acknowledged_at" in pages.columns \
-            else pages.head(0)
-        if acked.height:
-            history = incidents_from_pages(pages)
-            frames["response_times"] = response_times(history)
-            frames["trend_tta"] = weekly_trend(history, metric="tta")
-            frames["trend_ttr"] = weekly_trend(history, metric="ttr")
+        frames.update(_response_frames(pages))
         written = _write(out, run_dir, frames, {
             "command": "fatigue", "source": str(source.resolve()), "dedupe": dedupe, "default_tz": default_tz,
             "urgencies": urgency or None, "period": [p.isoformat() for p in period] if period else None,
@@ -281,6 +261,46 @@ def fatigue_command(
     except AlertsimError as error:
         fail(error)
         return
+    _show_fatigue(report, frames)
+    if written is not None:
+        console.print(f"wrote {', '.join(sorted(frames))} into {written}")
+
+
+def _fatigue_inputs(source: Path, run_dir: Path | None, *, from_incidents: bool, shifts: Path | None,
+                    roster: Path | None, incidents: Path | None
+                    ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
+    """Pages, shifts, roster and incidents: each from its option's file, else from the run directory."""
+    if from_incidents:
+        pages = pages_from_incidents(read_incident_file(source))
+    else:
+        pages = read_frame(source, "pages") if run_dir is not None else read_pages(source)
+
+    def in_run(name: str) -> bool:
+        return run_dir is not None and has_frame(source, name)
+
+    shift_frame = (read_table_file(shifts, SHIFTS, name="shifts") if shifts is not None
+                   else read_frame(source, "shifts") if in_run("shifts") else None)
+    if shift_frame is not None:
+        shift_frame = shift_frame.with_columns(pl.col("level").cast(pl.Int32))
+    roster_frame = (read_table_file(roster, Schema(name="Roster", required={}), name="roster") if roster is not None
+                    else read_frame(source, "roster") if in_run("roster") else None)
+    truth = (read_incident_file(incidents) if incidents is not None
+             else read_frame(source, "incidents") if in_run("incidents") else None)
+    return pages, shift_frame, roster_frame, truth
+
+
+def _response_frames(pages: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Response times and their weekly trends, when some pages were acknowledged."""
+    acked = pages.filter(pl.col("acknowledged_at").is_not_null()) if "acknowledged_at" in pages.columns \
+        else pages.head(0)
+    if not acked.height:
+        return {}
+    history = incidents_from_pages(pages)
+    return {"response_times": response_times(history), "trend_tta": weekly_trend(history, metric="tta"),
+            "trend_ttr": weekly_trend(history, metric="ttr")}
+
+
+def _show_fatigue(report: Fatigue, frames: dict[str, pl.DataFrame]) -> None:
     _show(report.weekly, "Pages and interruptions per week (UTC weeks)")
     _show(report.teams, "Pages per team")
     _show(report.responders, "Interruptions per person (local time; band: PagerDuty 2/7/19 per month, "
@@ -297,8 +317,6 @@ def fatigue_command(
         _show(frames["fairness"], "Fairness of the on-call burden")
     if "response_times" in frames:
         _show(frames["response_times"], "Response times of the pages (PagerDuty style)")
-    if written is not None:
-        console.print(f"wrote {', '.join(sorted(frames))} into {written}")
 
 
 # ------------------------------------------------------------------------------------------- response

@@ -265,96 +265,123 @@ def promtool_test(rules_path: str | os.PathLike[str], metrics: pl.DataFrame, *, 
     step = to_microseconds(eval_interval, field="eval_interval")
     interval = to_microseconds(series_interval or eval_interval, field="series_interval")
     program = rules[0].program if rules else None
-    if program is not None:
-        other = sorted({e.group for e in program.entries if e.interval_us not in (None, step)})
-        if other:
-            raise ConfigError(f"promtool evaluates every group at evaluation_interval "
-                              f"({format_duration(timedelta(microseconds=step))}, the replay's); group(s) {other} "
-                              "use another interval: replay again with `alertsim replay --eval-interval` set to "
-                              "theirs, or give every group the same interval",
-                              file=str(rules_path), field="interval")
-    if warmup is None:
-        reach = 3600 * US
-        for entry in program.entries if program else ():
-            for _, before in selector_reaches(entry.node):
-                reach = max(reach, before + 300 * US)
-        warmup_us = reach
-    else:
-        warmup_us = to_microseconds(warmup, field="warmup")
+    _check_group_intervals(program, step, rules_path)
+    warmup_us = _warmup_us(program) if warmup is None else to_microseconds(warmup, field="warmup")
     first = _us(start, "start")
     last = _us(end, "end")
     if last < first:
         raise ConfigError(f"end ({_iso(last)}) is before start ({_iso(first)})", field="end")
     unit = math.lcm(step, interval)
     origin = ((first - warmup_us) // unit) * unit
-    first_test = -(-first // step) * step
     lists = sample_lists(metrics, first_us=origin, last_us=last, interval_us=interval)
     if not lists:
         raise InputError("no samples of any series fall in the exported span")
-    series = input_series(lists)
     shifted = lists_frame(lists, first_us=0, interval_us=interval)
     result = replay(shifted, rules, eval_interval=timedelta(microseconds=step), start=_iso(0),
                     end=_iso(last - origin), evaluations=not strip_annotations)
-    alerts = result.alerts
     if at is None:
-        instants = _change_points(alerts, first_test - origin, last - origin, step)
+        instants = _change_points(result.alerts, -(-first // step) * step - origin, last - origin, step)
     else:
-        instants = sorted({_us(t, "at") - origin for t in at})
-        off = [t for t in instants if t % step]
-        if off:
-            raise ConfigError(f"test instants must fall on the replay's evaluation instants (every "
-                              f"{format_duration(timedelta(microseconds=step))} from {_iso(origin)}); "
-                              f"{_iso(off[0] + origin)} does not", field="at")
+        instants = _given_instants(at, origin, step)
     values = _values(result.evaluations) if result.evaluations is not None else {}
-    cases = []
-    by_rule = {r.name: r for r in rules}
-    alertnames = sorted({r.alertname for r in rules})
-    annotated: list[tuple[str, dict[str, Any]]] = []
-    for t in instants:
-        firing = _firing(alerts, t)
-        for alertname in alertnames:
-            rows = firing.filter(pl.col("labels").str.contains(f'"alertname": {json.dumps(alertname)}',
-                                                               literal=True))
-            expected = []
-            for row in rows.iter_rows(named=True):
-                labels = {k: v for k, v in json.loads(row["labels"]).items() if v is not None}
-                if labels.get("alertname") != alertname:
-                    continue
-                labels.pop("alertname")
-                item: dict[str, Any] = {"exp_labels": dict(sorted(labels.items()))}
-                rule = by_rule[row["rule"]]
-                if rule.annotations and not strip_annotations:
-                    value = values.get((row["rule"], row["series"], t), math.nan)
-                    rendered = {}
-                    for key, text in rule.annotations.items():
-                        try:
-                            rendered[key] = expand_annotation(text, labels, value, rule=rule.name,
-                                                              rule_labels=getattr(rule, "labels", None))
-                        except ConfigError as exc:
-                            if unrendered is None:
-                                raise
-                            reason = str(exc).split("cannot be rendered here (", 1)[-1].rsplit("); test", 1)[0]
-                            unrendered.setdefault(alertname, {}).setdefault(key, reason)
-                    item["exp_annotations"] = rendered
-                    annotated.append((alertname, item))
-                expected.append(item)
-            cases.append({"eval_time": format_duration(timedelta(microseconds=t)), "alertname": alertname,
-                          "exp_alerts": expected})
-    for rule_name, item in annotated:  # an annotation left out for one alert is left out for all
-        for key in (unrendered or {}).get(rule_name, {}):
-            item["exp_annotations"].pop(key, None)
-        if not item["exp_annotations"]:
-            del item["exp_annotations"]
-    for case in cases:
-        case["exp_alerts"].sort(key=lambda e: json.dumps(e, sort_keys=True))
+    cases = _alert_cases(result.alerts, rules, instants, values, strip_annotations=strip_annotations,
+                         unrendered=unrendered)
     return {
         "rule_files": [rule_file or str(rules_path)],
         "evaluation_interval": format_duration(timedelta(microseconds=step)),
         "group_eval_order": [g for g in dict.fromkeys(e.group for e in program.entries)] if program else [],
         "tests": [{"name": f"{name}: {_iso(first)} to {_iso(last)} (t=0 is {_iso(origin)})",
                    "interval": format_duration(timedelta(microseconds=interval)),
-                   "input_series": series, "alert_rule_test": cases}],
+                   "input_series": input_series(lists), "alert_rule_test": cases}],
     }
+
+
+def _check_group_intervals(program: Any, step: int, rules_path: str | os.PathLike[str]) -> None:
+    """promtool evaluates every group at one interval: a group with another one cannot be tested."""
+    if program is None:
+        return
+    other = sorted({e.group for e in program.entries if e.interval_us not in (None, step)})
+    if other:
+        raise ConfigError(f"promtool evaluates every group at evaluation_interval "
+                          f"({format_duration(timedelta(microseconds=step))}, the replay's); group(s) {other} "
+                          "use another interval: replay again with `alertsim replay --eval-interval` set to "
+                          "theirs, or give every group the same interval",
+                          file=str(rules_path), field="interval")
+
+
+def _warmup_us(program: Any) -> int:
+    """The history the rules read before an instant: the longest range selector + offset + the 5m
+    lookback, at least one hour."""
+    reach = 3600 * US
+    for entry in program.entries if program else ():
+        for _, before in selector_reaches(entry.node):
+            reach = max(reach, before + 300 * US)
+    return reach
+
+
+def _given_instants(at: Sequence[datetime | str], origin: int, step: int) -> list[int]:
+    """The test instants asked for, relative to ``origin``; each must be an evaluation instant."""
+    instants = sorted({_us(t, "at") - origin for t in at})
+    off = [t for t in instants if t % step]
+    if off:
+        raise ConfigError(f"test instants must fall on the replay's evaluation instants (every "
+                          f"{format_duration(timedelta(microseconds=step))} from {_iso(origin)}); "
+                          f"{_iso(off[0] + origin)} does not", field="at")
+    return instants
+
+
+def _alert_cases(alerts: pl.DataFrame, rules: Sequence[Any], instants: Sequence[int],
+                 values: Mapping[tuple[str, str, int], float], *, strip_annotations: bool,
+                 unrendered: dict[str, dict[str, str]] | None) -> list[dict[str, Any]]:
+    """One ``alert_rule_test`` case per instant and alert name: the alerts firing then, with their labels
+    and (unless stripped) annotations; an annotation left out for one alert is left out for all."""
+    cases = []
+    by_rule = {r.name: r for r in rules}
+    annotated: list[tuple[str, dict[str, Any]]] = []
+    for t in instants:
+        firing = _firing(alerts, t)
+        for alertname in sorted({r.alertname for r in rules}):
+            rows = firing.filter(pl.col("labels").str.contains(f'"alertname": {json.dumps(alertname)}',
+                                                               literal=True))
+            expected = []
+            for row in rows.iter_rows(named=True):
+                labels = {k: v for k, v in json.loads(row["labels"]).items() if v is not None}
+                if labels.pop("alertname", None) != alertname:
+                    continue
+                item: dict[str, Any] = {"exp_labels": dict(sorted(labels.items()))}
+                rule = by_rule[row["rule"]]
+                if rule.annotations and not strip_annotations:
+                    value = values.get((row["rule"], row["series"], t), math.nan)
+                    item["exp_annotations"] = _annotations(rule, alertname, labels, value, unrendered)
+                    annotated.append((alertname, item))
+                expected.append(item)
+            cases.append({"eval_time": format_duration(timedelta(microseconds=t)), "alertname": alertname,
+                          "exp_alerts": expected})
+    for alertname, item in annotated:
+        for key in (unrendered or {}).get(alertname, {}):
+            item["exp_annotations"].pop(key, None)
+        if not item["exp_annotations"]:
+            del item["exp_annotations"]
+    for case in cases:
+        case["exp_alerts"].sort(key=lambda e: json.dumps(e, sort_keys=True))
+    return cases
+
+
+def _annotations(rule: Any, alertname: str, labels: Mapping[str, str], value: float,
+                 unrendered: dict[str, dict[str, str]] | None) -> dict[str, str]:
+    """A firing alert's annotations as Prometheus expands them; one that cannot be rendered here is
+    recorded in ``unrendered`` (or raises when that is None)."""
+    rendered = {}
+    for key, text in rule.annotations.items():
+        try:
+            rendered[key] = expand_annotation(text, labels, value, rule=rule.name,
+                                              rule_labels=getattr(rule, "labels", None))
+        except ConfigError as exc:
+            if unrendered is None:
+                raise
+            reason = str(exc).split("cannot be rendered here (", 1)[-1].rsplit("); test", 1)[0]
+            unrendered.setdefault(alertname, {}).setdefault(key, reason)
+    return rendered
 
 
 def _values(evaluations: pl.DataFrame) -> dict[tuple[str, str, int], float]:

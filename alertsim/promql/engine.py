@@ -781,109 +781,162 @@ def _unwrap(node: Node) -> Node:
 
 
 def _call(node: Call, ctx: Context) -> Vector | Scalar:
-    name, args, grid = node.func, node.args, ctx.grid
-    if name == "time":
-        return Scalar(_ms(grid.instants) / 1000)
-    if name == "vector":
-        values = _scalar_arg(args[0], ctx)
-        return Vector([()], values[None, :].copy(), np.ones((1, grid.size), dtype=bool))
-    if name == "scalar":
-        vec = _vector_arg(args[0], ctx)
-        one = vec.present.sum(axis=0) == 1
-        value = np.where(vec.present, vec.values, 0.0).sum(axis=0) if vec.n else np.zeros(grid.size)
-        return Scalar(np.where(one, value, np.nan))
+    """A function call: range functions, then the families (date, math), then one evaluator per name."""
+    name = node.func
     if name in _RANGE_FUNCTIONS or name in _OVER_TIME:
-        matrix = next(a for a in args if a.type == "matrix")
-        q = _scalar_arg(args[0], ctx) if name == "quantile_over_time" else None
-        duration = _scalar_arg(args[1], ctx) if name == "predict_linear" else None
-        labels: list[Labels] = []
-        originals: list[Labels] = []
-        value_rows: list[np.ndarray] = []
-        present_rows: list[np.ndarray] = []
-        for w in _select_range(matrix, ctx):
-            if name in ("rate", "increase", "delta"):
-                v, p = _extrapolated(w, grid, name)
-            elif name in ("irate", "idelta"):
-                v, p = _instant_value(w, name)
-            elif name in ("changes", "resets"):
-                v, p = _steps(w, name)
-            elif name in ("deriv", "predict_linear"):
-                v, p = _regression(w, grid, duration)
-            else:
-                v, p = _over_time(w, _OVER_TIME[name], q)
-            keep_name = name == "last_over_time"
-            originals += w.labels
-            labels += [lbl if keep_name else _drop_name(lbl) for lbl in w.labels]
-            value_rows.append(v)
-            present_rows.append(p)
-        if not labels:
-            return Vector.empty(grid.size)
-        order = sorted(range(len(labels)), key=originals.__getitem__)
-        return _merge([labels[i] for i in order], np.concatenate(value_rows)[order],
-                      np.concatenate(present_rows)[order], ctx,
-                      "vector cannot contain metrics with the same labelset")
-    if name == "absent_over_time":
-        seen = np.zeros(grid.size, dtype=bool)
-        for w in _select_range(args[0], ctx):
-            seen |= (w.count > 0).any(axis=0)
-        return Vector([_absent_labels(_unwrap(args[0]))], np.where(seen, np.nan, 1.0)[None, :], ~seen[None, :])
-    if name == "absent":
-        vec = _vector_arg(args[0], ctx)
-        absent = ~np.any(vec.present, axis=0) if vec.n else np.ones(grid.size, dtype=bool)
-        return Vector([_absent_labels(_unwrap(args[0]))], np.where(absent, 1.0, np.nan)[None, :],
-                      absent[None, :].copy())
-    if name == "pi":
-        return Scalar(np.full(grid.size, math.pi))
-    if name == "timestamp":
-        # A selector gives its samples' timestamps; any other expression, the evaluation instant.
-        arg = _unwrap(args[0])
-        if isinstance(arg, VectorSelector):
-            vec = _select_instant(arg, ctx, stamps=True)
-            values = vec.values
-        else:
-            vec = _vector_arg(arg, ctx)
-            values = np.where(vec.present, (_ms(grid.instants) / 1000)[None, :], np.nan)
-        return _merge([_drop_name(lbl) for lbl in vec.labels], values, vec.present, ctx,
-                      "vector cannot contain metrics with the same labelset")
-    if name in ("sort", "sort_desc"):
-        return _vector_arg(args[0], ctx)  # order is not part of a rule's result
-    if name in ("label_replace", "label_join"):
-        return _relabel_call(node, _vector_arg(args[0], ctx), ctx)
+        return _range_call(node, ctx)
     if name in DATE_FUNCTIONS:
-        if not args:
-            seconds = (_ms(grid.instants) // 1000).astype(np.float64)
-            return Vector([()], _date_field(name, seconds)[None, :], np.ones((1, grid.size), dtype=bool))
-        vec = _vector_arg(args[0], ctx)
-        return _merge([_drop_name(lbl) for lbl in vec.labels],
-                      np.where(vec.present, _date_field(name, vec.values), np.nan), vec.present, ctx,
-                      "vector cannot contain metrics with the same labelset")
+        return _date_call(node, ctx)
     if name in MATH_FUNCTIONS or name == "round":
-        vec = _vector_arg(args[0], ctx)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            if name == "round":
-                to_nearest = _scalar_arg(args[1], ctx) if len(args) > 1 else np.ones(grid.size)
-                inverse = (1.0 / to_nearest)[None, :]
-                values = np.floor(vec.values * inverse + 0.5) / inverse
-            else:
-                values = _MATH[name](vec.values)
-        return _merge([_drop_name(lbl) for lbl in vec.labels], np.where(vec.present, values, np.nan),
-                      vec.present, ctx, "vector cannot contain metrics with the same labelset")
-    if name in ("clamp", "clamp_min", "clamp_max"):
-        vec = _vector_arg(args[0], ctx)
-        with np.errstate(invalid="ignore"):
-            if name == "clamp_min":
-                values, present = _go_max(_scalar_arg(args[1], ctx)[None, :], vec.values), vec.present
-            elif name == "clamp_max":
-                values, present = _go_min(_scalar_arg(args[1], ctx)[None, :], vec.values), vec.present
-            else:
-                lo, hi = _scalar_arg(args[1], ctx), _scalar_arg(args[2], ctx)
-                values = _go_max(lo[None, :], _go_min(hi[None, :], vec.values))
-                present = vec.present & ~(hi < lo)[None, :]
-        return _merge([_drop_name(lbl) for lbl in vec.labels], np.where(present, values, np.nan), present,
-                      ctx, "vector cannot contain metrics with the same labelset")
-    if name == "histogram_quantile":
-        return _histogram_quantile(_scalar_arg(args[0], ctx), _vector_arg(args[1], ctx), ctx)
-    raise TypeError(f"function {name} has no evaluator")
+        return _math_call(node, ctx)
+    call = _CALLS.get(name)
+    if call is None:
+        raise TypeError(f"function {name} has no evaluator")
+    return call(node, ctx)
+
+
+def _range_call(node: Call, ctx: Context) -> Vector:
+    """``rate``, ``deriv``, ``<fn>_over_time``...: one value per series of the range selector's windows."""
+    name, args, grid = node.func, node.args, ctx.grid
+    matrix = next(a for a in args if a.type == "matrix")
+    q = _scalar_arg(args[0], ctx) if name == "quantile_over_time" else None
+    duration = _scalar_arg(args[1], ctx) if name == "predict_linear" else None
+    labels: list[Labels] = []
+    originals: list[Labels] = []
+    value_rows: list[np.ndarray] = []
+    present_rows: list[np.ndarray] = []
+    for w in _select_range(matrix, ctx):
+        if name in ("rate", "increase", "delta"):
+            v, p = _extrapolated(w, grid, name)
+        elif name in ("irate", "idelta"):
+            v, p = _instant_value(w, name)
+        elif name in ("changes", "resets"):
+            v, p = _steps(w, name)
+        elif name in ("deriv", "predict_linear"):
+            v, p = _regression(w, grid, duration)
+        else:
+            v, p = _over_time(w, _OVER_TIME[name], q)
+        keep_name = name == "last_over_time"
+        originals += w.labels
+        labels += [lbl if keep_name else _drop_name(lbl) for lbl in w.labels]
+        value_rows.append(v)
+        present_rows.append(p)
+    if not labels:
+        return Vector.empty(grid.size)
+    order = sorted(range(len(labels)), key=originals.__getitem__)
+    return _merge([labels[i] for i in order], np.concatenate(value_rows)[order],
+                  np.concatenate(present_rows)[order], ctx, "vector cannot contain metrics with the same labelset")
+
+
+def _time_call(node: Call, ctx: Context) -> Scalar:
+    return Scalar(_ms(ctx.grid.instants) / 1000)
+
+
+def _pi_call(node: Call, ctx: Context) -> Scalar:
+    return Scalar(np.full(ctx.grid.size, math.pi))
+
+
+def _vector_call(node: Call, ctx: Context) -> Vector:
+    values = _scalar_arg(node.args[0], ctx)
+    return Vector([()], values[None, :].copy(), np.ones((1, ctx.grid.size), dtype=bool))
+
+
+def _scalar_call(node: Call, ctx: Context) -> Scalar:
+    """The value of the only series, NaN where there is not exactly one."""
+    vec = _vector_arg(node.args[0], ctx)
+    one = vec.present.sum(axis=0) == 1
+    value = np.where(vec.present, vec.values, 0.0).sum(axis=0) if vec.n else np.zeros(ctx.grid.size)
+    return Scalar(np.where(one, value, np.nan))
+
+
+def _absent_over_time_call(node: Call, ctx: Context) -> Vector:
+    seen = np.zeros(ctx.grid.size, dtype=bool)
+    for w in _select_range(node.args[0], ctx):
+        seen |= (w.count > 0).any(axis=0)
+    return Vector([_absent_labels(_unwrap(node.args[0]))], np.where(seen, np.nan, 1.0)[None, :], ~seen[None, :])
+
+
+def _absent_call(node: Call, ctx: Context) -> Vector:
+    vec = _vector_arg(node.args[0], ctx)
+    absent = ~np.any(vec.present, axis=0) if vec.n else np.ones(ctx.grid.size, dtype=bool)
+    return Vector([_absent_labels(_unwrap(node.args[0]))], np.where(absent, 1.0, np.nan)[None, :],
+                  absent[None, :].copy())
+
+
+def _timestamp_call(node: Call, ctx: Context) -> Vector:
+    """A selector gives its samples' timestamps; any other expression, the evaluation instant."""
+    arg = _unwrap(node.args[0])
+    if isinstance(arg, VectorSelector):
+        vec = _select_instant(arg, ctx, stamps=True)
+        values = vec.values
+    else:
+        vec = _vector_arg(arg, ctx)
+        values = np.where(vec.present, (_ms(ctx.grid.instants) / 1000)[None, :], np.nan)
+    return _merge([_drop_name(lbl) for lbl in vec.labels], values, vec.present, ctx,
+                  "vector cannot contain metrics with the same labelset")
+
+
+def _sort_call(node: Call, ctx: Context) -> Vector:
+    return _vector_arg(node.args[0], ctx)  # order is not part of a rule's result
+
+
+def _relabel(node: Call, ctx: Context) -> Vector:
+    return _relabel_call(node, _vector_arg(node.args[0], ctx), ctx)
+
+
+def _date_call(node: Call, ctx: Context) -> Vector:
+    """``hour()``, ``day_of_week(v)``...: of the evaluation instant without an argument."""
+    name, args, grid = node.func, node.args, ctx.grid
+    if not args:
+        seconds = (_ms(grid.instants) // 1000).astype(np.float64)
+        return Vector([()], _date_field(name, seconds)[None, :], np.ones((1, grid.size), dtype=bool))
+    vec = _vector_arg(args[0], ctx)
+    return _merge([_drop_name(lbl) for lbl in vec.labels],
+                  np.where(vec.present, _date_field(name, vec.values), np.nan), vec.present, ctx,
+                  "vector cannot contain metrics with the same labelset")
+
+
+def _math_call(node: Call, ctx: Context) -> Vector:
+    name, args = node.func, node.args
+    vec = _vector_arg(args[0], ctx)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if name == "round":
+            to_nearest = _scalar_arg(args[1], ctx) if len(args) > 1 else np.ones(ctx.grid.size)
+            inverse = (1.0 / to_nearest)[None, :]
+            values = np.floor(vec.values * inverse + 0.5) / inverse
+        else:
+            values = _MATH[name](vec.values)
+    return _merge([_drop_name(lbl) for lbl in vec.labels], np.where(vec.present, values, np.nan),
+                  vec.present, ctx, "vector cannot contain metrics with the same labelset")
+
+
+def _clamp_call(node: Call, ctx: Context) -> Vector:
+    name, args = node.func, node.args
+    vec = _vector_arg(args[0], ctx)
+    with np.errstate(invalid="ignore"):
+        if name == "clamp_min":
+            values, present = _go_max(_scalar_arg(args[1], ctx)[None, :], vec.values), vec.present
+        elif name == "clamp_max":
+            values, present = _go_min(_scalar_arg(args[1], ctx)[None, :], vec.values), vec.present
+        else:
+            lo, hi = _scalar_arg(args[1], ctx), _scalar_arg(args[2], ctx)
+            values = _go_max(lo[None, :], _go_min(hi[None, :], vec.values))
+            present = vec.present & ~(hi < lo)[None, :]
+    return _merge([_drop_name(lbl) for lbl in vec.labels], np.where(present, values, np.nan), present,
+                  ctx, "vector cannot contain metrics with the same labelset")
+
+
+def _histogram_quantile_call(node: Call, ctx: Context) -> Vector:
+    return _histogram_quantile(_scalar_arg(node.args[0], ctx), _vector_arg(node.args[1], ctx), ctx)
+
+
+_CALLS: dict[str, Callable[[Call, Context], Vector | Scalar]] = {
+    "time": _time_call, "pi": _pi_call, "vector": _vector_call, "scalar": _scalar_call,
+    "absent_over_time": _absent_over_time_call, "absent": _absent_call, "timestamp": _timestamp_call,
+    "sort": _sort_call, "sort_desc": _sort_call, "label_replace": _relabel, "label_join": _relabel,
+    "clamp": _clamp_call, "clamp_min": _clamp_call, "clamp_max": _clamp_call,
+    "histogram_quantile": _histogram_quantile_call,
+}
 
 
 _RANGE_FUNCTIONS = ("rate", "increase", "delta", "irate", "idelta", "changes", "resets", "deriv",
