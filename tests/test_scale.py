@@ -149,3 +149,63 @@ def test_simulation_on_dask_is_identical_to_local(monkeypatch):
     assert remote.metrics.equals(local.metrics)
     assert remote.outcomes.equals(local.outcomes)
     assert remote.summary.equals(local.summary)
+
+
+# Realistic exports (own scrape phase per series, jitter, lost scrapes, churn) and the reading paths -------
+
+REALISTIC_RULES = {"rules": [
+    {"name": "Hot", "metric": "cpu", "op": ">", "value": 62.0, "for": "3m"},
+    {"name": "Spike", "kind": "zscore", "metric": "cpu", "window": "1h", "threshold": 2.5, "for": "2m"},
+]}
+
+
+@pytest.fixture(scope="module")
+def realistic_store(tmp_path_factory):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from realistic import realistic
+
+    frame = realistic(series=40, points=3000, interval_s=60, seed=11)  # two days and a bit: 3 day partitions
+    root = tmp_path_factory.mktemp("realistic") / "store"
+    ingest(frame, root, buckets=4)
+    return frame, root
+
+
+@pytest.mark.parametrize("max_points", [60_000, 10_000, 1_000_000])
+def test_realistic_partitioned_replay_equals_in_memory(realistic_store, max_points, monkeypatch):
+    # 60,000 packs whole buckets (about 30,000 samples each); 10,000 is less than half a bucket, so the
+    # series are planned one by one;
+    # 1,000,000 is one partition. Every partition is read from the files' dictionary codes, not as a frame.
+    import alertsim.scale as scale
+
+    frame, root = realistic_store
+    monkeypatch.setattr(scale, "load_partition", lambda *a: pytest.fail("read as a frame"))
+    monkeypatch.setattr(scale, "_load_files", lambda *a: pytest.fail("read as a frame"))
+    rules = parse_rules(REALISTIC_RULES)
+    expected = al.replay(frame, rules).alerts
+    got = replay_dataset(root, rules, max_points=max_points)
+    assert expected.height > 20
+    assert canonical(got.alerts).equals(canonical(expected))
+
+
+def _write_buckets(frame: pl.DataFrame, root, bucket_of_row: pl.Expr) -> None:
+    for (bucket,), part in frame.with_columns(bucket_of_row.alias("_b")).group_by("_b"):
+        (root / f"bucket={bucket:02d}").mkdir(parents=True, exist_ok=True)
+        part.drop("_b").write_parquet(root / f"bucket={bucket:02d}" / "part.parquet")
+
+
+def test_unsorted_files_and_series_split_over_buckets_give_the_in_memory_alerts(realistic_store, tmp_path, caplog):
+    # Files of another tool: rows in any order (the partition is sorted after reading), and series whose
+    # samples are spread over several bucket=NN directories (found after the replay; replayed again by series).
+    frame, _ = realistic_store
+    rules = parse_rules(REALISTIC_RULES)
+    expected = canonical(al.replay(frame, rules).alerts)
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=1)
+    _write_buckets(shuffled, tmp_path / "unsorted", pl.col("instance").str.slice(-1).cast(pl.Int64) % 3)
+    _write_buckets(frame, tmp_path / "split", pl.col("timestamp").dt.day() % 2)
+    for name in ("unsorted", "split"):
+        got = replay_dataset(tmp_path / name, rules, max_points=50_000)
+        assert canonical(got.alerts).equals(expected), name
+    assert "series in more than one bucket" in caplog.text
