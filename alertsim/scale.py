@@ -24,6 +24,7 @@ checks it) — with ``engine="dask"`` the partitions run on a Dask cluster and t
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +41,7 @@ from alertsim.cluster import dask_client
 from alertsim.durations import Duration, to_microseconds
 from alertsim.errors import ConfigError, InputError, Problem
 from alertsim.frames import ALERTS, LABEL_NAME, METRICS, series_name
-from alertsim.io.ingest import read_store_manifest
+from alertsim.io.ingest import RUNS_KEY, read_store_manifest
 from alertsim.io.sql import identifier, literal
 from alertsim.replay import Replay, replay
 from alertsim.rules.base import RuleBase
@@ -427,6 +428,9 @@ def _file_runs(path: str, labels: Sequence[str]) -> _Runs | None:
     keys = ["metric", *labels]
     try:
         handle = pq.ParquetFile(path, read_dictionary=keys)
+        listed = _listed_runs(handle.metadata, labels)
+        if listed is not None:
+            return listed
         present = [k for k in keys if k in handle.schema_arrow.names]
         table = handle.read(columns=present, use_threads=False).unify_dictionaries()
     except (OSError, pa.ArrowException):
@@ -458,6 +462,26 @@ def _file_runs(path: str, labels: Sequence[str]) -> _Runs | None:
     if len(set(run_keys)) != len(run_keys):
         return None
     return _Runs(keys=run_keys, lengths=np.diff(np.append(starts, n)).astype(np.int64))
+
+
+def _listed_runs(meta: Any, labels: Sequence[str]) -> _Runs | None:
+    """The runs a part written by :func:`alertsim.io.ingest.write_part` lists in its footer (None without a
+    list, or with one that does not add up to the file's rows or names a series twice)."""
+    listed = (meta.metadata or {}).get(RUNS_KEY)
+    if listed is None:
+        return None
+    try:
+        body = json.loads(listed)
+        columns, lengths = list(body["columns"]), np.asarray(body["lengths"], dtype=np.int64)
+        where = [columns.index(c) if c in columns else None for c in ("metric", *labels)]
+        keys: list[Key] = [tuple("" if i is None or row[i] is None else str(row[i]) for i in where)
+                           for row in body["keys"]]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+    if (where[0] is None or len(keys) != len(lengths) or int(lengths.sum()) != meta.num_rows
+            or len(set(keys)) != len(keys) or bool((lengths <= 0).any())):
+        return None
+    return _Runs(keys=keys, lengths=lengths)
 
 
 class _Buffers:

@@ -1,8 +1,9 @@
 """Out-of-core replay: 1 billion points (10,000 series × 100,000 one-minute points) through a threshold
 rule, partition by partition, with the peak resident memory of the replaying process.
 
-The dataset is generated once (seeded) into ``benchmarks/.cache/scale-<series>x<points>/`` in the
-layout :func:`alertsim.io.ingest.ingest` writes (``bucket=NN/*.parquet``, sorted by series and time),
+The dataset is generated once (seeded) into ``benchmarks/.cache/store-<series>x<points>/``, in
+``bucket=NN/`` directories of parts written as :func:`alertsim.io.ingest.ingest` writes them
+(:func:`~alertsim.io.ingest.write_part`: sorted by series and time, the series' runs in the footer),
 and reused by later runs. The replay runs in a fresh subprocess so its peak RSS
 (``VmHWM``, which unlike ``ru_maxrss`` is not inherited from the parent that forked it) is its own.
 The in-memory peer is the same replay on a frame holding the
@@ -21,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from alertsim.io.ingest import write_part
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 BUCKETS = 64
@@ -30,7 +33,8 @@ RULE = {"rules": [{"name": "HighCPU", "metric": "cpu", "op": ">", "value": 85.0,
 
 
 def generate(root: Path, series: int, points: int, seed: int = 7) -> Path:
-    """Write the dataset (skipped when a complete copy exists)."""
+    """Write the dataset (skipped when a complete copy exists): ``bucket=NN/part-*.parquet`` store parts of
+    40 series each, written by :func:`alertsim.io.ingest.write_part` as ingest writes them."""
     done = root / "_complete"
     if done.exists():
         return root
@@ -50,11 +54,10 @@ def generate(root: Path, series: int, points: int, seed: int = 7) -> Path:
             values = np.clip(base + noise, 0, 100).round(2).ravel()
             frame = pl.DataFrame({
                 "timestamp": pl.Series(np.tile(times, len(chunk))).cast(pl.Datetime("us", "UTC")),
-                "metric": pl.Series(["cpu"] * (len(chunk) * points), dtype=pl.Categorical).cast(pl.String),
                 "value": values,
                 "host": pl.Series(np.repeat(np.array(chunk), points)),
-            })
-            frame.write_parquet(directory / f"part-{start:05d}.parquet", row_group_size=1_000_000)
+            }).select("timestamp", pl.lit("cpu").alias("metric"), "value", "host")
+            write_part(frame, directory / f"part-{start:05d}.parquet")
     done.write_text("ok")
     return root
 
@@ -75,6 +78,8 @@ print(json.dumps({"seconds": elapsed, "alerts": result.alerts.height, "peak_byte
 IN_MEMORY = r"""
 import json, sys, time
 import polars as pl
+
+from alertsim.io.ingest import write_part
 import alertsim as al
 from alertsim.rules import parse_rules
 path, rule = sys.argv[1], json.loads(sys.argv[2])
@@ -95,13 +100,13 @@ def _child(code: str, *args: str) -> dict[str, float]:
 
 def run(quick: bool = False) -> list[dict[str, object]]:
     series, points = (500, 20_000) if quick else (10_000, 100_000)
-    root = CACHE / f"scale-{series}x{points}"
+    root = CACHE / f"store-{series}x{points}"
     started = time.perf_counter()
     generate(root, series, points)
     generated = time.perf_counter() - started
     total = series * points
     out = _child(CHILD, str(root), json.dumps(RULE), str(10_000_000))
-    small_root = CACHE / "scale-500x20000"
+    small_root = CACHE / "store-500x20000"
     generate(small_root, 500, 20_000)
     memory = _child(IN_MEMORY, str(small_root), json.dumps(RULE))
     per_point_in_memory = memory["peak_bytes"] / memory["points"]

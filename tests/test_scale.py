@@ -209,3 +209,21 @@ def test_unsorted_files_and_series_split_over_buckets_give_the_in_memory_alerts(
         got = replay_dataset(tmp_path / name, rules, max_points=50_000)
         assert canonical(got.alerts).equals(expected), name
     assert "series in more than one bucket" in caplog.text
+
+
+def test_store_parts_list_their_series_runs_in_the_footer(stores):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from alertsim.io.ingest import RUNS_KEY
+
+    root, _ = stores
+    part = next((root / "dataset").rglob("*.parquet"))
+    runs = json.loads(pq.ParquetFile(part).metadata.metadata[RUNS_KEY])
+    frame = pl.read_parquet(part)
+    keys = runs["columns"]
+    assert keys[0] == "metric" and sum(runs["lengths"]) == frame.height
+    firsts = [0, *[int(x) for x in pl.Series(runs["lengths"]).cum_sum().to_list()[:-1]]]
+    assert [list(row) for row in frame.select(keys)[firsts].iter_rows()] == runs["keys"]
+    assert frame.select(keys).unique().height == len(runs["keys"])

@@ -3,8 +3,9 @@
 Two stores, both readable by :func:`alertsim.scale.open_dataset` and DuckDB SQL:
 
 * a **partitioned Parquet dataset** (a directory): ``day=YYYY-MM-DD/bucket=NN/part-*.parquet``, each
-  file sorted by series and time. New days become new partitions and old ones are never read; a day
-  that already exists is merged (read, de-duplicated, rewritten) for the buckets the new data touches.
+  file sorted by series and time, listing its series' runs in its footer (:func:`write_part`). New
+  days become new partitions and old ones are never read; a day that already exists is merged (read,
+  de-duplicated, rewritten) for the buckets the new data touches.
   ``bucket`` is a stable hash of the series identity, so a series always lands in the same bucket and
   a partitioned replay can read one bucket at a time.
 * a **DuckDB database** (a ``.duckdb``/``.db`` file): table ``metrics`` (or ``table=``); new label
@@ -44,6 +45,8 @@ from alertsim.io.rundir import os_error
 from alertsim.io.sql import identifier, table_name
 
 STORE_MANIFEST = "_alertsim_store.json"
+#: The footer metadata key under which a part lists its series runs (see :func:`write_part`).
+RUNS_KEY = b"alertsim.runs"
 LOCK = ".alertsim-ingest.lock"
 #: How long a second writer waits for the first before giving up.
 LOCK_WAIT_S = 600.0
@@ -145,6 +148,32 @@ def read_store_manifest(root: str | os.PathLike[str]) -> dict[str, Any] | None:
         raise InputError(f"{path}: unreadable store manifest ({exc}); restore it from a backup or re-ingest into a "
                          "new store", file=str(path)) from None
     return body
+
+
+def write_part(frame: pl.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write one store part: ``frame`` (a Metrics frame sorted by series — metric, then the label columns in
+    name order — then time) as Parquet with delta-encoded timestamps, dictionary-encoded labels and values,
+    and, in the footer under :data:`RUNS_KEY`, the runs of its series (``{"columns": [metric, labels...],
+    "keys": [[...], ...], "lengths": [...]}``). A partitioned replay reads the runs instead of the label
+    columns; it still checks that times never go back within a series.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    keys = ["metric", *label_columns(frame)]
+    starts = frame.select(pl.int_range(pl.len()).filter(
+        pl.any_horizontal([pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys]) | (pl.int_range(pl.len()) == 0)
+    )).to_series().to_list() if frame.height else []
+    lengths = [b - a for a, b in zip(starts, [*starts[1:], frame.height], strict=True)]
+    runs = {"columns": keys, "keys": [list(row) for row in frame.select(keys)[starts].iter_rows()],
+            "lengths": lengths}
+    table = frame.to_arrow()
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), RUNS_KEY: json.dumps(runs).encode()})
+    strings = [c for c in keys if pa.types.is_large_string(table.schema.field(c).type)
+               or pa.types.is_string(table.schema.field(c).type)]
+    pq.write_table(table, path, compression="lz4", use_dictionary=[*strings, "value"],
+                   column_encoding={"timestamp": "DELTA_BINARY_PACKED"}, write_statistics=True,
+                   row_group_size=1 << 20)
 
 
 def _commit(root: Path, buckets: int, parts: list[str]) -> None:
@@ -256,7 +285,7 @@ def _into_parquet(frame: pl.DataFrame, root: Path, buckets: int | None, labels: 
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / f"part-{uuid.uuid4().hex[:12]}.parquet"
         tmp = directory / f".{target.name}.tmp"
-        merged.write_parquet(tmp, statistics=True)
+        write_part(merged, tmp)
         os.replace(tmp, target)
         parts.add(target.relative_to(root).as_posix())
         for f in old_files:
