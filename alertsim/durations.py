@@ -105,6 +105,30 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EXAMPLE_INSTANT = "2026-03-02T00:00:00Z"
 
 
+def _from_iso(text: str) -> datetime | None:
+    """The ISO-8601 / RFC 3339 grammar itself: ``Z``/``z`` mean UTC, surrounding spaces are ignored; None
+    when ``text`` is not an instant (naive when it has no offset)."""
+    try:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def iso_instant(value: Any) -> datetime | None:
+    """An ISO-8601 string as an aware ``datetime`` (no offset means UTC), or None when ``value`` is not
+    one — for readers of exports that skip a malformed stamp; :func:`parse_instant` raises instead.
+
+    >>> iso_instant("2026-03-02T10:00:00Z") == iso_instant("2026-03-02 10:00:00")
+    True
+    >>> iso_instant("yesterday") is None
+    True
+    """
+    parsed = _from_iso(value) if isinstance(value, str) else None
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
 def parse_instant(value: Any, *, field: str, file: str | None = None, naive_is_utc: bool = True,
                   relative: bool = False) -> datetime:
     """An instant as an aware ``datetime``: a ``datetime`` or an ISO-8601 / RFC 3339 string.
@@ -120,10 +144,10 @@ def parse_instant(value: Any, *, field: str, file: str | None = None, naive_is_u
             return datetime.now(UTC)
         if relative and text.lower().startswith("now-") and text[4:].strip() and _PATTERN.fullmatch(text[4:].strip()):
             return datetime.now(UTC) - parse_duration(text[4:], field=field)
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            raise ConfigError(f"{value!r} is not {allowed}", field=field, file=file) from None
+        found = _from_iso(text)
+        if found is None:
+            raise ConfigError(f"{value!r} is not {allowed}", field=field, file=file)
+        parsed = found
     elif isinstance(value, datetime):
         parsed = value
     else:

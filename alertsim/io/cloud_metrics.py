@@ -43,20 +43,17 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from alertsim.durations import iso_instant, to_us
 from alertsim.errors import InputError, Problem
 from alertsim.frames import INSTANT, LABEL_NAME, METRICS, label_name, validate
 
 log = logging.getLogger(__name__)
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
 
 
 def _load(path: str | os.PathLike[str]) -> tuple[Any, str]:
@@ -76,15 +73,8 @@ def _pages(body: Any, key: str, file: str, what: str) -> list[Mapping[str, Any]]
 
 def _instant_us(value: Any) -> int | None:
     """ISO-8601 (naive means UTC) → microseconds since the epoch, or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // _MICRO
+    moment = iso_instant(value)
+    return None if moment is None else to_us(moment)
 
 
 Chunk = tuple[str, dict[str, str], Any, Any]

@@ -25,7 +25,7 @@ import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from alertsim.durations import Duration, format_duration, parse_duration, to_microseconds
+from alertsim.durations import Duration, format_duration, instant_us, parse_duration, to_datetime, to_microseconds
 from alertsim.errors import ConfigError, InputError, Notice
 from alertsim.frames import label_columns
 from alertsim.io.gotemplate import Unsupported, go_float, render
@@ -44,7 +44,6 @@ from alertsim.replay import replay
 from alertsim.rules.prometheus import load_prometheus_rules
 
 log = logging.getLogger(__name__)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000
 
 
@@ -189,7 +188,7 @@ def lists_frame(lists: Sequence[tuple[str, dict[str, str], list[float | None]]],
 
 
 def _firing(alerts: pl.DataFrame, at_us: int) -> pl.DataFrame:
-    at = _EPOCH + timedelta(microseconds=at_us)
+    at = to_datetime(at_us)
     return alerts.filter((pl.col("fired_at") <= at) & (pl.col("resolved_at").is_null() | (pl.col("resolved_at") > at)))
 
 
@@ -402,21 +401,12 @@ def _change_points(alerts: pl.DataFrame, first: int, last: int, step: int) -> li
 
 
 def _us(value: datetime | str | int, field: str = "start") -> int:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfigError(f"{value!r} is not an ISO-8601 instant such as 2026-03-02T10:00:00Z",
-                              field=field) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // timedelta(microseconds=1)
+    """Microseconds since the epoch of an instant (an int passes through; naive means UTC)."""
+    return value if isinstance(value, int) else instant_us(value, field=field)
 
 
 def _iso(us: int) -> str:
-    return (_EPOCH + timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
+    return to_datetime(us).isoformat().replace("+00:00", "Z")
 
 
 class _Dumper(yaml.SafeDumper):

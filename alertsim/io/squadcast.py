@@ -45,12 +45,13 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
+from alertsim.durations import iso_instant
 from alertsim.errors import ConfigError, InputError, Problem
 from alertsim.io._tabular import ROW
 from alertsim.io.pagerduty import build_incidents, opens_as_json, read_export
@@ -113,11 +114,7 @@ def _text(value: Any) -> str | None:
 
 
 def _instant(value: Any) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return iso_instant(str(value))
 
 
 def _from_analytics(entry: Any, created: str | None) -> str | None:
