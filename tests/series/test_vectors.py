@@ -1,4 +1,5 @@
-"""``alertsim.vectors`` against straightforward per-instant reference implementations.
+"""``alertsim.series.vectors`` and ``alertsim.series.over_time`` against straightforward per-instant reference
+implementations.
 
 The references evaluate one series at one instant at a time, the way PromQL's engine does: select the
 samples (instant lookback, or the range ``[t − w, t]``; left-open for Prometheus 3), then apply a
