@@ -153,9 +153,14 @@ def write_pack(path: Path, pack: tuple, by_name: dict) -> None:
         name = "Unusual" if number == 0 else f"Unusual{number + 1}"
         lines.append(f"  - {{name: {name}, kind: likelihood, metric: value, of: {{kind: range, window: "
                      f"{fmt(like.of.window)}}}, window: {fmt(like.window)}, short: {fmt(like.short)}, "
-                     f"threshold: {1.0 - tail:.10g}}}")
+                     f"threshold: {1.0 - tail:.10g}{cooldown(like)}}}")
     path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path}")
+
+
+def cooldown(rule) -> str:
+    """``, cooldown: …`` for a rule with a cooldown, else nothing."""
+    return f", cooldown: {fmt(rule.cooldown)}" if rule.cooldown.total_seconds() > 0 else ""
 
 
 def fmt(delta) -> str:
