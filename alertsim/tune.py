@@ -185,10 +185,7 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
     loaded = load_rules(rules) if isinstance(rules, str | os.PathLike) else rules
     rule_list = list(loaded)
     if current is not None:
-        today = load_rules(current) if isinstance(current, str | os.PathLike) else list(current)
-        families = {_family(r) for r in rule_list}
-        extra = [replace(r, name=r.name + TODAY, base_name=r.name)  # type: ignore[type-var]
-                 for r in today if r.name in families]
+        extra = _today_candidates(current, rule_list)
         if extra:
             rule_list += extra
             loaded = rule_list
@@ -201,10 +198,35 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
                           "an in-memory frame uses engine='memory'", field="engine")
     else:
         result = replay(prepare(metrics), loaded, eval_interval=eval_interval, start=start, end=end)
-    period = (result.start, result.end)
+    quality = score(result.alerts, incidents, early=early, late=late, match_on=match_on,
+                    period=(result.start, result.end), rules=[r.name for r in rule_list])
+    table = _candidate_table(result, quality, rule_list)
+    # A candidate that never fired measured nothing: it is never on the frontier, never recommended.
+    silent = table["alerts"].to_numpy() == 0
+    notices = list(result.notices) + _silent_notices(table, silent)
+    table = table.with_columns(pl.Series("frontier", _frontier(table) & ~silent))
+    table = table.with_columns(_recommend(table, budget_per_week))
+    recommendations = _recommendations(table, budget_per_week)
+    notices += _removal_notices(recommendations)
+    log.info("tuned %d candidates of %d rules", table.height, table["family"].n_unique())
+    for notice in notices[len(result.notices):]:
+        log.warning("%s", notice)
+    return Tuning(candidates=table.drop("ttd_seconds"), recommendations=recommendations, replay=result,
+                  budget_per_week=budget_per_week, notices=tuple(notices))
+
+
+def _today_candidates(current: Sequence[RuleBase] | str | os.PathLike[str], grid: list[RuleBase]) -> list[RuleBase]:
+    """Today's rules that name a family of the grid, as the candidates ``<name> (today)``."""
+    today = load_rules(current) if isinstance(current, str | os.PathLike) else list(current)
+    families = {_family(r) for r in grid}
+    return [replace(r, name=r.name + TODAY, base_name=r.name)  # type: ignore[type-var]
+            for r in today if r.name in families]
+
+
+def _candidate_table(result: Replay, quality: pl.DataFrame, rule_list: list[RuleBase]) -> pl.DataFrame:
+    """One row per candidate: family, kind, team, alerts and pages (per week), precision, recall and
+    time to detect (``ttd_seconds`` for the frontier)."""
     weeks = max((result.end - result.start).total_seconds() / (7 * 86400), 1e-9)
-    quality = score(result.alerts, incidents, early=early, late=late, match_on=match_on, period=period,
-                    rules=[r.name for r in rule_list])
     counts = result.alerts.group_by("rule").agg(
         pl.len().alias("alerts"), (pl.col("severity") == "page").sum().alias("pages"))
     meta = pl.DataFrame({
@@ -218,15 +240,19 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
     grid_team = meta.filter(~pl.col("current")).group_by("family").agg(pl.col("team").first().alias("_team"))
     meta = meta.join(grid_team, on="family", how="left").with_columns(
         pl.when(pl.col("current")).then(pl.col("_team")).otherwise(pl.col("team")).alias("team")).drop("_team")
-    table = (meta.join(counts, on="rule", how="left")
-             .join(quality.select("rule", "precision", "recall", "incidents_detected",
-                                  "time_to_detect_median", "budget_at_detection_median"),
-                   on="rule", how="left")
-             .with_columns(pl.col("alerts").fill_null(0), pl.col("pages").fill_null(0))
-             .with_columns((pl.col("alerts") / weeks).alias("alerts_per_week"),
-                           (pl.col("pages") / weeks).alias("pages_per_week"),
-                           pl.col("time_to_detect_median").cast(DURATION).dt.total_seconds(fractional=True)
-                           .alias("ttd_seconds")))
+    return (meta.join(counts, on="rule", how="left")
+            .join(quality.select("rule", "precision", "recall", "incidents_detected",
+                                 "time_to_detect_median", "budget_at_detection_median"),
+                  on="rule", how="left")
+            .with_columns(pl.col("alerts").fill_null(0), pl.col("pages").fill_null(0))
+            .with_columns((pl.col("alerts") / weeks).alias("alerts_per_week"),
+                          (pl.col("pages") / weeks).alias("pages_per_week"),
+                          pl.col("time_to_detect_median").cast(DURATION).dt.total_seconds(fractional=True)
+                          .alias("ttd_seconds")))
+
+
+def _frontier(table: pl.DataFrame) -> np.ndarray:
+    """Candidates no other of their family beats on recall, pages per week and time to detect."""
     frontier = np.zeros(table.height, dtype=bool)
     for _fam, group in table.with_row_index("_i").group_by("family", maintain_order=True):
         idx = group["_i"].to_numpy()
@@ -234,12 +260,11 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
                            group["pages_per_week"].to_numpy().astype(float),
                            group["ttd_seconds"].fill_null(np.nan).to_numpy().astype(float))
         frontier[idx] = ~beaten
-    # A candidate that never fired measured nothing: it is never on the frontier, never recommended.
-    silent = table["alerts"].to_numpy() == 0
-    frontier &= ~silent
-    notices = list(result.notices) + _silent_notices(table, silent)
-    table = table.with_columns(pl.Series("frontier", frontier))
-    table = table.with_columns(_recommend(table, budget_per_week))
+    return frontier
+
+
+def _recommendations(table: pl.DataFrame, budget_per_week: float) -> pl.DataFrame:
+    """The recommended candidate of each family, beside today's rule, with its team's pages and action."""
     today_recall = table.filter(pl.col("current")).select(
         "family", pl.col("recall").alias("current_recall"), pl.col("pages_per_week").alias("current_pages_per_week"))
     recommendations = (table.filter(pl.col("recommended"))
@@ -249,19 +274,17 @@ def tune(metrics: pl.DataFrame | Prepared | Dataset, rules: Sequence[RuleBase] |
                        .with_columns(pl.col("pages_per_week").sum().over("team").alias("team_pages_per_week"))
                        .with_columns(over_budget=pl.col("team_pages_per_week") > budget_per_week + 1e-9)
                        .sort("team", "family"))
-    recommendations = recommendations.with_columns(pl.Series("action", [
+    return recommendations.with_columns(pl.Series("action", [
         action(r["recall"], r["current_recall"], is_current=r["current"])
         for r in recommendations.iter_rows(named=True)], dtype=pl.String)).drop("current")
-    notices += [Notice(code="consider-removing", rule=r["family"], message=(
+
+
+def _removal_notices(recommendations: pl.DataFrame) -> list[Notice]:
+    return [Notice(code="consider-removing", rule=r["family"], message=(
         f"under the budget the best candidate, {r['rule']}, catches {r['recall'] or 0:.0%} of the incidents "
         f"against {r['current_recall']:.0%} for today's rule (below {FAR_BELOW:.0%} of it): consider removing "
         "the rule (or a larger budget) rather than a quieter rule that misses what it is for"))
         for r in recommendations.iter_rows(named=True) if r["action"] == "consider removing"]
-    log.info("tuned %d candidates of %d rules", table.height, table["family"].n_unique())
-    for notice in notices[len(result.notices):]:
-        log.warning("%s", notice)
-    return Tuning(candidates=table.drop("ttd_seconds"), recommendations=recommendations, replay=result,
-                  budget_per_week=budget_per_week, notices=tuple(notices))
 
 
 def _silent_notices(table: pl.DataFrame, silent: np.ndarray) -> list[Notice]:
