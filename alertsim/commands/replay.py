@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from alertsim.cli import STRICT_HELP, console, fail, format_option, print_frame, show_notices
 from alertsim.errors import AlertsimError
-from alertsim.io.ingest import ingest
 from alertsim.io.metrics import read_metrics
 from alertsim.io.rundir import check_output, file_digest, write_run
 from alertsim.replay import replay
 from alertsim.rules import load_rules
-from alertsim.scale import open_dataset, replay_dataset
 from alertsim.series import prepare
 
 
@@ -29,6 +28,26 @@ def _digest_meanwhile(path: Path) -> Future[str] | None:
         return pool.submit(file_digest, path)
     finally:
         pool.shutdown(wait=False)
+
+
+@contextmanager
+def _rule_progress(rules: int) -> Iterator[Callable[[object], None] | None]:
+    """A progress bar over the rules on a terminal (nothing elsewhere: a redirected output gets no
+    bar, and rich's display thread is not started)."""
+    if not console.is_terminal:
+        yield None
+        return
+    # startup speed: the bar's modules load only when it is shown
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    with Progress(TextColumn("[bold]replay"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("", total=rules)
+
+        def advance(rule: object) -> None:
+            progress.update(task, advance=1, description=getattr(rule, "name", ""))
+
+        yield advance
 
 
 def replay_command(
@@ -63,6 +82,9 @@ def replay_command(
         check_output(out)  # before any work: never replace what alertsim did not write
         rule_list = load_rules(rules, strict=strict)
         if engine != "memory":
+            # startup speed: partitioned replays' modules (DuckDB glue, Dask) load only for them
+            from alertsim.scale import open_dataset, replay_dataset  # noqa: PLC0415
+
             source = open_dataset(metrics, table=table)
             with console.status(f"replaying {len(rule_list)} rules partition by partition ({engine})"):
                 result = replay_dataset(source, rule_list, eval_interval=eval_interval, start=start, end=end,
@@ -78,17 +100,9 @@ def replay_command(
             return
         digest = _digest_meanwhile(metrics)
         prepared = prepare(read_metrics(metrics, metric=metric, table=table))  # the frame is freed here
-        with Progress(TextColumn("[bold]replay"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                      transient=True) as progress:
-            task = progress.add_task("", total=len(rule_list))
-
-            def advance(rule: object) -> None:
-                progress.update(task, advance=1, description=getattr(rule, "name", ""))
-
+        with _rule_progress(len(rule_list)) as advance:
             result = replay(prepared, rule_list, eval_interval=eval_interval, eval_offset=eval_offset, start=start,
-                            end=end,
-                            evaluations=evaluations, progress=advance)
+                            end=end, evaluations=evaluations, progress=advance)
         notices = show_notices(result.notices, strict=strict)
         frames = {"alerts": result.alerts}
         if result.evaluations is not None:
@@ -131,6 +145,8 @@ def ingest_command(
 
         alertsim ingest exports/ --into store/ --buckets 32
     """
+    from alertsim.io.ingest import ingest  # noqa: PLC0415  (startup speed: replay does not need it)
+
     try:
         report = ingest(source, into, table=table, buckets=buckets, metric=metric)
     except AlertsimError as error:
