@@ -11,7 +11,7 @@ import typer
 
 from alertsim.cli import STRICT_HELP, console, fail, format_option, print_frame, show_notices
 from alertsim.errors import AlertsimError
-from alertsim.io.metrics import read_metrics
+from alertsim.io.metrics import load_metrics
 from alertsim.io.rundir import check_output, file_digest, write_run
 from alertsim.replay import replay
 from alertsim.rules import load_rules
@@ -99,7 +99,10 @@ def replay_command(
             print_frame(result.summary(), title=f"{result.alerts.height} alerts from {len(rule_list)} rules")
             return
         digest = _digest_meanwhile(metrics)
-        prepared = prepare(read_metrics(metrics, metric=metric, table=table))  # the frame is freed here
+        read = load_metrics(metrics, metric=metric, table=table)
+        starts = None if read.series_starts is None else read.series_starts.to_numpy()
+        prepared = prepare(read.frame, series_starts=starts)  # the reader found the series already
+        del read  # the frame is freed here
         with _rule_progress(len(rule_list)) as advance:
             result = replay(prepared, rule_list, eval_interval=eval_interval, eval_offset=eval_offset, start=start,
                             end=end, evaluations=evaluations, progress=advance)

@@ -103,6 +103,8 @@ class MetricsRead:
     resorted : rows that came earlier in time than the previous row of their series.
     nan_values, inf_values : samples whose value is NaN, or +Inf/-Inf (kept; see the module notes).
     warnings : the rows behind those counts (at most a few per kind), for ``alertsim validate``.
+    series_starts : the rows of ``frame`` where each series begins, for
+        ``alertsim.series.prepare(frame, series_starts=...)``.
     """
 
     frame: pl.DataFrame
@@ -114,6 +116,7 @@ class MetricsRead:
     nan_values: int
     inf_values: int
     warnings: tuple[Problem, ...] = ()
+    series_starts: pl.Series | None = None
 
 
 def read_metrics(
@@ -212,7 +215,7 @@ def load_metrics(
     # Columns holding one value in every row (a single metric, labels= constants) tell no series apart.
     same = {"metric"} if not problems and (metric is not None or len(seen) == 1) else set()
     varying = [k for k in keys if k not in same and k not in constant]
-    ordered, duplicates, resorted, series, order_problems = _order(combined, keys, names, varying=varying)
+    ordered, starts, duplicates, resorted, order_problems = _order(combined, keys, names, varying=varying)
     late = [p for p in order_problems if p.reason.startswith("out of order")]
     doubled = [p for p in order_problems if not p.reason.startswith("out of order")]
     if strict:
@@ -232,11 +235,12 @@ def load_metrics(
         logger.warning("%s: %d rows were out of time order within their series; sorted", display, resorted)
     if nan_values or inf_values:
         logger.info("%s: kept %d NaN and %d ±Inf values", display, nan_values, inf_values)
-    logger.info("%s: read %d samples of %d series from %d files", display, frame.height, series, len(files))
+    logger.info("%s: read %d samples of %d series from %d files", display, frame.height, starts.len(), len(files))
     return MetricsRead(
         frame=validate(frame, METRICS, file=display), files=tuple(names), rows=combined.height,
-        series=series, duplicates=duplicates, resorted=resorted, nan_values=nan_values,
+        series=starts.len(), duplicates=duplicates, resorted=resorted, nan_values=nan_values,
         inf_values=inf_values, warnings=tuple(sort_problems([*late, *doubled, *special], names)),
+        series_starts=starts,
     )
 
 
@@ -493,17 +497,17 @@ def _breaks(frame: pl.DataFrame, compared: Sequence[str]) -> tuple[pl.Series, pl
 
 
 def _order(frame: pl.DataFrame, keys: list[str], files: Sequence[str], *,
-           varying: Sequence[str] | None = None) -> tuple[pl.DataFrame, int, int, int, list[Problem]]:
+           varying: Sequence[str] | None = None) -> tuple[pl.DataFrame, pl.Series, int, int, list[Problem]]:
     """Sort by series and time and drop duplicate samples.
 
     ``varying`` are the keys that may differ between rows (default all): a key holding one value in
     every row is not compared row by row.
 
-    Returns the sorted frame without duplicates, the number of duplicates and of rows out of order,
-    the number of series, and problems naming those rows.
+    Returns the sorted frame without duplicates, the rows where each of its series begins, the number of
+    duplicates and of rows out of order, and problems naming those rows.
     """
     if frame.height == 0:
-        return frame, 0, 0, 0, []
+        return frame, pl.Series("row", [], dtype=pl.Int64), 0, 0, []
     found: list[Problem] = []
     resorted = 0
     compared = keys if varying is None else varying
@@ -535,7 +539,7 @@ def _order(frame: pl.DataFrame, keys: list[str], files: Sequence[str], *,
                                  other_file("_pfile", files)))
         ordered = indexed.sort("_sid", "timestamp", maintain_order=True).drop("_sid")
         starts, _, dup = _breaks(ordered, compared)
-    series, duplicates = starts.len(), dup.len()
+    duplicates = dup.len()
     if duplicates:
         ordered = _numbered(ordered, 0)
         repeated = pl.int_range(0, ordered.height, eager=True).is_in(dup.implode())
@@ -548,7 +552,8 @@ def _order(frame: pl.DataFrame, keys: list[str], files: Sequence[str], *,
                              "(the first is kept)", series_expr(keys[1:]), _instant_text(),
                              pl.col("_previous"), other_file("_pfile", files)))
         ordered = ordered.filter(~repeated)
-    return ordered, duplicates, resorted, series, found
+        starts = starts - dup.search_sorted(starts)  # the rows dropped before each start (never one)
+    return ordered, starts, duplicates, resorted, found
 
 
 def _instant_text() -> pl.Expr:

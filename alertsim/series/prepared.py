@@ -97,10 +97,13 @@ def _series_starts(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
     return np.unique(np.concatenate(starts)) if len(starts) > 1 else starts[0]
 
 
-def prepare(metrics: pl.DataFrame | Prepared) -> Prepared:
+def prepare(metrics: pl.DataFrame | Prepared, *, series_starts: np.ndarray | None = None) -> Prepared:
     """Check a Metrics frame and lay it out for evaluation (sorted by series, then time).
 
-    Raises ``InputError`` when the frame breaks the Metrics schema.
+    ``series_starts`` are the rows where each series begins (any of metric and labels differs from the
+    row before), when the caller has found them already — ``alertsim.io.metrics.load_metrics`` does
+    (``MetricsRead.series_starts``) — to save a pass over the label columns; the time order is checked
+    all the same. Raises ``InputError`` when the frame breaks the Metrics schema.
     """
     if isinstance(metrics, Prepared):
         return metrics
@@ -118,7 +121,8 @@ def prepare(metrics: pl.DataFrame | Prepared) -> Prepared:
         pl.col("metric"),
         *[pl.col(c).fill_null("") for c in labels],
     )
-    starts = _series_starts(frame, keys)
+    starts = (_series_starts(frame, keys) if series_starts is None
+              else np.asarray(series_starts, dtype=np.int64))
     t = frame["t"].to_numpy()
     table = frame.select(keys)[starts.tolist()] if len(starts) else pl.DataFrame(
         schema={k: pl.String for k in keys})

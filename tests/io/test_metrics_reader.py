@@ -506,3 +506,25 @@ def test_naive_means_utc(tmp_path):
     zoned = read_metrics(write(tmp_path, "timestamp,value\n2026-01-01T00:00:00+00:00,1\n", "b.csv"), metric="m")
     assert naive["timestamp"].to_list() == zoned["timestamp"].to_list() == [
         datetime(2026, 1, 1, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_series_starts_are_where_prepare_finds_series(tmp_path, shuffle):
+    """The reader's series boundaries (a Parquet file without per-row checks, duplicates dropped, rows
+    re-sorted or not) are the ones prepare() finds itself, so the CLI hands them over."""
+    from alertsim.series import prepare
+
+    rows = [(at(m), "cpu", float(m), host, zone) for host, zone in (("a", "x"), ("b", "x"), ("c", "y"))
+            for m in range(5)]
+    frame = pl.DataFrame(rows, schema=["timestamp", "metric", "value", "instance", "zone"], orient="row")
+    frame = pl.concat([frame, frame[[2, 7]]])  # two duplicate samples
+    if shuffle:
+        frame = frame.sample(fraction=1.0, shuffle=True, seed=3)
+    frame.write_parquet(tmp_path / "m.parquet")
+    read = load_metrics(tmp_path / "m.parquet")
+    assert read.duplicates == 2 and read.series == 3
+    assert read.series_starts is not None and read.series_starts.to_list() == [0, 5, 10]
+    own = prepare(read.frame)
+    given = prepare(read.frame, series_starts=read.series_starts.to_numpy())
+    assert own.data.offsets.tolist() == given.data.offsets.tolist() == [0, 5, 10, 15]
+    assert own.table.equals(given.table)
