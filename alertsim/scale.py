@@ -499,8 +499,9 @@ class _Buffers:
         return self.times[:n], self.values[:n]
 
 
-def _file_samples(path: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """A file's times (µs since the epoch) and values; None with a null time or value."""
+def _file_samples(path: str) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """A file's times (µs since the epoch) and values, one pair of arrays per row group (views of what
+    pyarrow read, not copies); None with a null time or value."""
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
@@ -516,9 +517,31 @@ def _file_samples(path: str) -> tuple[np.ndarray, np.ndarray] | None:
         ts = pc.cast(ts, pa.timestamp("us", ts.type.tz), safe=False)
     if value.type != pa.float64():
         value = value.cast(pa.float64())
-    times = pa.concat_arrays(ts.chunks).view(pa.int64()) if ts.num_chunks != 1 else ts.chunk(0).view(pa.int64())
-    values = pa.concat_arrays(value.chunks) if value.num_chunks != 1 else value.chunk(0)
-    return times.to_numpy(), values.to_numpy()
+    if [len(c) for c in ts.chunks] != [len(c) for c in value.chunks]:
+        ts, value = pa.chunked_array([pa.concat_arrays(ts.chunks)]), pa.chunked_array([pa.concat_arrays(value.chunks)])
+    return [(t.view(pa.int64()).to_numpy(), v.to_numpy()) for t, v in zip(ts.chunks, value.chunks, strict=True)]
+
+
+def _copy_file(path: str, runs: _Runs, target: tuple[np.ndarray, np.ndarray], dest: np.ndarray) -> bool:
+    """Read a file's samples and copy its wanted runs to their places in ``target``; False when the file
+    cannot be read this way."""
+    chunks = _file_samples(path)
+    if chunks is None or sum(len(t) for t, _ in chunks) != int(runs.lengths.sum()):
+        return False
+    if bool((dest >= 0).all()) and bool((dest[1:] == dest[:-1] + runs.lengths[:-1]).all()):
+        # The file's series follow each other in the partition too: copy its row groups as they are.
+        at = int(dest[0]) if len(dest) else 0
+        for times, values in chunks:
+            target[0][at:at + len(times)] = times
+            target[1][at:at + len(times)] = values
+            at += len(times)
+        return True
+    if len(chunks) == 1:
+        source = chunks[0]
+    else:
+        source = (np.concatenate([t for t, _ in chunks]), np.concatenate([v for _, v in chunks]))
+    _copy_runs(source, target, dest, runs.lengths)
+    return True
 
 
 def _load_runs(files: Sequence[str], labels: Sequence[str], wanted: set[Key] | None,
@@ -550,25 +573,23 @@ def _load_runs(files: Sequence[str], labels: Sequence[str], wanted: set[Key] | N
         times, values = buffers.take(total)
     else:
         times, values = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.float64)
-    first = 0
-    for file, file_runs in zip(files, runs, strict=True):
-        assert file_runs is not None
-        count = len(file_runs.keys)
-        if not keep[first:first + count].any():
-            first += count
-            continue
-        samples = _file_samples(file)
-        if samples is None or len(samples[0]) != int(file_runs.lengths.sum()):
-            return None
-        _copy_runs(samples, (times, values), dest[first:first + count], file_runs.lengths)
-        first += count
-    if not _sorted_within(times, offsets):
+    bounds = np.cumsum([0, *[len(r.keys) for r in runs if r]])
+    jobs = [(file, file_runs, dest[lo:hi]) for file, file_runs, lo, hi in zip(files, runs, bounds[:-1], bounds[1:],
+                                                                              strict=True)
+            if keep[lo:hi].any()]
+    # Two files at a time: decoding and copying release the GIL.
+    with ThreadPoolExecutor(2) as pool:
+        copied = list(pool.map(lambda job: _copy_file(job[0], job[1], (times, values), job[2]), jobs))
+    if not all(copied):
+        return None
+    data = SeriesSet.from_arrays(times, values, offsets)
+    layout = data.find_layout()  # on a regular layout times increase in every series
+    if layout is None and not _sorted_within(times, offsets):
         return None
     names = [series_name(key[0], dict(zip(labels, key[1:], strict=True))) for key in keys]
     table = pl.DataFrame(keys, schema={c: pl.String for c in ("metric", *labels)}, orient="row").with_columns(
         pl.Series("series", names, dtype=pl.String))
-    data = SeriesSet.from_arrays(times, values, offsets)
-    return Prepared(data=replace(data, layout=data.find_layout()), table=table, labels=tuple(labels))
+    return Prepared(data=replace(data, layout=layout), table=table, labels=tuple(labels))
 
 
 def _copy_runs(source: tuple[np.ndarray, np.ndarray], target: tuple[np.ndarray, np.ndarray], dest: np.ndarray,
