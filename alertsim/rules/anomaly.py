@@ -449,7 +449,6 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
     full_denominator = np.maximum(full_count - 1, 1)
     full_valid = full_count >= need
     first_valid = int(np.argmax(full_valid)) if full_valid.any() else size   # False before, True from
-    head = min(width, size)
     all_present = present.strides == (0, 0) and bool(present[0, 0])     # a broadcast "present everywhere"
     def work(bounds: tuple[int, int]) -> None:
         """Rows ``bounds[0]..bounds[1]``, with their own buffers."""
@@ -463,21 +462,36 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
 
         def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
             """Sum of the ``width`` values before each index (prefix-sum differences)."""
-            start = np.zeros(size + 1, dtype=a.dtype) if a.dtype != prefix.dtype else prefix
+            m = len(a)
+            start = np.zeros(m + 1, dtype=a.dtype) if a.dtype != prefix.dtype else prefix[:m + 1]
             np.cumsum(a, out=start[1:])
-            np.subtract(start[:head], start[0], out=out[:head])
-            if size > width:
-                np.subtract(start[width:size], start[:size - width], out=out[width:])
+            h = min(width, m)
+            np.subtract(start[:h], start[0], out=out[:h])
+            if m > width:
+                np.subtract(start[width:m], start[:m - width], out=out[width:])
             return out
 
         for r in range(*bounds):
             row = x[r]
             total = np.sum(row)
             clean = bool(np.isfinite(total)) or bool(~np.isnan(row).any())
-            if clean:
+            lead = 0
+            if not clean and np.isnan(row[0]):
+                # A series that starts after the grid does (or a grid extended back for history):
+                # NaN up to its first value and none after is the clean case on the rest of the row,
+                # with the same centre (nanmean) as the general case — so the same numbers.
+                lead = int(np.argmax(~np.isnan(row)))
+                if lead and not np.isnan(row[lead:]).any():
+                    centre = np.nan_to_num(np.nanmean(row))
+                    clean = True
+                else:
+                    lead = 0
+            elif clean:
                 centre = np.float64(total / size)               # what nanmean gives without NaN
-                np.subtract(row, centre, out=y)
-                count, denominator = full_count, full_denominator
+            m = size - lead
+            if clean:
+                np.subtract(row[lead:], centre, out=y[:m])
+                count, denominator = full_count[:m], full_denominator[:m]
                 ok = None
             else:
                 ok = ~np.isnan(row)
@@ -485,42 +499,46 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
                 np.copyto(y, np.where(ok, row - centre, 0.0))
                 count = window_sum(ok.astype(np.float64), np.empty(size))
                 denominator = np.maximum(count - 1, 1)
+            yy, ss, s1m, s2m, tm, mn = pair[:m], sums[:m], s1[:m], s2[:m], tmp[:m], mean[:m]
             with np.errstate(invalid="ignore", divide="ignore"):
-                np.multiply(y, y, out=pair.imag)
-                window_sum(pair, sums)
-                np.divide(s1, count, out=mean)
-                np.divide(s2, count, out=tmp)
-                np.multiply(mean, mean, out=s2)
-                np.subtract(tmp, s2, out=tmp)
-                np.maximum(tmp, 0.0, out=tmp)
-                np.multiply(tmp, count, out=tmp)
-                np.divide(tmp, denominator, out=tmp)
-                std = std_out[r]
-                np.sqrt(tmp, out=std)
-                dev = np.subtract(y, mean, out=tmp) if clean else (row - centre) - mean
-                out = score[r]
+                np.multiply(yy.real, yy.real, out=yy.imag)
+                window_sum(yy, ss)
+                np.divide(s1m, count, out=mn)
+                np.divide(s2m, count, out=tm)
+                np.multiply(mn, mn, out=s2m)
+                np.subtract(tm, s2m, out=tm)
+                np.maximum(tm, 0.0, out=tm)
+                np.multiply(tm, count, out=tm)
+                np.divide(tm, denominator, out=tm)
+                std = std_out[r, lead:]
+                np.sqrt(tm, out=std)
+                dev = np.subtract(yy.real, mn, out=tm) if clean else (row - centre) - mn
+                out = score[r, lead:]
                 np.divide(dev, std, out=out)
                 lo = first_valid if clean else 0
                 if not np.min(std[lo:], initial=np.inf) > 0:     # a flat window (or NaN) somewhere
                     flat = ~(std > 0)
                     flat[:lo] = False
                     out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
-            ok_row = valid[r]
+            ok_row = valid[r, lead:]
             if clean and all_present and enough is None:
-                ok_row[:] = full_valid
+                ok_row[:] = full_valid[:m]
                 out[:first_valid] = np.nan
             else:
                 if clean:
-                    np.copyto(ok_row, full_valid)
+                    np.copyto(ok_row, full_valid[:m])
                 else:
                     np.greater_equal(count, need, out=ok_row)
                     ok_row &= ok
                 if not all_present:
-                    ok_row &= present[r]
+                    ok_row &= present[r, lead:]
                 if enough is not None:
-                    ok_row &= enough[r]
+                    ok_row &= enough[r, lead:]
                 out[~ok_row] = np.nan
-            np.add(mean, centre, out=centre_out[r])
+            np.add(mn, centre, out=centre_out[r, lead:])
+            if lead:
+                score[r, :lead] = std_out[r, :lead] = centre_out[r, :lead] = np.nan
+                valid[r, :lead] = False
 
     # numpy releases the GIL inside each operation: blocks of rows side by side on two threads.
     chunks = min(n, 8 * _ZSCORE_WORKERS)
