@@ -35,7 +35,6 @@ Kinds: ``zscore``, ``mad``, ``ewma``, ``range``, ``cusum``, ``seasonal``, ``seas
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import warnings
 from collections.abc import Mapping
@@ -51,7 +50,7 @@ from alertsim.durations import format_duration, to_microseconds
 from alertsim.rules.base import Condition, RuleBase
 from alertsim.rules.model import Direction, Op, Over
 from alertsim.rules.threshold import gauge_single_sample
-from alertsim.series import Grid, Prepared, Selection, Semantics, value
+from alertsim.series import Grid, Prepared, Selection, Semantics, SeriesSet, value
 from alertsim.series.vectors import _each_block, _series_blocks, compare, last_index
 
 MAD_SCALE = 1.4826  # makes the MAD a consistent estimator of the standard deviation for normal data
@@ -122,22 +121,34 @@ def sample_counts(sel: Selection, grid: Grid, width: int) -> np.ndarray:
     back, so one selection over that longer grid gives both ends of every window.
     """
     out = np.empty((sel.data.n, grid.size))
-    _window_counts(sel, grid, width, out)
+    _window_counts(sel.data, grid, width, out)
     return out
 
 
 def enough_samples(sel: Selection, grid: Grid, width: int, need: int) -> np.ndarray:
     """``sample_counts(sel, grid, width) >= need``, without the counts' array."""
     out = np.empty((sel.data.n, grid.size), dtype=bool)
-    _window_counts(sel, grid, width, out, need)
+    _window_counts(sel.data, grid, width, out, need)
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class SampleWindow:
+    """At each instant ``t`` of ``grid``, at least ``need`` samples of ``data`` with time in
+    ``[t − width, t)`` (``width`` in microseconds): what :func:`enough_samples` gives, asked of
+    the z-score's rows together with their scores."""
+
+    data: SeriesSet
+    grid: Grid
+    width: int
+    need: int
 
 
 #: Cells per block of rows in the window counts: a block's temporaries stay in cache.
 _COUNT_BLOCK = 1 << 16
 
 
-def _window_counts(sel: Selection, grid: Grid, width: int, out: np.ndarray, need: int | None = None) -> None:
+def _window_counts(data: SeriesSet, grid: Grid, width: int, out: np.ndarray, need: int | None = None) -> None:
     """Window sample counts into ``out`` (float64), or ``count >= need`` (bool): for each block of
     series (small enough to stay in cache, on two threads) the newest-sample indices at both ends of
     every window, then ``max(end, first − 1) − max(start, first − 1)``."""
@@ -145,7 +156,6 @@ def _window_counts(sel: Selection, grid: Grid, width: int, out: np.ndarray, need
     if out.size == 0:
         return
     lag, rest = divmod(width, grid.step)
-    data = sel.data
     if rest == 0 and data.regular_on(grid):
         # One sample at every instant and none elsewhere: instant i's window holds min(i, lag) samples.
         counts = np.minimum(np.arange(size), lag)
@@ -421,22 +431,25 @@ class ZScoreRule(AnomalyBase):
     def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         x, present = _grid_values(sel, grid, sem)
         width = max(1, to_microseconds(self.window) // grid.step)
-        enough = enough_samples(sel, grid, to_microseconds(self.window), _need(self.min_samples))
-        score, valid, centre, std = _zscore_features(x, present, width, 2, enough)
+        samples = SampleWindow(data=sel.data, grid=grid, width=to_microseconds(self.window),
+                               need=_need(self.min_samples))
+        score, valid, centre, std = _zscore_features(x, present, width, 2, samples)
         return Scores(sel=sel, value=x, score=score, valid=valid, centre=centre, spread=std)
 
 
 def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
-                     enough: np.ndarray | None = None
+                     samples: SampleWindow | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score, validity, baseline mean and std of the trailing-window z-score, one row at a time.
 
     Per row: centre the row on its mean; prefix sums give the count, sum and sum of squares of the
     ``width`` instants before each instant; ``mean = s1/count``, sample ``std`` from ``s2``;
     ``score = (x − centre − mean) / std`` (±inf when std is 0 and x is off the mean), NaN where
-    fewer than ``need`` instants, no value or (``enough`` given) ``enough`` is False. Rows without
-    NaN take a shortcut for the counts (exact integers); working row by row keeps the temporaries
-    small and in cache.
+    fewer than ``need`` instants, no value or (``samples`` given) too few samples in the window.
+
+    Rows without a gap — NaN, if at all, only before a series' first value — go through one compiled
+    pass each (:func:`alertsim.rules._kernels.zscore_rows`, which also counts the window's samples);
+    rows with gaps through :func:`_zscore_gappy_rows`. Both do the same arithmetic in the same order.
     """
     n, size = x.shape
     score = np.empty((n, size))
@@ -445,105 +458,55 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
     std_out = np.empty((n, size))
     if x.size == 0:
         return score, valid, centre_out, std_out
-    full_count = np.minimum(np.arange(size), width).astype(np.float64)
-    full_denominator = np.maximum(full_count - 1, 1)
-    full_valid = full_count >= need
-    first_valid = int(np.argmax(full_valid)) if full_valid.any() else size   # False before, True from
-    all_present = present.strides == (0, 0) and bool(present[0, 0])     # a broadcast "present everywhere"
-    def work(bounds: tuple[int, int]) -> None:
-        """Rows ``bounds[0]..bounds[1]``, with their own buffers."""
-        # y + i·y²: one complex cumsum gives both prefix sums (complex addition adds each part, exactly).
-        pair = np.empty(size, dtype=np.complex128)
-        prefix = np.zeros(size + 1, dtype=np.complex128)
-        sums = np.empty(size, dtype=np.complex128)
-        y = pair.real
-        s1, s2 = sums.real, sums.imag
-        tmp, mean = np.empty(size), np.empty(size)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        centres = x.sum(axis=1) / size                  # what nanmean gives a row without NaN
+    leads = np.zeros(n, dtype=np.int64)
+    gappy: list[int] = []
+    for r in np.flatnonzero(~np.isfinite(centres)).tolist():
+        missing = np.isnan(x[r])
+        lead = int(np.argmax(~missing))
+        if not missing.any():
+            continue                                    # ±inf and no NaN: no gap
+        if lead and not missing[lead:].any():
+            # A series that starts after the grid does (or a grid extended back for history): the
+            # rest of the row has no gap, centred as the general case centres it.
+            leads[r] = lead
+            with np.errstate(all="ignore"):
+                centres[r] = np.nan_to_num(np.nanmean(x[r]))
+        else:
+            gappy.append(r)
+    if gappy:
+        rows = np.asarray(gappy, dtype=np.int64)
+        enough = None
+        if samples is not None:
+            enough = np.empty((len(rows), size), dtype=bool)
+            _window_counts(samples.data.take(rows), samples.grid, samples.width, enough, samples.need)
+        _zscore_gappy_rows(x, rows, np.broadcast_to(present, x.shape), width, need, enough,
+                           score, valid, centre_out, std_out)
+        if len(gappy) == n:
+            return score, valid, centre_out, std_out
+    from alertsim.rules._kernels import zscore_rows  # noqa: PLC0415  (numba: 0.3 s to import, compiles)
 
-        def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
-            """Sum of the ``width`` values before each index (prefix-sum differences)."""
-            m = len(a)
-            start = np.zeros(m + 1, dtype=a.dtype) if a.dtype != prefix.dtype else prefix[:m + 1]
-            np.cumsum(a, out=start[1:])
-            h = min(width, m)
-            np.subtract(start[:h], start[0], out=out[:h])
-            if m > width:
-                np.subtract(start[width:m], start[:m - width], out=out[width:])
-            return out
+    if present.strides == (0, 0) and present[0, 0]:     # a broadcast "present everywhere": no mask
+        mask = np.zeros((0, 0), dtype=bool)
+    else:
+        mask = np.ascontiguousarray(np.broadcast_to(present, x.shape))
+    if samples is None:
+        times, offsets, t0, step, window_us, need_samples = (
+            np.zeros(0, dtype=np.int64), np.zeros(n + 1, dtype=np.int64), 0, 0, 0, 0)
+    else:
+        data, grid = samples.data, samples.grid
+        times, offsets = data.times, data.offsets
+        t0, step, window_us, need_samples = grid.t0, grid.step, samples.width, samples.need
+    clean = np.setdiff1d(np.arange(n, dtype=np.int64), np.asarray(gappy, dtype=np.int64), assume_unique=True)
 
-        for r in range(*bounds):
-            row = x[r]
-            total = np.sum(row)
-            clean = bool(np.isfinite(total)) or bool(~np.isnan(row).any())
-            lead = 0
-            if not clean and np.isnan(row[0]):
-                # A series that starts after the grid does (or a grid extended back for history):
-                # NaN up to its first value and none after is the clean case on the rest of the row,
-                # with the same centre (nanmean) as the general case — so the same numbers.
-                lead = int(np.argmax(~np.isnan(row)))
-                if lead and not np.isnan(row[lead:]).any():
-                    centre = np.nan_to_num(np.nanmean(row))
-                    clean = True
-                else:
-                    lead = 0
-            elif clean:
-                centre = np.float64(total / size)               # what nanmean gives without NaN
-            m = size - lead
-            if clean:
-                np.subtract(row[lead:], centre, out=y[:m])
-                count, denominator = full_count[:m], full_denominator[:m]
-                ok = None
-            else:
-                ok = ~np.isnan(row)
-                centre = np.nan_to_num(np.nanmean(row)) if ok.any() else np.float64(0.0)
-                np.copyto(y, np.where(ok, row - centre, 0.0))
-                count = window_sum(ok.astype(np.float64), np.empty(size))
-                denominator = np.maximum(count - 1, 1)
-            yy, ss, s1m, s2m, tm, mn = pair[:m], sums[:m], s1[:m], s2[:m], tmp[:m], mean[:m]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                np.multiply(yy.real, yy.real, out=yy.imag)
-                window_sum(yy, ss)
-                np.divide(s1m, count, out=mn)
-                np.divide(s2m, count, out=tm)
-                np.multiply(mn, mn, out=s2m)
-                np.subtract(tm, s2m, out=tm)
-                np.maximum(tm, 0.0, out=tm)
-                np.multiply(tm, count, out=tm)
-                np.divide(tm, denominator, out=tm)
-                std = std_out[r, lead:]
-                np.sqrt(tm, out=std)
-                dev = np.subtract(yy.real, mn, out=tm) if clean else (row - centre) - mn
-                out = score[r, lead:]
-                np.divide(dev, std, out=out)
-                lo = first_valid if clean else 0
-                if not np.min(std[lo:], initial=np.inf) > 0:     # a flat window (or NaN) somewhere
-                    flat = ~(std > 0)
-                    flat[:lo] = False
-                    out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
-            ok_row = valid[r, lead:]
-            if clean and all_present and enough is None:
-                ok_row[:] = full_valid[:m]
-                out[:first_valid] = np.nan
-            else:
-                if clean:
-                    np.copyto(ok_row, full_valid[:m])
-                else:
-                    np.greater_equal(count, need, out=ok_row)
-                    ok_row &= ok
-                if not all_present:
-                    ok_row &= present[r, lead:]
-                if enough is not None:
-                    ok_row &= enough[r, lead:]
-                out[~ok_row] = np.nan
-            np.add(mn, centre, out=centre_out[r, lead:])
-            if lead:
-                score[r, :lead] = std_out[r, :lead] = centre_out[r, :lead] = np.nan
-                valid[r, :lead] = False
+    def work(rows: np.ndarray) -> None:
+        zscore_rows(x, rows, centres, leads, width, need, times, offsets, t0, step, window_us, need_samples,
+                    mask, score, valid, centre_out, std_out)
 
-    # numpy releases the GIL inside each operation: blocks of rows side by side on two threads.
-    chunks = min(n, 8 * _ZSCORE_WORKERS)
-    cuts = np.linspace(0, n, chunks + 1).astype(int).tolist()
-    blocks = list(itertools.pairwise(cuts))
+    # The kernel releases the GIL: blocks of rows side by side on two threads.
+    blocks = np.array_split(clean, min(len(clean), 8 * _ZSCORE_WORKERS))
     if _ZSCORE_WORKERS > 1 and len(blocks) > 1 and x.size >= 1 << 18:
         with ThreadPoolExecutor(_ZSCORE_WORKERS) as pool:
             for _ in pool.map(work, blocks):
@@ -552,6 +515,65 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
         for block in blocks:
             work(block)
     return score, valid, centre_out, std_out
+
+
+def _zscore_gappy_rows(x: np.ndarray, rows: np.ndarray, present: np.ndarray, width: int, need: int,
+                       enough: np.ndarray | None, score: np.ndarray, valid: np.ndarray,
+                       centre_out: np.ndarray, std_out: np.ndarray) -> None:
+    """:func:`_zscore_features` of ``rows`` with gaps (``enough``: a row per row of ``rows``), with
+    numpy: counts of the instants with a value from prefix sums too."""
+    size = x.shape[1]
+    # y + i·y²: one complex cumsum gives both prefix sums (complex addition adds each part, exactly).
+    pair = np.empty(size, dtype=np.complex128)
+    prefix = np.zeros(size + 1, dtype=np.complex128)
+    sums = np.empty(size, dtype=np.complex128)
+    s1, s2 = sums.real, sums.imag
+    tmp, mean = np.empty(size), np.empty(size)
+
+    def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Sum of the ``width`` values before each index (prefix-sum differences)."""
+        start = prefix if a.dtype == prefix.dtype else np.zeros(size + 1, dtype=a.dtype)
+        np.cumsum(a, out=start[1:])
+        head = min(width, size)
+        np.subtract(start[:head], start[0], out=out[:head])
+        if size > width:
+            np.subtract(start[width:size], start[:size - width], out=out[width:])
+        return out
+
+    for i, r in enumerate(rows.tolist()):
+        row = x[r]
+        ok = ~np.isnan(row)
+        with np.errstate(all="ignore"):                 # ±inf and overflow give what IEEE gives
+            centre = np.nan_to_num(np.nanmean(row)) if ok.any() else 0.0
+            np.copyto(pair.real, np.where(ok, row - centre, 0.0))
+            count = window_sum(ok.astype(np.float64), np.empty(size))
+            denominator = np.maximum(count - 1, 1)
+            np.multiply(pair.real, pair.real, out=pair.imag)
+            window_sum(pair, sums)
+            np.divide(s1, count, out=mean)
+            np.divide(s2, count, out=tmp)
+            np.multiply(mean, mean, out=s2)
+            np.subtract(tmp, s2, out=tmp)
+            np.maximum(tmp, 0.0, out=tmp)
+            np.multiply(tmp, count, out=tmp)
+            np.divide(tmp, denominator, out=tmp)
+            std = std_out[r]
+            np.sqrt(tmp, out=std)
+            dev = (row - centre) - mean
+            out = score[r]
+            np.divide(dev, std, out=out)
+            flat = ~(std > 0)
+            if flat.any():                              # a flat window: 0 on the mean, ±inf off it
+                out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
+        ok_row = valid[r]
+        np.greater_equal(count, need, out=ok_row)
+        ok_row &= ok
+        ok_row &= present[r]
+        if enough is not None:
+            ok_row &= enough[i]
+        out[~ok_row] = np.nan
+        with np.errstate(all="ignore"):
+            np.add(mean, centre, out=centre_out[r])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -761,8 +783,9 @@ class CusumRule(AnomalyBase):
     def compute(self, sel: Selection, grid: Grid, sem: Semantics) -> Scores:
         x, present = _grid_values(sel, grid, sem)
         width = max(1, to_microseconds(self.window) // grid.step)
-        z, valid, centre, _ = _zscore_features(x, present, width, 2)
-        valid &= sample_counts(sel, grid, to_microseconds(self.window)) >= _need(self.min_samples)
+        samples = SampleWindow(data=sel.data, grid=grid, width=to_microseconds(self.window),
+                               need=_need(self.min_samples))
+        z, valid, centre, _ = _zscore_features(x, present, width, 2, samples)
         counted = valid & _fresh(sel, grid, present)
         z = np.clip(np.nan_to_num(z), -self.clip, self.clip)
         s_up = _page_cusum(np.where(counted, z - self.drift, 0.0), self.threshold)
