@@ -51,7 +51,7 @@ from alertsim.rules.base import Condition, RuleBase
 from alertsim.rules.model import Direction, Op, Over
 from alertsim.rules.threshold import gauge_single_sample
 from alertsim.series import Grid, Prepared, Selection, Semantics, SeriesSet, value
-from alertsim.series.vectors import _each_block, _series_blocks, compare, last_index
+from alertsim.series.vectors import _each_block, _series_blocks, compare, compiled_pays, last_index
 
 MAD_SCALE = 1.4826  # makes the MAD a consistent estimator of the standard deviation for normal data
 MEAN_AD_SCALE = 1.2533  # the same for the mean absolute deviation (sqrt(pi/2))
@@ -448,8 +448,9 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
     fewer than ``need`` instants, no value or (``samples`` given) too few samples in the window.
 
     Rows without a gap — NaN, if at all, only before a series' first value — go through one compiled
-    pass each (:func:`alertsim.rules._kernels.zscore_rows`, which also counts the window's samples);
-    rows with gaps through :func:`_zscore_gappy_rows`. Both do the same arithmetic in the same order.
+    pass each (:func:`alertsim.rules._kernels.zscore_rows`, which also counts the window's samples)
+    once the work pays for loading the compiler; rows with gaps, and small inputs, through
+    :func:`_zscore_numpy_rows`. Both do the same arithmetic in the same order: the same numbers.
     """
     n, size = x.shape
     score = np.empty((n, size))
@@ -465,28 +466,29 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
     gappy: list[int] = []
     for r in np.flatnonzero(~np.isfinite(centres)).tolist():
         missing = np.isnan(x[r])
-        lead = int(np.argmax(~missing))
         if not missing.any():
-            continue                                    # ±inf and no NaN: no gap
+            continue                                    # ±inf and no NaN: no gap, centred on its mean
+        with np.errstate(all="ignore"):
+            centres[r] = np.nan_to_num(np.nanmean(x[r])) if not missing.all() else 0.0
+        lead = int(np.argmax(~missing))
         if lead and not missing[lead:].any():
-            # A series that starts after the grid does (or a grid extended back for history): the
-            # rest of the row has no gap, centred as the general case centres it.
-            leads[r] = lead
-            with np.errstate(all="ignore"):
-                centres[r] = np.nan_to_num(np.nanmean(x[r]))
+            leads[r] = lead     # a series that starts after the grid does (or a grid extended back)
         else:
             gappy.append(r)
+    if not compiled_pays("alertsim.rules._kernels", x.size):
+        gappy = list(range(n))                          # small: numpy, without loading the compiler
     if gappy:
         rows = np.asarray(gappy, dtype=np.int64)
         enough = None
         if samples is not None:
             enough = np.empty((len(rows), size), dtype=bool)
-            _window_counts(samples.data.take(rows), samples.grid, samples.width, enough, samples.need)
-        _zscore_gappy_rows(x, rows, np.broadcast_to(present, x.shape), width, need, enough,
+            subset = samples.data if len(gappy) == n else samples.data.take(rows)
+            _window_counts(subset, samples.grid, samples.width, enough, samples.need)
+        _zscore_numpy_rows(x, rows, centres, np.broadcast_to(present, x.shape), width, need, enough,
                            score, valid, centre_out, std_out)
         if len(gappy) == n:
             return score, valid, centre_out, std_out
-    from alertsim.rules._kernels import zscore_rows  # noqa: PLC0415  (numba: 0.3 s to import, compiles)
+    from alertsim.rules._kernels import zscore_rows  # noqa: PLC0415  (numba: 0.3 s to load, once)
 
     if present.strides == (0, 0) and present[0, 0]:     # a broadcast "present everywhere": no mask
         mask = np.zeros((0, 0), dtype=bool)
@@ -517,11 +519,11 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
     return score, valid, centre_out, std_out
 
 
-def _zscore_gappy_rows(x: np.ndarray, rows: np.ndarray, present: np.ndarray, width: int, need: int,
-                       enough: np.ndarray | None, score: np.ndarray, valid: np.ndarray,
+def _zscore_numpy_rows(x: np.ndarray, rows: np.ndarray, centres: np.ndarray, present: np.ndarray, width: int,
+                       need: int, enough: np.ndarray | None, score: np.ndarray, valid: np.ndarray,
                        centre_out: np.ndarray, std_out: np.ndarray) -> None:
-    """:func:`_zscore_features` of ``rows`` with gaps (``enough``: a row per row of ``rows``), with
-    numpy: counts of the instants with a value from prefix sums too."""
+    """:func:`_zscore_features` of ``rows`` (``enough``: a row per row of ``rows``) with numpy, any
+    row: counts of the instants with a value from prefix sums too."""
     size = x.shape[1]
     # y + i·y²: one complex cumsum gives both prefix sums (complex addition adds each part, exactly).
     pair = np.empty(size, dtype=np.complex128)
@@ -543,8 +545,8 @@ def _zscore_gappy_rows(x: np.ndarray, rows: np.ndarray, present: np.ndarray, wid
     for i, r in enumerate(rows.tolist()):
         row = x[r]
         ok = ~np.isnan(row)
+        centre = centres[r]
         with np.errstate(all="ignore"):                 # ±inf and overflow give what IEEE gives
-            centre = np.nan_to_num(np.nanmean(row)) if ok.any() else 0.0
             np.copyto(pair.real, np.where(ok, row - centre, 0.0))
             count = window_sum(ok.astype(np.float64), np.empty(size))
             denominator = np.maximum(count - 1, 1)

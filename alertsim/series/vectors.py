@@ -22,6 +22,7 @@ array([[1., 2., 3.]])
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +36,18 @@ LOOKBACK_US = 5 * 60 * US
 _BLOCK = 1 << 17
 #: Threads that evaluate blocks side by side (numpy releases the GIL inside each operation).
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
+#: (Series × instants) cells from which a compiled kernel pays for loading numba and its compiled code
+#: (about 0.35 s, once per process): below it the numpy form of the same arithmetic runs instead.
+COMPILED_FROM = 1 << 22
+
+
+def compiled_pays(module: str, cells: int) -> bool:
+    """Whether to run the compiled kernels of ``module``: loaded already, or ``cells`` of work.
+
+    >>> compiled_pays("alertsim.series._kernels", 1000) in (True, False)
+    True
+    """
+    return module in sys.modules or cells >= COMPILED_FROM
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -390,16 +403,24 @@ def _prefix(values: np.ndarray) -> np.ndarray:
 def extrapolated(series: SeriesSet, grid: Grid, width: int, *, kind: Literal["rate", "increase", "delta"],
                  offset: int = 0, left_open: bool = False) -> Vector:
     """``rate``, ``increase`` (counters, with resets) or ``delta`` (gauges), with Prometheus 2.x's
-    extrapolation to the window edges. Needs at least two samples in the window."""
+    extrapolation to the window edges. Needs at least two samples in the window.
+
+    Series with the same sample times share their windows (:func:`_extrapolated_regular`); others
+    take a compiled two-pointer pass per series (:func:`alertsim.series._kernels.extrapolated_rows`)
+    once the work pays for loading the compiler, or the same arithmetic over (series × instants)
+    numpy arrays (:func:`_extrapolated_numpy`): the same numbers either way.
+    """
     if series.layout is not None and series.n > 1:
         return _extrapolated_regular(series, grid, width, kind=kind, offset=offset, left_open=left_open)
-    from alertsim.series._kernels import extrapolated_rows  # noqa: PLC0415  (numba: 0.3 s to import, compiles)
-
     n, size = series.n, grid.size
-    out = np.empty((n, size))
-    present = np.empty((n, size), dtype=bool)
     counter = kind != "delta"
     resets = _reset_sums(series) if counter else np.zeros(1)
+    if not compiled_pays("alertsim.series._kernels", n * size):
+        return _extrapolated_numpy(series, grid, width, resets, kind=kind, offset=offset, left_open=left_open)
+    from alertsim.series._kernels import extrapolated_rows  # noqa: PLC0415  (numba: 0.3 s to load, once)
+
+    out = np.empty((n, size))
+    present = np.empty((n, size), dtype=bool)
 
     def work(block: tuple[int, int]) -> None:
         extrapolated_rows(series.times, series.values, series.offsets, resets, block[0], block[1],
@@ -408,6 +429,40 @@ def extrapolated(series: SeriesSet, grid: Grid, width: int, *, kind: Literal["ra
     if size:
         _each_block(work, _series_blocks(series.offsets, size))
     return Vector(out, present)
+
+
+def _extrapolated_numpy(series: SeriesSet, grid: Grid, width: int, resets: np.ndarray, *,
+                        kind: Literal["rate", "increase", "delta"], offset: int, left_open: bool) -> Vector:
+    """:func:`extrapolated` as (series × instants) numpy arrays: window bounds, gathers, then the terms."""
+    win = windows(series, grid, width, offset=offset, left_open=left_open)
+    present = win.count >= 2
+    lo = np.where(present, win.lo, 0)
+    hi = np.where(present, np.maximum(win.hi, 0), 0)
+    t, v = series.times, series.values
+    is_counter = kind != "delta"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = v[hi] - v[lo]
+        if is_counter:
+            result = result + (resets[hi + 1] - resets[lo + 1])
+        instants = grid.instants[None, :] - offset
+        range_start = instants - width
+        to_start = (t[lo] - range_start) / US
+        to_end = (instants - t[hi]) / US
+        sampled = (t[hi] - t[lo]) / US
+        average = sampled / np.maximum(win.count - 1, 1)
+        if is_counter:
+            to_zero = sampled * (v[lo] / result)
+            use_zero = (result > 0) & (v[lo] >= 0) & (to_zero < to_start)
+            to_start = np.where(use_zero, to_zero, to_start)
+        threshold = average * 1.1
+        interval = sampled + np.where(to_start < threshold, to_start, average / 2)
+        interval = interval + np.where(to_end < threshold, to_end, average / 2)
+        # Prometheus 2.42 folds the range into the factor before multiplying: r · ((i / s) / range).
+        factor = interval / sampled
+        if kind == "rate":
+            factor = factor / (width / US)
+        result = result * factor
+    return Vector(np.where(present, result, np.nan), present)
 
 
 def _reset_sums(series: SeriesSet) -> np.ndarray:
