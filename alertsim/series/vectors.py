@@ -36,18 +36,22 @@ LOOKBACK_US = 5 * 60 * US
 _BLOCK = 1 << 17
 #: Threads that evaluate blocks side by side (numpy releases the GIL inside each operation).
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
-#: (Series × instants) cells from which a compiled kernel pays for loading numba and its compiled code
-#: (about 0.35 s, once per process): below it the numpy form of the same arithmetic runs instead.
+#: (Series × instants) cells of work from which compiled kernels pay for loading numba and their
+#: compiled code (about 0.35 s, once per process); before that, the numpy form of the same arithmetic.
 COMPILED_FROM = 1 << 22
+_cells_seen: dict[str, int] = {}
 
 
 def compiled_pays(module: str, cells: int) -> bool:
-    """Whether to run the compiled kernels of ``module``: loaded already, or ``cells`` of work.
+    """Whether to run the compiled kernels of ``module`` for ``cells`` more cells of work: once they
+    are loaded, or once this process has asked them for :data:`COMPILED_FROM` cells in all (as one
+    rents skis until the rent would have bought them: never more than twice the better choice's time).
 
-    >>> compiled_pays("alertsim.series._kernels", 1000) in (True, False)
+    >>> compiled_pays("a module of kernels", COMPILED_FROM)
     True
     """
-    return module in sys.modules or cells >= COMPILED_FROM
+    seen = _cells_seen[module] = _cells_seen.get(module, 0) + cells
+    return module in sys.modules or seen >= COMPILED_FROM
 
 
 @dataclass(frozen=True, kw_only=True)
