@@ -460,21 +460,7 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
     if x.size == 0:
         return score, valid, centre_out, std_out
     x = np.ascontiguousarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        centres = x.sum(axis=1) / size                  # what nanmean gives a row without NaN
-    leads = np.zeros(n, dtype=np.int64)
-    gappy: list[int] = []
-    for r in np.flatnonzero(~np.isfinite(centres)).tolist():
-        missing = np.isnan(x[r])
-        if not missing.any():
-            continue                                    # ±inf and no NaN: no gap, centred on its mean
-        with np.errstate(all="ignore"):
-            centres[r] = np.nan_to_num(np.nanmean(x[r])) if not missing.all() else 0.0
-        lead = int(np.argmax(~missing))
-        if lead and not missing[lead:].any():
-            leads[r] = lead     # a series that starts after the grid does (or a grid extended back)
-        else:
-            gappy.append(r)
+    centres, leads, gappy = _zscore_rows(x)
     if not compiled_pays("alertsim.rules._kernels", x.size):
         gappy = list(range(n))                          # small: numpy, without loading the compiler
     if gappy:
@@ -517,6 +503,28 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
         for block in blocks:
             work(block)
     return score, valid, centre_out, std_out
+
+
+def _zscore_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Each row's centre (its mean without NaN; 0 for a row of NaN), how many NaN lead it, and the
+    rows with a gap (a NaN after their first value)."""
+    n, size = x.shape
+    with np.errstate(all="ignore"):
+        centres = x.sum(axis=1) / size                  # what nanmean gives a row without NaN
+    leads = np.zeros(n, dtype=np.int64)
+    gappy: list[int] = []
+    for r in np.flatnonzero(~np.isfinite(centres)).tolist():
+        missing = np.isnan(x[r])
+        if not missing.any():
+            continue                                    # ±inf and no NaN: no gap, centred on its mean
+        with np.errstate(all="ignore"):
+            centres[r] = np.nan_to_num(np.nanmean(x[r])) if not missing.all() else 0.0
+        lead = int(np.argmax(~missing))
+        if lead and not missing[lead:].any():
+            leads[r] = lead     # a series that starts after the grid does (or a grid extended back)
+        else:
+            gappy.append(r)
+    return centres, leads, gappy
 
 
 def _zscore_numpy_rows(x: np.ndarray, rows: np.ndarray, centres: np.ndarray, present: np.ndarray, width: int,
