@@ -60,6 +60,10 @@ MEAN_AD_SCALE = 1.2533  # the same for the mean absolute deviation (sqrt(pi/2))
 MIN_SAMPLES = 10
 #: Threads computing z-score features side by side.
 _ZSCORE_WORKERS = max(1, min(2, os.cpu_count() or 1))
+#: Cells of z-score work from which its compiled pass pays for loading numba (about 0.5 s per process):
+#: the numpy pass costs about 40 ns more per cell. A one-off replay of 10 M cells stays with numpy
+#: (a whole `alertsim replay` of 10 M realistic points: 1.35 s that way, 1.7 s with the load).
+_ZSCORE_COMPILED_FROM = 12_000_000
 
 
 # --------------------------------------------------------------------------------------------- scores
@@ -461,7 +465,7 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
         return score, valid, centre_out, std_out
     x = np.ascontiguousarray(x, dtype=np.float64)
     centres, leads, gappy = _zscore_rows(x)
-    if not compiled_pays("alertsim.rules._kernels", x.size):
+    if not compiled_pays("alertsim.rules._kernels", x.size, from_cells=_ZSCORE_COMPILED_FROM):
         gappy = list(range(n))                          # small: numpy, without loading the compiler
     if gappy:
         rows = np.asarray(gappy, dtype=np.int64)

@@ -36,22 +36,24 @@ LOOKBACK_US = 5 * 60 * US
 _BLOCK = 1 << 17
 #: Threads that evaluate blocks side by side (numpy releases the GIL inside each operation).
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
-#: (Series × instants) cells of work from which compiled kernels pay for loading numba and their
-#: compiled code (about 0.35 s, once per process); before that, the numpy form of the same arithmetic.
-COMPILED_FROM = 1 << 22
+#: (Series × instants) cells of ``rate``-like work from which its compiled kernel pays for loading
+#: numba and the compiled code (about 0.5 s, once per process): the numpy form costs about 85 ns more
+#: per cell, so 6 M cells pay for the load. Before that, the numpy form of the same arithmetic runs.
+COMPILED_FROM = 6_000_000
 _cells_seen: dict[str, int] = {}
 
 
-def compiled_pays(module: str, cells: int) -> bool:
+def compiled_pays(module: str, cells: int, *, from_cells: int = COMPILED_FROM) -> bool:
     """Whether to run the compiled kernels of ``module`` for ``cells`` more cells of work: once they
-    are loaded, or once this process has asked them for :data:`COMPILED_FROM` cells in all (as one
-    rents skis until the rent would have bought them: never more than twice the better choice's time).
+    are loaded, or once this process has asked them for ``from_cells`` cells in all, this call's
+    included (as one rents skis until the rent would have bought them: never much more than twice
+    the better choice's time, and a one-off run too small to pay for the load never loads it).
 
     >>> compiled_pays("a module of kernels", COMPILED_FROM)
     True
     """
     seen = _cells_seen[module] = _cells_seen.get(module, 0) + cells
-    return module in sys.modules or seen >= COMPILED_FROM
+    return module in sys.modules or seen >= from_cells
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,7 +38,7 @@ def test_compiled_and_numpy_rates_are_equal(seed, monkeypatch):
             left_open = bool(rng.random() < 0.5)
             runs = []
             for compiled in (True, False):
-                monkeypatch.setattr(vectors, "compiled_pays", lambda module, cells, c=compiled: c)
+                monkeypatch.setattr(vectors, "compiled_pays", lambda module, cells, c=compiled, **_: c)
                 runs.append(extrapolated(data, grid, width, kind=kind, offset=offset, left_open=left_open))
             got, want = runs
             assert np.array_equal(got.present, want.present)
