@@ -32,8 +32,10 @@ import numpy as np
 
 US = 1_000_000
 LOOKBACK_US = 5 * 60 * US
-#: Samples plus output cells per block of series: small enough for a block's temporaries to stay in cache.
-_BLOCK = 1 << 17
+#: Samples plus output cells per block of series: a block's temporaries stay within the last-level cache,
+#: and blocks are few enough that their Python overhead is small. Measured on 1,000 realistic series ×
+#: 10,080 instants, instant selection: 1 << 17: 73 ms, 1 << 19: 45 ms, 1 << 21: 50 ms.
+_BLOCK = 1 << 19
 #: Threads that evaluate blocks side by side (numpy releases the GIL inside each operation).
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 #: (Series × instants) cells of ``rate``-like work from which its compiled kernel pays for loading
