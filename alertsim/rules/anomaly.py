@@ -531,6 +531,18 @@ def _zscore_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
     return centres, leads, gappy
 
 
+def _trailing_sums(a: np.ndarray, width: int, start: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Sum of the ``width`` values before each index of ``a`` into ``out``: prefix sums (into ``start``,
+    one longer than ``a``, starting at 0) and their differences."""
+    size = len(a)
+    np.cumsum(a, out=start[1:])
+    head = min(width, size)
+    np.subtract(start[:head], start[0], out=out[:head])
+    if size > width:
+        np.subtract(start[width:size], start[:size - width], out=out[width:])
+    return out
+
+
 def _zscore_numpy_rows(x: np.ndarray, rows: np.ndarray, centres: np.ndarray, present: np.ndarray, width: int,
                        need: int, enough: np.ndarray | None, score: np.ndarray, valid: np.ndarray,
                        centre_out: np.ndarray, std_out: np.ndarray) -> None:
@@ -543,27 +555,24 @@ def _zscore_numpy_rows(x: np.ndarray, rows: np.ndarray, centres: np.ndarray, pre
     sums = np.empty(size, dtype=np.complex128)
     s1, s2 = sums.real, sums.imag
     tmp, mean = np.empty(size), np.empty(size)
-
-    def window_sum(a: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Sum of the ``width`` values before each index (prefix-sum differences)."""
-        start = prefix if a.dtype == prefix.dtype else np.zeros(size + 1, dtype=a.dtype)
-        np.cumsum(a, out=start[1:])
-        head = min(width, size)
-        np.subtract(start[:head], start[0], out=out[:head])
-        if size > width:
-            np.subtract(start[width:size], start[:size - width], out=out[width:])
-        return out
+    # A row with a finite sum has a value at every instant: its counts are min(i, width), exactly.
+    full_count = np.minimum(np.arange(size), width).astype(np.float64)
+    full_denominator = np.maximum(full_count - 1, 1)
 
     for i, r in enumerate(rows.tolist()):
         row = x[r]
-        ok = ~np.isnan(row)
         centre = centres[r]
+        ok = None if np.isfinite(np.sum(row)) else ~np.isnan(row)
         with np.errstate(all="ignore"):                 # ±inf and overflow give what IEEE gives
-            np.copyto(pair.real, np.where(ok, row - centre, 0.0))
-            count = window_sum(ok.astype(np.float64), np.empty(size))
-            denominator = np.maximum(count - 1, 1)
+            if ok is None:
+                np.subtract(row, centre, out=pair.real)
+                count, denominator = full_count, full_denominator
+            else:
+                np.copyto(pair.real, np.where(ok, row - centre, 0.0))
+                count = _trailing_sums(ok.astype(np.float64), width, np.zeros(size + 1), np.empty(size))
+                denominator = np.maximum(count - 1, 1)
             np.multiply(pair.real, pair.real, out=pair.imag)
-            window_sum(pair, sums)
+            _trailing_sums(pair, width, prefix, sums)
             np.divide(s1, count, out=mean)
             np.divide(s2, count, out=tmp)
             np.multiply(mean, mean, out=s2)
@@ -581,7 +590,8 @@ def _zscore_numpy_rows(x: np.ndarray, rows: np.ndarray, centres: np.ndarray, pre
                 out[flat] = np.where(dev[flat] == 0, 0.0, np.sign(dev[flat]) * np.inf)
         ok_row = valid[r]
         np.greater_equal(count, need, out=ok_row)
-        ok_row &= ok
+        if ok is not None:
+            ok_row &= ok
         ok_row &= present[r]
         if enough is not None:
             ok_row &= enough[i]
