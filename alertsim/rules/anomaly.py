@@ -478,7 +478,7 @@ def _zscore_features(x: np.ndarray, present: np.ndarray, width: int, need: int,
                            score, valid, centre_out, std_out)
         if len(gappy) == n:
             return score, valid, centre_out, std_out
-    from alertsim.rules._kernels import zscore_rows  # noqa: PLC0415  (numba: 0.3 s to load, once)
+    from alertsim.rules._kernels import zscore_rows  # noqa: PLC0415  (numba: about 0.5 s to load, once)
 
     if present.strides == (0, 0) and present[0, 0]:     # a broadcast "present everywhere": no mask
         mask = np.zeros((0, 0), dtype=bool)

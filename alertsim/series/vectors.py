@@ -425,7 +425,7 @@ def extrapolated(series: SeriesSet, grid: Grid, width: int, *, kind: Literal["ra
     resets = _reset_sums(series) if counter else np.zeros(1)
     if not compiled_pays("alertsim.series._kernels", n * size):
         return _extrapolated_numpy(series, grid, width, resets, kind=kind, offset=offset, left_open=left_open)
-    from alertsim.series._kernels import extrapolated_rows  # noqa: PLC0415  (numba: 0.3 s to load, once)
+    from alertsim.series._kernels import extrapolated_rows  # noqa: PLC0415  (numba: about 0.5 s to load, once)
 
     out = np.empty((n, size))
     present = np.empty((n, size), dtype=bool)
@@ -475,7 +475,8 @@ def _extrapolated_numpy(series: SeriesSet, grid: Grid, width: int, resets: np.nd
 
 def _reset_sums(series: SeriesSet) -> np.ndarray:
     """Prefix sums over all samples of the value before each counter reset (a drop within a series;
-    Prometheus adds that value back). ``[0, ...]``: the sum up to sample ``j`` is at ``j + 1``."""
+    Prometheus adds that value back). ``[0, ...]``: the sum up to sample ``j`` is at ``j + 1``. 2.x
+    compares a series' first sample with 0 as well, so a negative first sample adds nothing."""
     v = series.values
     prev = np.concatenate(([0.0], v[:-1]))
     first_of_series = np.zeros(len(v), dtype=bool)
